@@ -1,0 +1,173 @@
+/*
+ * courier-frame.c: the one frame codec, used by the server and the client
+ * alike. A frame is a 4-byte big-endian length and one courier.Frame.
+ *
+ * Reading goes through a growable buffer owned by one thread at a time.
+ * When a frame's header says how long it is, the buffer grows to hold all of
+ * it, so a large frame is read straight into place by the kernel and then
+ * unpacked without another copy of the whole.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "courier-internal.h"
+
+/* Read at least this much at a time. */
+#define BUF_READ_MIN	(64 * 1024)
+/* An idle buffer bigger than this is given back. */
+#define BUF_KEEP_MAX	(256 * 1024)
+
+/* Free a buffer's memory. */
+void
+courier_buf_free(struct courier_buf *b)
+{
+	if (!b->borrowed)
+		free(b->data);
+	memset(b, 0, sizeof *b);
+}
+
+/* Move unread bytes to the front, and give back a big idle buffer. */
+void
+courier_buf_compact(struct courier_buf *b)
+{
+	size_t	 used = b->len - b->off;
+
+	if (used == 0 && b->cap > BUF_KEEP_MAX && !b->borrowed) {
+		courier_buf_free(b);
+		return;
+	}
+	if (b->off == 0)
+		return;
+	if (used != 0)
+		memmove(b->data, b->data + b->off, used);
+	b->off = 0;
+	b->len = used;
+}
+
+/* Room for n more bytes after len; returns where they go. */
+void *
+courier_buf_reserve(struct courier_buf *b, size_t n)
+{
+	uint8_t	*p;
+	size_t	 want;
+
+	if (b->cap - b->len >= n)
+		return (b->data + b->len);
+	if (b->off != 0) {
+		courier_buf_compact(b);
+		if (b->cap - b->len >= n)
+			return (b->data + b->len);
+	}
+	if (__builtin_add_overflow(b->len, n, &want))
+		fatalx("courier_buf_reserve: overflow");
+	if (want < 2 * b->cap)
+		want = 2 * b->cap;
+	if (want < 4096)
+		want = 4096;
+	if (b->borrowed) {
+		/* Leave the caller's array for the heap. */
+		p = xmalloc(want);
+		memcpy(p, b->data, b->len);
+		b->data = p;
+		b->borrowed = false;
+	} else
+		b->data = xrealloc(b->data, want);
+	b->cap = want;
+	return (b->data + b->len);
+}
+
+/* Read what fd has, with room for at least want bytes; read(2)'s result. */
+ssize_t
+courier_buf_read(struct courier_buf *b, int fd, size_t want)
+{
+	ssize_t	 n;
+
+	if (want < BUF_READ_MIN)
+		want = BUF_READ_MIN;
+	courier_buf_reserve(b, want);
+	n = read(fd, b->data + b->len, b->cap - b->len);
+	if (n > 0)
+		b->len += (size_t)n;
+	return (n);
+}
+
+/* Send what b holds without SIGPIPE; send(2)'s result. */
+ssize_t
+courier_buf_write(struct courier_buf *b, int fd)
+{
+	ssize_t	 n;
+
+	n = send(fd, b->data + b->off, b->len - b->off,
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0) {
+		b->off += (size_t)n;
+		if (b->off == b->len)
+			b->off = b->len = 0;
+	}
+	return (n);
+}
+
+/* Append frame f, packed, to b. */
+void
+courier_frame_pack(struct courier_buf *b, const Courier__Frame *f)
+{
+	uint8_t	*p;
+	size_t	 size;
+
+	size = courier__frame__get_packed_size(f);
+	if (size > UINT32_MAX)
+		fatalx("courier_frame_pack: frame of %zu bytes", size);
+	p = courier_buf_reserve(b, FRAME_HEADER + size);
+	p[0] = (uint8_t)(size >> 24);
+	p[1] = (uint8_t)(size >> 16);
+	p[2] = (uint8_t)(size >> 8);
+	p[3] = (uint8_t)size;
+	courier__frame__pack(f, p + FRAME_HEADER);
+	b->len += FRAME_HEADER + size;
+}
+
+/* Take the next whole frame out of b; see courier-internal.h. */
+int
+courier_frame_next(struct courier_buf *b, size_t max_frame,
+    struct courier_arena *a, Courier__Frame **out, size_t *need, char **cause)
+{
+	const uint8_t	*p = b->data + b->off;
+	size_t		 used = b->len - b->off, size;
+	char		*why = NULL;
+
+	if (used < FRAME_HEADER) {
+		*need = FRAME_HEADER;
+		return (0);
+	}
+	size = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 |
+	    (size_t)p[3];
+	if (size > max_frame) {
+		set_cause(cause, "frame of %zu bytes is over the limit of %zu "
+		    "bytes", size, max_frame);
+		return (-1);
+	}
+	if (used < FRAME_HEADER + size) {
+		*need = FRAME_HEADER + size;
+		return (0);
+	}
+	p += FRAME_HEADER;
+	if (courier_pb_check(&courier__frame__descriptor, p, size,
+	    COURIER_MAX_PB_DEPTH, &why) != 0) {
+		set_cause(cause, "malformed frame: %s", why);
+		free(why);
+		return (-1);
+	}
+	*out = courier__frame__unpack(&a->pb, size, p);
+	if (*out == NULL) {
+		set_cause(cause, "malformed frame of %zu bytes", size);
+		return (-1);
+	}
+	b->off += FRAME_HEADER + size;
+	if (b->off == b->len)
+		b->off = b->len = 0;
+	return (1);
+}

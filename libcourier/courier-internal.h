@@ -1,0 +1,180 @@
+/*
+ * courier-internal.h: what libcourier's files share and nobody else sees.
+ * Prototypes are grouped by the file that defines them, as in tmux.h.
+ */
+#ifndef COURIER_INTERNAL_H
+#define COURIER_INTERNAL_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "courier/courier.h"
+#include "courier.pb-c.h"
+
+#if defined(__GNUC__)
+#define COURIER_NORETURN __attribute__((noreturn))
+#define COURIER_UNUSED __attribute__((unused))
+#else
+#define COURIER_NORETURN
+#define COURIER_UNUSED
+#endif
+
+#define nitems(a) (sizeof (a) / sizeof (a)[0])
+
+/* glibc's sys/queue.h lacks the _SAFE iterators of the BSDs. */
+#include <sys/queue.h>
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST((head));				\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT((var), field), 1);	\
+	    (var) = (tvar))
+#endif
+
+/* xmalloc.c: allocation that aborts on exhaustion, and fatal errors. */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...) COURIER_PRINTF(2, 3);
+int	 xvasprintf(char **, const char *, va_list) COURIER_PRINTF(2, 0);
+void	 fatal(const char *, ...) COURIER_PRINTF(1, 2) COURIER_NORETURN;
+void	 fatalx(const char *, ...) COURIER_PRINTF(1, 2) COURIER_NORETURN;
+/* Set *cause (if cause is not NULL) to a formatted message. */
+void	 set_cause(char **, const char *, ...) COURIER_PRINTF(2, 3);
+
+/* courier-time.c: the monotonic clock, in nanoseconds. */
+#define NSEC_PER_MSEC	1000000LL
+#define NSEC_PER_SEC	1000000000LL
+#define DEADLINE_NONE	INT64_MAX
+int64_t	 courier_now(void);
+/* now + timeout_ms, or DEADLINE_NONE for COURIER_FOREVER. */
+int64_t	 courier_deadline(int timeout_ms);
+/* Milliseconds from now until deadline for poll(): -1 for none, >= 0. */
+int	 courier_poll_timeout(int64_t deadline);
+/* Fill a timespec for pthread_cond_timedwait (CLOCK_MONOTONIC). */
+void	 courier_abstime(int64_t deadline, struct timespec *);
+/* A condition variable that waits on CLOCK_MONOTONIC. */
+void	 courier_cond_init(pthread_cond_t *);
+/* Wait until signalled or deadline (DEADLINE_NONE: no limit). */
+void	 courier_cond_wait(pthread_cond_t *, pthread_mutex_t *, int64_t);
+
+/* courier-error.c */
+courier_error	*courier_error_newv(enum courier_code, const char *, va_list)
+		    COURIER_PRINTF(2, 0);
+courier_error	*courier_error_copy(const courier_error *);
+
+/* courier-value.c */
+bool	 courier_utf8_valid(const char *, size_t);
+/* A string of len bytes taken from buf (malloc'd, NUL at buf[len]). */
+courier_value *courier_string_take(char *, size_t);
+
+/*
+ * courier-arena.c: a bump allocator for the short-lived trees of one frame
+ * (protobuf-c's unpacked messages and the messages built to pack one).
+ * Reset frees everything at once and keeps the first block.
+ */
+struct arena_block;
+struct courier_arena {
+	struct arena_block	*head;
+	char			*ptr;
+	size_t			 left;
+	ProtobufCAllocator	 pb;	/* allocates from this arena */
+};
+void	 courier_arena_init(struct courier_arena *);
+void	*courier_arena_alloc(struct courier_arena *, size_t);
+void	 courier_arena_reset(struct courier_arena *);
+void	 courier_arena_free(struct courier_arena *);
+
+/* courier-codec.c: values to and from courier.SerializedObject. */
+/* Nesting levels of messages a frame may hold: two per value level. */
+#define COURIER_MAX_PB_DEPTH	(2 * COURIER_MAX_DEPTH + 8)
+/*
+ * Walk len bytes of wire format as desc and check that it is well formed
+ * and nests no deeper than max_depth, before protobuf-c (which recurses
+ * without a limit) unpacks it.
+ */
+int	 courier_pb_check(const ProtobufCMessageDescriptor *, const uint8_t *,
+	    size_t, unsigned, char **);
+/*
+ * Fill out (a message the caller initialised) from v; sub-messages come
+ * from the arena and data is borrowed from v, which must outlive out.
+ */
+int	 courier_value_to_pb(const courier_value *, Courier__SerializedObject *,
+	    struct courier_arena *, char **);
+/* A value from a decoded message; cause names the place of an error. */
+courier_value *courier_value_from_pb(const Courier__SerializedObject *,
+	    char **);
+
+/* courier-addr.c: addresses and sockets. */
+struct courier_addr {
+	int			 family;	/* AF_UNIX or AF_INET(6) */
+	char			*path;		/* unix; '@' first: abstract */
+	char			*host;		/* tcp */
+	char			*port;		/* tcp */
+};
+int	 courier_addr_parse(const char *, struct courier_addr *, char **);
+void	 courier_addr_clear(struct courier_addr *);
+/* Bind and listen; the fd is non-blocking and close-on-exec. */
+int	 courier_addr_listen(const struct courier_addr *, char **);
+/* Start a non-blocking connect; 0 connected, 1 in progress, -1 error. */
+int	 courier_addr_connect(const struct courier_addr *, int *, char **);
+/* The address a listening fd is bound to, as "unix:..." or "tcp:...". */
+char	*courier_addr_of_fd(int);
+void	 courier_socket_tune(int);
+
+/*
+ * courier-frame.c: the frame codec. A frame is a 4-byte big-endian length
+ * and a courier.Frame. Reading is by a growable buffer that one thread at
+ * a time owns; writing packs into a buffer the caller provides.
+ */
+#define FRAME_HEADER	4
+
+struct courier_buf {
+	uint8_t		*data;
+	size_t		 off;		/* start of unread/unwritten bytes */
+	size_t		 len;		/* end of them */
+	size_t		 cap;
+	bool		 borrowed;	/* data is the caller's (a stack array) */
+};
+void	 courier_buf_free(struct courier_buf *);
+void	*courier_buf_reserve(struct courier_buf *, size_t);
+void	 courier_buf_compact(struct courier_buf *);
+static inline size_t
+courier_buf_used(const struct courier_buf *b)
+{
+	return (b->len - b->off);
+}
+
+/* Append one packed frame to b. */
+void	 courier_frame_pack(struct courier_buf *, const Courier__Frame *);
+/*
+ * Take the next whole frame from b, unpacked from the arena.
+ * Returns 1 with *out set, 0 if b holds no whole frame yet (*need says how
+ * many bytes it does need in all), -1 on a malformed or oversized frame with
+ * *cause set: the connection must close.
+ */
+int	 courier_frame_next(struct courier_buf *, size_t, struct courier_arena *,
+	    Courier__Frame **, size_t *, char **);
+/* Read what the socket has into b (room for at least want bytes). */
+ssize_t	 courier_buf_read(struct courier_buf *, int, size_t);
+/* Write from b; advances off. Returns bytes written or -1 (errno). */
+ssize_t	 courier_buf_write(struct courier_buf *, int);
+
+/* Build the args/kwargs of a request frame; 0 or -1 with *cause. */
+int	 courier_call_args_to_pb(const courier_value *, const courier_value *,
+	    Courier__CallArguments *, struct courier_arena *, char **);
+/* Take args and kwargs out of a request: list and dict, never NULL. */
+int	 courier_call_args_from_pb(const Courier__CallArguments *,
+	    courier_value **, courier_value **, char **);
+
+#endif /* COURIER_INTERNAL_H */

@@ -1,0 +1,1312 @@
+/*
+ * check-rpc.c: the courier server and client end to end, over real Unix
+ * and TCP sockets: calls, errors, deadlines, futures, cancellation,
+ * concurrency, the worker pool, graceful stop and a server that dies.
+ *
+ * Nothing here asserts a wall-clock time. To show that a call does not
+ * wait for something, its handler blocks on a gate that the test opens
+ * only after the call has returned: if the call waited, check's timeout
+ * fails the test.
+ */
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "courier/courier.h"
+
+/* A gate handlers block on until the test opens it. */
+struct gate {
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cv;
+	bool		 open;
+	int		 running;	/* handlers inside */
+	int		 max_running;
+	int		 entered;	/* handlers that ever entered */
+};
+
+static char		 tmpdir[64];
+static char		 sock_path[128];
+static char		 address[160];
+static struct gate	 gate;
+
+static void
+gate_init(struct gate *g)
+{
+	pthread_mutex_init(&g->mtx, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->open = false;
+	g->running = g->max_running = g->entered = 0;
+}
+
+static void
+gate_open(struct gate *g)
+{
+	pthread_mutex_lock(&g->mtx);
+	g->open = true;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mtx);
+}
+
+/* Wait until at least n handlers have entered the gate. */
+static void
+gate_wait_entered(struct gate *g, int n)
+{
+	pthread_mutex_lock(&g->mtx);
+	while (g->entered < n)
+		pthread_cond_wait(&g->cv, &g->mtx);
+	pthread_mutex_unlock(&g->mtx);
+}
+
+static void
+setup(void)
+{
+	strcpy(tmpdir, "/tmp/check-rpc.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(sock_path, sizeof sock_path, "%s/s", tmpdir);
+	snprintf(address, sizeof address, "unix:%s", sock_path);
+	gate_init(&gate);
+}
+
+static void
+teardown(void)
+{
+	gate_open(&gate);
+	unlink(sock_path);
+	rmdir(tmpdir);
+}
+
+/* Methods. */
+
+static courier_value *
+m_echo(void *self, courier_request *req, courier_error **err)
+{
+	const courier_value	*v = courier_request_arg(req, 0);
+
+	return (v != NULL ? courier_value_ref(v) : courier_null());
+}
+
+static courier_value *
+m_kwargs(void *self, courier_request *req, courier_error **err)
+{
+	return (courier_value_ref(courier_request_kwargs(req)));
+}
+
+static courier_value *
+m_fail(void *self, courier_request *req, courier_error **err)
+{
+	*err = courier_error_new(COURIER_INVALID_ARGUMENT, "bad input %lld",
+	    (long long)courier_value_int(courier_request_arg(req, 0)));
+	return (NULL);
+}
+
+static courier_value *
+m_block(void *self, courier_request *req, courier_error **err)
+{
+	struct gate	*g = self;
+
+	pthread_mutex_lock(&g->mtx);
+	g->entered++;
+	if (++g->running > g->max_running)
+		g->max_running = g->running;
+	pthread_cond_broadcast(&g->cv);
+	while (!g->open)
+		pthread_cond_wait(&g->cv, &g->mtx);
+	g->running--;
+	pthread_mutex_unlock(&g->mtx);
+	return (courier_string("unblocked"));
+}
+
+static courier_value *
+m_peer(void *self, courier_request *req, courier_error **err)
+{
+	uint32_t	 uid, gid;
+	int32_t		 pid;
+
+	if (!courier_request_peer(req, &uid, &gid, &pid))
+		return (courier_null());
+	return (courier_args(courier_int(uid), courier_int(gid),
+	    courier_int(pid)));
+}
+
+static courier_value *
+m_big(void *self, courier_request *req, courier_error **err)
+{
+	size_t	 n = (size_t)courier_value_int(courier_request_arg(req, 0));
+	char	*p = calloc(1, n);
+	courier_value *v;
+
+	v = courier_bytes(p, n);
+	free(p);
+	return (v);
+}
+
+/* Deferred replies: the handler keeps the request for a thread. */
+static void *
+defer_thread(void *arg)
+{
+	courier_request	*req = arg;
+
+	usleep(10000);
+	courier_request_reply(req, courier_stringf("later %lld",
+	    (long long)courier_value_int(courier_request_arg(req, 0))));
+	return (NULL);
+}
+
+static courier_value *
+m_defer(void *self, courier_request *req, courier_error **err)
+{
+	pthread_t	 t;
+
+	courier_request_defer(req);
+	pthread_create(&t, NULL, defer_thread, req);
+	pthread_detach(t);
+	return (NULL);
+}
+
+/* Call another server from inside a handler. */
+static courier_value *
+m_relay(void *self, courier_request *req, courier_error **err)
+{
+	courier_client	*c = self;
+
+	return (courier_call(c, "echo", courier_args(courier_value_ref(
+	    courier_request_arg(req, 0))), err));
+}
+
+static courier_server *
+server_new(const char *addr, unsigned workers)
+{
+	courier_server	*s;
+	char		*cause = NULL;
+
+	s = courier_server_new();
+	ck_assert_int_eq(courier_server_set_workers(s, workers), 0);
+	ck_assert_int_eq(courier_server_add_method(s, "echo", m_echo, NULL, 0,
+	    &cause), 0);
+	ck_assert_int_eq(courier_server_add_method(s, "echo_inline", m_echo,
+	    NULL, COURIER_METHOD_INLINE, &cause), 0);
+	ck_assert_int_eq(courier_server_add_method(s, "kwargs", m_kwargs, NULL,
+	    0, &cause), 0);
+	ck_assert_int_eq(courier_server_add_method(s, "fail", m_fail, NULL, 0,
+	    &cause), 0);
+	ck_assert_int_eq(courier_server_add_method(s, "block", m_block, &gate,
+	    0, &cause), 0);
+	ck_assert_int_eq(courier_server_add_method(s, "peer", m_peer, NULL, 0,
+	    &cause), 0);
+	ck_assert_int_eq(courier_server_add_method(s, "big", m_big, NULL, 0,
+	    &cause), 0);
+	ck_assert_int_eq(courier_server_add_method(s, "defer", m_defer, NULL,
+	    0, &cause), 0);
+	if (courier_server_listen(s, addr, &cause) != 0)
+		ck_abort_msg("listen %s: %s", addr, cause);
+	ck_assert_int_eq(courier_server_start(s, &cause), 0);
+	return (s);
+}
+
+static courier_client *
+client_new(const char *addr)
+{
+	courier_client	*c;
+	char		*cause = NULL;
+
+	c = courier_client_new(addr, &cause);
+	ck_assert_msg(c != NULL, "client: %s", cause);
+	courier_client_set_timeout(c, 10000);
+	return (c);
+}
+
+/* Check that a call failed with code, and free the error. */
+static void
+expect_error(courier_value *v, courier_error *err, enum courier_code code,
+    const char *text)
+{
+	ck_assert_ptr_null(v);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(courier_error_code(err) == code, "got %s (%s), want %s",
+	    courier_code_name(courier_error_code(err)),
+	    courier_error_message(err), courier_code_name(code));
+	if (text != NULL)
+		ck_assert_msg(strstr(courier_error_message(err), text) != NULL,
+		    "message \"%s\" lacks \"%s\"", courier_error_message(err),
+		    text);
+	courier_error_free(err);
+}
+
+/* A nested value of every type. */
+static courier_value *
+sample_value(void)
+{
+	courier_value	*d, *t;
+	int64_t		 shape[] = { 2, 2 };
+	float		 data[] = { 1, 2, 3, 4 };
+
+	d = courier_dict_new();
+	courier_dict_set(d, "null", courier_null());
+	courier_dict_set(d, "bool", courier_bool(true));
+	courier_dict_set(d, "int", courier_int(-1234567890123LL));
+	courier_dict_set(d, "double", courier_double(0.25));
+	courier_dict_set(d, "string", courier_string("héllo"));
+	courier_dict_set(d, "bytes", courier_bytes("\0\1\2", 3));
+	courier_dict_set(d, "list", courier_args(courier_int(1),
+	    courier_args(courier_string("x"))));
+	t = courier_tensor_new(COURIER_DT_FLOAT, 2, shape, data, sizeof data,
+	    NULL);
+	courier_dict_set(d, "tensor", t);
+	return (d);
+}
+
+/* Echo a sample value over an address. */
+static void
+echo_over(const char *addr)
+{
+	courier_server	*s;
+	courier_client	*c;
+	courier_error	*err = NULL;
+	courier_value	*sent, *got;
+
+	s = server_new(addr, 2);
+	c = client_new(courier_server_address(s));
+	sent = sample_value();
+	got = courier_call(c, "echo", courier_args(courier_value_ref(sent)),
+	    &err);
+	ck_assert_msg(got != NULL, "%s", err ? courier_error_message(err) :
+	    "");
+	ck_assert(courier_value_equal(sent, got));
+	courier_value_unref(got);
+	got = courier_call(c, "echo_inline", courier_args(courier_value_ref(
+	    sent)), &err);
+	ck_assert_ptr_nonnull(got);
+	ck_assert(courier_value_equal(sent, got));
+	courier_value_unref(got);
+	courier_value_unref(sent);
+	courier_client_free(c);
+	ck_assert_int_eq(courier_server_stop(s, 1000), 0);
+	courier_server_free(s);
+}
+
+START_TEST(test_rpc_unix_echo)
+{
+	echo_over(address);
+}
+END_TEST
+
+START_TEST(test_rpc_tcp_echo)
+{
+	echo_over("tcp:127.0.0.1:0");
+}
+END_TEST
+
+START_TEST(test_rpc_kwargs)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_error	*err = NULL;
+	courier_value	*kw, *got;
+
+	kw = courier_dict_new();
+	courier_dict_set(kw, "alpha", courier_int(1));
+	courier_dict_set(kw, "beta", courier_string("two"));
+	got = courier_call_kw(c, "kwargs", courier_list_new(), courier_value_ref(kw), 5000,
+	    &err);
+	ck_assert_ptr_nonnull(got);
+	ck_assert(courier_value_equal(kw, got));
+	courier_value_unref(got);
+	courier_value_unref(kw);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_unknown_method)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_error	*err = NULL;
+	courier_value	*v;
+
+	v = courier_call(c, "nope", courier_list_new(), &err);
+	expect_error(v, err, COURIER_NOT_FOUND, "\"nope\"");
+	/* The connection is still good. */
+	err = NULL;
+	v = courier_call(c, "echo", courier_args(courier_int(7)), &err);
+	ck_assert_int_eq(courier_value_int(v), 7);
+	courier_value_unref(v);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_handler_error)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_error	*err = NULL;
+	courier_value	*v;
+
+	v = courier_call(c, "fail", courier_args(courier_int(42)), &err);
+	expect_error(v, err, COURIER_INVALID_ARGUMENT, "bad input 42");
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_list_methods)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_error	*err = NULL;
+	courier_value	*v;
+	size_t		 i;
+	bool		 echo = false, block = false;
+
+	v = courier_list_methods(c, 5000, &err);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(courier_list_len(v), 8);
+	for (i = 0; i < courier_list_len(v); i++) {
+		const char *name = courier_value_string(
+		    courier_list_get(v, i), NULL);
+		echo |= strcmp(name, "echo") == 0;
+		block |= strcmp(name, "block") == 0;
+	}
+	ck_assert(echo && block);
+	courier_value_unref(v);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_call_timeout)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_error	*err = NULL;
+	courier_value	*v;
+
+	/* The handler blocks until after the call has given up. */
+	v = courier_call_kw(c, "block", courier_list_new(), NULL, 50, &err);
+	expect_error(v, err, COURIER_DEADLINE_EXCEEDED, "deadline");
+	gate_open(&gate);
+	/* The late reply is dropped and the connection goes on. */
+	err = NULL;
+	v = courier_call(c, "echo", courier_args(courier_int(3)), &err);
+	ck_assert_int_eq(courier_value_int(v), 3);
+	courier_value_unref(v);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_future_wait_timeout)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_error	*err = NULL;
+	courier_future	*f;
+	courier_value	*v;
+
+	f = courier_call_async(c, "block", courier_list_new());
+	v = courier_future_wait(f, 20, &err);
+	expect_error(v, err, COURIER_DEADLINE_EXCEEDED, "still pending");
+	ck_assert(!courier_future_done(f));
+	gate_open(&gate);
+	err = NULL;
+	v = courier_future_wait(f, COURIER_FOREVER, &err);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(courier_value_string(v, NULL), "unblocked");
+	ck_assert(courier_future_done(f));
+	courier_value_unref(v);
+	/* Waiting again gives the same result. */
+	v = courier_future_wait(f, 0, &err);
+	ck_assert_str_eq(courier_value_string(v, NULL), "unblocked");
+	courier_value_unref(v);
+	courier_future_free(f);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_cancel)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_error	*err = NULL;
+	courier_future	*f;
+	courier_value	*v;
+
+	f = courier_call_async(c, "block", courier_list_new());
+	gate_wait_entered(&gate, 1);
+	courier_future_cancel(f);
+	ck_assert(courier_future_done(f));
+	v = courier_future_wait(f, COURIER_FOREVER, &err);
+	expect_error(v, err, COURIER_CANCELLED, "cancelled");
+	courier_future_free(f);
+	gate_open(&gate);
+	err = NULL;
+	v = courier_call(c, "echo", courier_args(courier_int(5)), &err);
+	ck_assert_int_eq(courier_value_int(v), 5);
+	courier_value_unref(v);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+struct cb_state {
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cv;
+	int		 calls;
+	int64_t		 sum;
+};
+
+static void
+sum_cb(courier_future *f, void *arg)
+{
+	struct cb_state	*st = arg;
+	courier_value	*v;
+
+	v = courier_future_wait(f, 0, NULL);
+	pthread_mutex_lock(&st->mtx);
+	st->calls++;
+	st->sum += courier_value_int(v);
+	pthread_cond_signal(&st->cv);
+	pthread_mutex_unlock(&st->mtx);
+	courier_value_unref(v);
+	courier_future_free(f);
+}
+
+START_TEST(test_rpc_callback)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	struct cb_state	 st = { PTHREAD_MUTEX_INITIALIZER,
+			    PTHREAD_COND_INITIALIZER, 0, 0 };
+	courier_future	*f;
+	int		 i;
+
+	/* Nobody waits for these: the helper reads their replies. */
+	for (i = 1; i <= 100; i++) {
+		f = courier_call_async(c, "echo", courier_args(courier_int(i)));
+		courier_future_then(f, sum_cb, &st);
+	}
+	pthread_mutex_lock(&st.mtx);
+	while (st.calls < 100)
+		pthread_cond_wait(&st.cv, &st.mtx);
+	pthread_mutex_unlock(&st.mtx);
+	ck_assert_int_eq(st.sum, 5050);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_poll)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_future	*f;
+	courier_value	*v;
+
+	f = courier_call_async(c, "echo", courier_args(courier_int(9)));
+	while (!courier_future_done(f))
+		usleep(1000);
+	v = courier_future_wait(f, 0, NULL);
+	ck_assert_int_eq(courier_value_int(v), 9);
+	courier_value_unref(v);
+	courier_future_free(f);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+/* Serve in a child process until killed; returns its pid. */
+static pid_t
+child_server(void)
+{
+	courier_server	*s;
+	sigset_t	 set;
+	int		 p[2], sig;
+	char		 ok;
+	pid_t		 pid;
+
+	ck_assert_int_eq(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		s = server_new(address, 2);
+		(void)write(p[1], "x", 1);
+		sigwait(&set, &sig);
+		courier_server_free(s);
+		_exit(0);
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &ok, 1), 1);
+	close(p[0]);
+	return (pid);
+}
+
+START_TEST(test_rpc_dead_server)
+{
+	courier_client	*c;
+	courier_future	*f[10];
+	courier_error	*err = NULL;
+	courier_value	*v;
+	pid_t		 pid;
+	int		 i, status;
+
+	pid = child_server();
+	c = client_new(address);
+	courier_client_set_timeout(c, COURIER_FOREVER);
+	v = courier_call(c, "echo", courier_args(courier_int(1)), &err);
+	ck_assert_int_eq(courier_value_int(v), 1);
+	courier_value_unref(v);
+
+	/* Calls stuck in the child's handlers, then the child dies. */
+	for (i = 0; i < 10; i++)
+		f[i] = courier_call_async(c, "block", courier_list_new());
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	for (i = 0; i < 10; i++) {
+		err = NULL;
+		v = courier_future_wait(f[i], COURIER_FOREVER, &err);
+		expect_error(v, err, COURIER_UNAVAILABLE, address);
+		courier_future_free(f[i]);
+	}
+	/* A sync call in flight when the server dies fails too. */
+	pid = child_server();
+	err = NULL;
+	v = courier_call(c, "echo", courier_args(courier_int(2)), &err);
+	ck_assert_int_eq(courier_value_int(v), 2);	/* reconnected */
+	courier_value_unref(v);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	courier_client_set_wait_for_ready(c, false);
+	err = NULL;
+	v = courier_call(c, "block", courier_list_new(), &err);
+	ck_assert_ptr_null(v);
+	ck_assert_int_eq(courier_error_code(err), COURIER_UNAVAILABLE);
+	courier_error_free(err);
+	courier_client_free(c);
+}
+END_TEST
+
+START_TEST(test_rpc_no_server)
+{
+	courier_client	*c = client_new(address);
+	courier_error	*err = NULL;
+	courier_value	*v;
+
+	courier_client_set_wait_for_ready(c, false);
+	v = courier_call(c, "echo", courier_list_new(), &err);
+	expect_error(v, err, COURIER_UNAVAILABLE, sock_path);
+
+	/* With wait_for_ready, the deadline ends the wait. */
+	courier_client_set_wait_for_ready(c, true);
+	err = NULL;
+	v = courier_call_kw(c, "echo", courier_list_new(), NULL, 100, &err);
+	expect_error(v, err, COURIER_DEADLINE_EXCEEDED, "No such file");
+	courier_client_free(c);
+}
+END_TEST
+
+struct late_server {
+	courier_server	*s;
+	struct gate	*g;
+};
+
+static void *
+late_server_thread(void *arg)
+{
+	struct late_server	*ls = arg;
+
+	usleep(50000);
+	ls->s = server_new(address, 2);
+	return (NULL);
+}
+
+START_TEST(test_rpc_wait_for_ready)
+{
+	struct late_server	 ls = { NULL, NULL };
+	courier_client		*c = client_new(address);
+	courier_future		*f;
+	courier_error		*err = NULL;
+	courier_value		*v;
+	pthread_t		 t;
+
+	/* A sync and an async call both wait for the server to appear. */
+	f = courier_call_async(c, "echo", courier_args(courier_int(11)));
+	pthread_create(&t, NULL, late_server_thread, &ls);
+	v = courier_call(c, "echo", courier_args(courier_int(10)), &err);
+	ck_assert_msg(v != NULL, "%s", err ? courier_error_message(err) : "");
+	ck_assert_int_eq(courier_value_int(v), 10);
+	courier_value_unref(v);
+	v = courier_future_wait(f, COURIER_FOREVER, &err);
+	ck_assert_int_eq(courier_value_int(v), 11);
+	courier_value_unref(v);
+	courier_future_free(f);
+	pthread_join(t, NULL);
+	courier_client_free(c);
+	courier_server_free(ls.s);
+}
+END_TEST
+
+struct hammer {
+	courier_client	*c;
+	int		 id;
+	int		 errors;
+};
+
+static void *
+hammer_thread(void *arg)
+{
+	struct hammer	*h = arg;
+	courier_error	*err = NULL;
+	courier_value	*v;
+	int		 i;
+
+	for (i = 0; i < 300; i++) {
+		int64_t	 want = (int64_t)h->id * 100000 + i;
+
+		v = courier_call(h->c, (i & 1) ? "echo" : "echo_inline",
+		    courier_args(courier_int(want)), &err);
+		if (v == NULL || courier_value_int(v) != want)
+			h->errors++;
+		courier_value_unref(v);
+		courier_error_free(err);
+		err = NULL;
+	}
+	return (NULL);
+}
+
+START_TEST(test_rpc_threads_share_client)
+{
+	courier_server	*s = server_new(address, 4);
+	courier_client	*c = client_new(address);
+	struct hammer	 h[8];
+	pthread_t	 t[8];
+	int		 i;
+
+	for (i = 0; i < 8; i++) {
+		h[i].c = c;
+		h[i].id = i;
+		h[i].errors = 0;
+		pthread_create(&t[i], NULL, hammer_thread, &h[i]);
+	}
+	for (i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(h[i].errors, 0);
+	}
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_many_futures)
+{
+	courier_server	*s = server_new(address, 4);
+	courier_client	*c = client_new(address);
+	courier_future	*f[1000], *blocked;
+	courier_value	*v;
+	int		 i;
+
+	/* A call stuck on the gate, then 1000 that overtake it. */
+	blocked = courier_call_async(c, "block", courier_list_new());
+	gate_wait_entered(&gate, 1);
+	for (i = 0; i < 1000; i++)
+		f[i] = courier_call_async(c, "echo", courier_args(
+		    courier_int(i)));
+	for (i = 999; i >= 0; i--) {
+		v = courier_future_wait(f[i], COURIER_FOREVER, NULL);
+		ck_assert_ptr_nonnull(v);
+		ck_assert_int_eq(courier_value_int(v), i);
+		courier_value_unref(v);
+		courier_future_free(f[i]);
+	}
+	/* Replies came out of order: the first call is still pending. */
+	ck_assert(!courier_future_done(blocked));
+	gate_open(&gate);
+	v = courier_future_wait(blocked, COURIER_FOREVER, NULL);
+	ck_assert_str_eq(courier_value_string(v, NULL), "unblocked");
+	courier_value_unref(v);
+	courier_future_free(blocked);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_pool_size)
+{
+	courier_server	*s = server_new(address, 3);
+	courier_client	*c = client_new(address);
+	courier_future	*f[10];
+	courier_value	*v;
+	int		 i;
+
+	for (i = 0; i < 10; i++)
+		f[i] = courier_call_async(c, "block", courier_list_new());
+	gate_wait_entered(&gate, 3);
+	/* Give a fourth handler every chance to start, wrongly. */
+	usleep(100000);
+	pthread_mutex_lock(&gate.mtx);
+	ck_assert_int_eq(gate.running, 3);
+	pthread_mutex_unlock(&gate.mtx);
+
+	/* I/O is not stalled: inline methods and ListMethods answer. */
+	v = courier_call(c, "echo_inline", courier_args(courier_int(1)), NULL);
+	ck_assert_int_eq(courier_value_int(v), 1);
+	courier_value_unref(v);
+	v = courier_list_methods(c, 5000, NULL);
+	ck_assert_ptr_nonnull(v);
+	courier_value_unref(v);
+
+	gate_open(&gate);
+	for (i = 0; i < 10; i++) {
+		v = courier_future_wait(f[i], COURIER_FOREVER, NULL);
+		ck_assert_str_eq(courier_value_string(v, NULL), "unblocked");
+		courier_value_unref(v);
+		courier_future_free(f[i]);
+	}
+	ck_assert_int_eq(gate.max_running, 3);
+	ck_assert_int_eq(gate.entered, 10);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_nested_call)
+{
+	courier_server	*back, *front;
+	courier_client	*to_back, *c;
+	courier_value	*v;
+	char		 back_addr[200], *cause = NULL;
+
+	snprintf(back_addr, sizeof back_addr, "unix:%s/back", tmpdir);
+	back = server_new(back_addr, 1);
+	to_back = client_new(back_addr);
+	front = courier_server_new();
+	courier_server_set_workers(front, 1);
+	courier_server_add_method(front, "relay", m_relay, to_back, 0, &cause);
+	ck_assert_int_eq(courier_server_listen(front, address, &cause), 0);
+	ck_assert_int_eq(courier_server_start(front, &cause), 0);
+	c = client_new(address);
+	v = courier_call(c, "relay", courier_args(courier_string("via")),
+	    NULL);
+	ck_assert_str_eq(courier_value_string(v, NULL), "via");
+	courier_value_unref(v);
+	courier_client_free(c);
+	courier_server_free(front);
+	courier_client_free(to_back);
+	courier_server_free(back);
+	snprintf(back_addr, sizeof back_addr, "%s/back", tmpdir);
+	unlink(back_addr);
+}
+END_TEST
+
+struct stopper {
+	courier_server	*s;
+	int		 timeout;
+	unsigned	 running;
+};
+
+static void *
+stop_thread(void *arg)
+{
+	struct stopper	*st = arg;
+
+	st->running = courier_server_stop(st->s, st->timeout);
+	return (NULL);
+}
+
+START_TEST(test_rpc_graceful_stop)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address), *c2;
+	courier_future	*f;
+	courier_error	*err = NULL;
+	courier_value	*v;
+	struct stopper	 st = { s, 10000, 99 };
+	pthread_t	 t;
+
+	c2 = client_new(address);
+	v = courier_call(c2, "echo", courier_args(courier_int(1)), NULL);
+	courier_value_unref(v);
+
+	f = courier_call_async(c, "block", courier_list_new());
+	gate_wait_entered(&gate, 1);
+	pthread_create(&t, NULL, stop_thread, &st);
+	/* While draining, new calls are refused. */
+	for (;;) {
+		err = NULL;
+		v = courier_call(c2, "echo", courier_args(courier_int(2)),
+		    &err);
+		if (v == NULL)
+			break;
+		courier_value_unref(v);
+		usleep(1000);
+	}
+	expect_error(v, err, COURIER_UNAVAILABLE, "stopping");
+	gate_open(&gate);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(st.running, 0);
+	/* The call in flight was drained, not dropped. */
+	v = courier_future_wait(f, COURIER_FOREVER, NULL);
+	ck_assert_str_eq(courier_value_string(v, NULL), "unblocked");
+	courier_value_unref(v);
+	courier_future_free(f);
+	courier_client_free(c);
+	courier_client_free(c2);
+	courier_server_free(s);
+	/* The socket file is gone. */
+	ck_assert_int_ne(access(sock_path, F_OK), 0);
+}
+END_TEST
+
+START_TEST(test_rpc_stop_deadline)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_future	*f;
+	courier_error	*err = NULL;
+	courier_value	*v;
+
+	f = courier_call_async(c, "block", courier_list_new());
+	gate_wait_entered(&gate, 1);
+	ck_assert_int_eq(courier_server_stop(s, 20), 1);
+	v = courier_future_wait(f, COURIER_FOREVER, &err);
+	expect_error(v, err, COURIER_UNAVAILABLE, NULL);
+	courier_future_free(f);
+	gate_open(&gate);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_listen_fd)
+{
+	struct sockaddr_un	 sun;
+	courier_server		*s;
+	courier_client		*c;
+	courier_value		*v;
+	char			*cause = NULL;
+	int			 fd;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, sock_path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+
+	s = courier_server_new();
+	courier_server_add_method(s, "echo", m_echo, NULL, 0, &cause);
+	ck_assert_int_eq(courier_server_listen_fd(s, fd, &cause), 0);
+	ck_assert_str_eq(courier_server_address(s), address);
+	ck_assert_int_eq(courier_server_start(s, &cause), 0);
+	c = client_new(address);
+	v = courier_call(c, "echo", courier_args(courier_int(4)), NULL);
+	ck_assert_int_eq(courier_value_int(v), 4);
+	courier_value_unref(v);
+	courier_client_free(c);
+	courier_server_free(s);
+	/* A handed-over socket's file belongs to whoever bound it. */
+	ck_assert_int_eq(access(sock_path, F_OK), 0);
+
+	/* Not a listening socket: refused, and the fd is closed. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	s = courier_server_new();
+	ck_assert_int_eq(courier_server_listen_fd(s, fd, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "not listening"));
+	free(cause);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_deferred)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_value	*v;
+
+	v = courier_call(c, "defer", courier_args(courier_int(8)), NULL);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(courier_value_string(v, NULL), "later 8");
+	courier_value_unref(v);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_peer_credentials)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_value	*v;
+
+	v = courier_call(c, "peer", courier_list_new(), NULL);
+	ck_assert_int_eq(courier_list_len(v), 3);
+	ck_assert_int_eq(courier_value_int(courier_list_get(v, 0)), getuid());
+	ck_assert_int_eq(courier_value_int(courier_list_get(v, 1)), getgid());
+	ck_assert_int_eq(courier_value_int(courier_list_get(v, 2)), getpid());
+	courier_value_unref(v);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_addresses)
+{
+	static const char *bad[] = {
+		"", "unix:", "tcp:", "tcp:host", "tcp::80", "tcp:h:99999",
+		"tcp:h:-1", "tcp:::1:80", "http://x", "unix:@",
+	};
+	courier_server	*s, *s2;
+	char		*cause = NULL, longpath[200];
+	size_t		 i;
+	int		 fd;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ck_assert_msg(!courier_address_valid(bad[i], &cause),
+		    "%s accepted", bad[i]);
+		ck_assert_ptr_nonnull(cause);
+		free(cause);
+		cause = NULL;
+	}
+	ck_assert(courier_address_valid("tcp:[::1]:80", NULL));
+	ck_assert(courier_address_valid("unix:@abstract", NULL));
+	memset(longpath, 'a', sizeof longpath);
+	memcpy(longpath, "unix:/", 6);
+	longpath[sizeof longpath - 1] = '\0';
+	ck_assert(!courier_address_valid(longpath, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "longer"));
+	free(cause);
+	cause = NULL;
+	ck_assert_ptr_null(courier_client_new("bogus", &cause));
+	free(cause);
+
+	/* In use: refused; stale (nobody listening): replaced. */
+	s = server_new(address, 1);
+	s2 = courier_server_new();
+	ck_assert_int_eq(courier_server_listen(s2, address, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "in use"));
+	free(cause);
+	cause = NULL;
+	courier_server_free(s2);
+	courier_server_free(s);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	{
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+		strcpy(sun.sun_path, sock_path);
+		ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun,
+		    sizeof sun), 0);
+	}
+	close(fd);		/* leaves a stale socket file */
+	s = server_new(address, 1);
+	courier_server_free(s);
+
+	/* A path that is not a socket is left alone. */
+	fd = open(sock_path, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	s = courier_server_new();
+	ck_assert_int_eq(courier_server_listen(s, address, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "not a socket"));
+	free(cause);
+	courier_server_free(s);
+	unlink(sock_path);
+}
+END_TEST
+
+struct loop_thread {
+	struct event_base	*base;
+	pthread_t		 t;
+};
+
+static void *
+loop_main(void *arg)
+{
+	struct loop_thread	*lt = arg;
+
+	event_base_loop(lt->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return (NULL);
+}
+
+START_TEST(test_rpc_caller_base)
+{
+	struct loop_thread	 lt;
+	courier_server		*s;
+	courier_client		*c;
+	courier_value		*v;
+	courier_future		*f;
+	char			*cause = NULL;
+
+	/* Threads must be on before the base: a server turns them on. */
+	s = courier_server_new();
+	lt.base = event_base_new();
+	courier_server_set_base(s, lt.base);
+	courier_server_set_workers(s, 1);
+	courier_server_add_method(s, "echo", m_echo, NULL,
+	    COURIER_METHOD_INLINE, &cause);
+	courier_server_add_method(s, "block", m_block, &gate, 0, &cause);
+	ck_assert_int_eq(courier_server_listen(s, address, &cause), 0);
+	ck_assert_int_eq(courier_server_start(s, &cause), 0);
+	pthread_create(&lt.t, NULL, loop_main, &lt);
+
+	c = client_new(address);
+	f = courier_call_async(c, "block", courier_list_new());
+	gate_wait_entered(&gate, 1);
+	v = courier_call(c, "echo", courier_args(courier_int(6)), NULL);
+	ck_assert_int_eq(courier_value_int(v), 6);
+	courier_value_unref(v);
+	gate_open(&gate);
+	v = courier_future_wait(f, COURIER_FOREVER, NULL);
+	ck_assert_str_eq(courier_value_string(v, NULL), "unblocked");
+	courier_value_unref(v);
+	courier_future_free(f);
+	courier_client_free(c);
+
+	courier_server_stop(s, 1000);
+	event_base_loopbreak(lt.base);
+	pthread_join(lt.t, NULL);
+	courier_server_free(s);
+	event_base_free(lt.base);
+}
+END_TEST
+
+START_TEST(test_rpc_big_payloads)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_value	*v, *sent;
+	size_t		 sizes[] = { 1 << 20, 10 << 20 }, i, len;
+	char		*p;
+
+	for (i = 0; i < 2; i++) {
+		p = malloc(sizes[i]);
+		memset(p, 'a' + (int)i, sizes[i]);
+		sent = courier_bytes(p, sizes[i]);
+		free(p);
+		v = courier_call(c, "echo", courier_args(courier_value_ref(
+		    sent)), NULL);
+		ck_assert_ptr_nonnull(v);
+		ck_assert(courier_value_bytes(v, &len) != NULL);
+		ck_assert_uint_eq(len, sizes[i]);
+		ck_assert(courier_value_equal(v, sent));
+		courier_value_unref(v);
+		courier_value_unref(sent);
+	}
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_frame_limits)
+{
+	courier_server	*s;
+	courier_client	*c, *c2;
+	courier_error	*err = NULL;
+	courier_value	*v;
+	char		 buf[8192], *cause = NULL;
+
+	s = courier_server_new();
+	courier_server_set_max_frame(s, 4096);
+	courier_server_add_method(s, "echo", m_echo, NULL, 0, &cause);
+	courier_server_add_method(s, "big", m_big, NULL, 0, &cause);
+	courier_server_listen(s, address, &cause);
+	courier_server_start(s, &cause);
+	c = client_new(address);
+	c2 = client_new(address);
+	v = courier_call(c2, "echo", courier_args(courier_int(1)), NULL);
+	courier_value_unref(v);
+
+	/* Too big for the server: this connection closes, with a reason. */
+	memset(buf, 'x', sizeof buf);
+	v = courier_call(c, "echo", courier_args(courier_bytes(buf,
+	    sizeof buf)), &err);
+	expect_error(v, err, COURIER_RESOURCE_EXHAUSTED, "limit");
+	/* ... and only this one. */
+	v = courier_call(c2, "echo", courier_args(courier_int(2)), NULL);
+	ck_assert_int_eq(courier_value_int(v), 2);
+	courier_value_unref(v);
+
+	/* A result too big to send fails that call only. */
+	err = NULL;
+	v = courier_call(c2, "big", courier_args(courier_int(8000)), &err);
+	expect_error(v, err, COURIER_RESOURCE_EXHAUSTED, "big");
+	v = courier_call(c2, "echo", courier_args(courier_int(3)), NULL);
+	ck_assert_int_eq(courier_value_int(v), 3);
+	courier_value_unref(v);
+
+	/* Too big for the client: refused before it is sent. */
+	courier_client_set_max_frame(c, 1024);
+	err = NULL;
+	v = courier_call(c, "echo", courier_args(courier_bytes(buf, 2000)),
+	    &err);
+	expect_error(v, err, COURIER_RESOURCE_EXHAUSTED, "limit");
+	courier_client_free(c);
+	courier_client_free(c2);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_client_free_pending)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_future	*f;
+	courier_error	*err = NULL;
+	courier_value	*v;
+
+	f = courier_call_async(c, "block", courier_list_new());
+	gate_wait_entered(&gate, 1);
+	courier_client_free(c);
+	/* The future outlives its client and says why it ended. */
+	v = courier_future_wait(f, COURIER_FOREVER, &err);
+	expect_error(v, err, COURIER_CANCELLED, "freed");
+	courier_future_free(f);
+	gate_open(&gate);
+	courier_server_free(s);
+}
+END_TEST
+
+struct canceller {
+	int	 fd;
+};
+
+static void *
+cancel_thread(void *arg)
+{
+	struct canceller	*cn = arg;
+	uint64_t		 one = 1;
+
+	gate_wait_entered(&gate, 1);
+	(void)write(cn->fd, &one, sizeof one);
+	return (NULL);
+}
+
+START_TEST(test_rpc_cancel_fd)
+{
+	courier_server		*s = server_new(address, 2);
+	courier_client		*c = client_new(address), *c2;
+	struct canceller	 cn;
+	courier_error		*err = NULL;
+	courier_value		*v;
+	pthread_t		 t;
+
+	cn.fd = eventfd(0, EFD_CLOEXEC);
+	courier_client_set_cancel_fd(c, cn.fd);
+	pthread_create(&t, NULL, cancel_thread, &cn);
+	v = courier_call(c, "block", courier_list_new(), &err);
+	expect_error(v, err, COURIER_CANCELLED, NULL);
+	pthread_join(t, NULL);
+	/* And every later call. */
+	err = NULL;
+	v = courier_call(c, "echo", courier_list_new(), &err);
+	expect_error(v, err, COURIER_CANCELLED, NULL);
+	courier_client_free(c);
+
+	/* A client waiting for a server that never comes is cancelled. */
+	c2 = courier_client_new("unix:/nonexistent/x", NULL);
+	courier_client_set_cancel_fd(c2, cn.fd);
+	err = NULL;
+	v = courier_call(c2, "echo", courier_list_new(), &err);
+	expect_error(v, err, COURIER_CANCELLED, NULL);
+	courier_client_free(c2);
+	close(cn.fd);
+	gate_open(&gate);
+	courier_server_free(s);
+}
+END_TEST
+
+START_TEST(test_rpc_bad_arguments)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_error	*err = NULL;
+	courier_value	*v;
+
+	/* A failed value constructor leaves courier_args NULL... */
+	v = courier_call(c, "echo", courier_args(courier_string("\xff")),
+	    &err);
+	expect_error(v, err, COURIER_INVALID_ARGUMENT, "list");
+	/* ... and a list where a dict belongs is refused too. */
+	err = NULL;
+	v = courier_call_kw(c, "echo", courier_list_new(), courier_list_new(), 1000, &err);
+	expect_error(v, err, COURIER_INVALID_ARGUMENT, "dict");
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+static Suite *
+rpc_suite(void)
+{
+	Suite	*s = suite_create("rpc");
+	TCase	*tc;
+
+#define ADD(name, fn) do {						\
+	tc = tcase_create(name);					\
+	tcase_add_checked_fixture(tc, setup, teardown);			\
+	tcase_add_test(tc, fn);						\
+	suite_add_tcase(s, tc);						\
+} while (0)
+	ADD("unix_echo", test_rpc_unix_echo);
+	ADD("tcp_echo", test_rpc_tcp_echo);
+	ADD("kwargs", test_rpc_kwargs);
+	ADD("unknown_method", test_rpc_unknown_method);
+	ADD("handler_error", test_rpc_handler_error);
+	ADD("list_methods", test_rpc_list_methods);
+	ADD("call_timeout", test_rpc_call_timeout);
+	ADD("future_wait_timeout", test_rpc_future_wait_timeout);
+	ADD("cancel", test_rpc_cancel);
+	ADD("callback", test_rpc_callback);
+	ADD("poll", test_rpc_poll);
+	ADD("dead_server", test_rpc_dead_server);
+	ADD("no_server", test_rpc_no_server);
+	ADD("wait_for_ready", test_rpc_wait_for_ready);
+	ADD("threads_share_client", test_rpc_threads_share_client);
+	ADD("many_futures", test_rpc_many_futures);
+	ADD("pool_size", test_rpc_pool_size);
+	ADD("nested_call", test_rpc_nested_call);
+	ADD("graceful_stop", test_rpc_graceful_stop);
+	ADD("stop_deadline", test_rpc_stop_deadline);
+	ADD("listen_fd", test_rpc_listen_fd);
+	ADD("deferred", test_rpc_deferred);
+	ADD("peer_credentials", test_rpc_peer_credentials);
+	ADD("addresses", test_rpc_addresses);
+	ADD("caller_base", test_rpc_caller_base);
+	ADD("big_payloads", test_rpc_big_payloads);
+	ADD("frame_limits", test_rpc_frame_limits);
+	ADD("client_free_pending", test_rpc_client_free_pending);
+	ADD("cancel_fd", test_rpc_cancel_fd);
+	ADD("bad_arguments", test_rpc_bad_arguments);
+#undef ADD
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(rpc_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}

@@ -818,7 +818,11 @@ frame_reply(courier_client *c, const Courier__Frame *f, struct reply *r,
 		}
 		return (0);
 	case COURIER__FRAME__BODY_ERROR:
-		r->error = courier_error_new(f->error->code, "%s",
+		/* A peer's code outside the known range, or OK on an
+		 * error frame, is not trusted as-is. */
+		r->error = courier_error_new(f->error->code <= 0 ||
+		    f->error->code > COURIER_UNAUTHENTICATED ? COURIER_UNKNOWN :
+		    (enum courier_code)f->error->code, "%s",
 		    f->error->message);
 		if (f->call_id == 0) {
 			/* The server is closing the connection: why. */

@@ -318,6 +318,8 @@ dict_key(const Courier__SerializedObject *k, size_t i, char **cause)
 		set_cause(cause, "key %zu: only string keys are supported", i);
 		return (NULL);
 	}
+	if (b->len == 0)
+		return (xstrdup(""));	/* data may be NULL */
 	if (memchr(b->data, '\0', b->len) != NULL ||
 	    !courier_utf8_valid((const char *)b->data, b->len)) {
 		set_cause(cause, "key %zu: not a UTF-8 string without NUL", i);

@@ -1136,10 +1136,10 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 			free(cause);
 			return;
 		}
-		r = conn_frame(c, f);
-		courier_arena_reset(&c->arena);
-		if (r != 0)
+		/* A non-zero return may have freed c: touch nothing. */
+		if ((r = conn_frame(c, f)) != 0)
 			return;
+		courier_arena_reset(&c->arena);
 	}
 	courier_buf_compact(&c->in);
 

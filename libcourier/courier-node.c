@@ -1,0 +1,1082 @@
+/*
+ * courier-node.c: the node runtime (courier/node.h).
+ *
+ * Everything belongs to the lp_node: its config, its clients, its server
+ * and its stop event, so that several nodes live in one process (the test
+ * harness runs a whole program as threads of one process). The only
+ * process-wide piece is lp_node_main()'s bridge from SIGTERM and SIGINT to
+ * the stop event, which takes the signals through a signalfd on a thread of
+ * its own: no code of ours ever runs in a signal handler.
+ *
+ * The stop event is an eventfd written once and never read, so that it
+ * stays readable for good: clients poll it to cancel their calls
+ * (courier_client_set_cancel_fd), users poll it through lp_stop_fd(), and
+ * lp_wait_for_stop() is a poll on it.
+ *
+ * Locking: mtx guards the caches of clients and handle lists, the methods,
+ * the stop callbacks, the failure and the state of the control call. It is
+ * never held while calling out (setup, run, callbacks, a remote call), so
+ * any of those may call back into the node.
+ */
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "courier-internal.h"
+#include "courier/node.h"
+
+/* How long the server lets calls in flight finish once the node stops. */
+#define DRAIN_MS		2000
+/* How long lp_stop_program() waits for the supervisor's answer. */
+#define CONTROL_TIMEOUT_MS	5000
+
+/* A method recorded in setup, registered with the server once self is. */
+struct method {
+	char			*name;
+	courier_method_fn	 fn;
+	int			 flags;
+};
+
+struct stop_cb {
+	void			(*fn)(lp_node *, void *);
+	void			*arg;
+};
+
+/* One client per address, shared by handles and lp_node_client(). */
+struct cached_client {
+	char			*address;
+	courier_client		*client;
+};
+
+/* The clients of a "$handles" key, in the list's order (borrowed). */
+struct cached_handles {
+	char			*key;
+	courier_client		**clients;
+	size_t			 n;
+};
+
+enum node_phase {
+	PHASE_NEW,		/* made; lp_node_exec() not called yet */
+	PHASE_SETUP,		/* in setup: methods may be added */
+	PHASE_RUNNING,		/* serving and/or running */
+	PHASE_DONE,		/* lp_node_exec() returned */
+};
+
+enum control_state {
+	CONTROL_NONE,		/* nobody asked for the program's stop */
+	CONTROL_CALLING,	/* a thread is asking the supervisor */
+	CONTROL_DONE,		/* the supervisor answered, or could not */
+};
+
+/* What the checks of a node's parameters call each parameter. */
+struct param_names {
+	const char		*program;
+	const char		*name;
+	const char		*address;
+	const char		*listen_fd;
+	const char		*config;
+	const char		*control;
+};
+
+static const struct param_names env_names = {
+	"LP_PROGRAM", "LP_NODE", "LP_ADDRESS", "LP_LISTEN_FD", "LP_CONFIG",
+	"LP_CONTROL",
+};
+static const struct param_names field_names = {
+	"program", "name", "address", "listen_fd", "config", "control",
+};
+
+struct lp_node {
+	const lp_node_def	*def;
+	char			*program;
+	char			*name;
+	char			*address;
+	char			*control;
+	int			 listen_fd;	/* until the server has it */
+	bool			 run;
+	courier_value		*config;	/* never NULL */
+
+	void			*self;
+	int			 stop_fd;
+	atomic_bool		 stopping;
+
+	/* The lp_node_exec() thread's alone. */
+	courier_server		*server;
+
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 control_cv;
+	enum node_phase		 phase;
+	struct method		*methods;
+	size_t			 nmethods;
+	bool			 method_failed;
+	unsigned		 workers;
+	struct cached_client	*clients;
+	size_t			 nclients;
+	struct cached_handles	*handles;
+	size_t			 nhandles;
+	struct stop_cb		*stop_cbs;
+	size_t			 nstop_cbs;
+	bool			 stop_cbs_ran;
+	char			*failure;
+	enum control_state	 control_state;
+};
+
+/* Whether s is GROUP/INDEX: a group and a decimal index. */
+static bool
+valid_node_name(const char *s)
+{
+	const char	*slash, *p;
+
+	if ((slash = strchr(s, '/')) == NULL || slash == s ||
+	    slash[1] == '\0')
+		return (false);
+	for (p = slash + 1; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return (false);
+	}
+	return (courier_utf8_valid(s, strlen(s)));
+}
+
+/*
+ * Check that fd is an open socket that listens; 0, or -1 with *cause set
+ * (which names the parameter as what).
+ */
+static int
+check_listen_fd(int fd, const char *what, char **cause)
+{
+	socklen_t	 len;
+	int		 on = 0;
+
+	if (fcntl(fd, F_GETFD) == -1) {
+		set_cause(cause, "%s is %d: %s", what, fd, errno == EBADF ?
+		    "no such open file descriptor" : strerror(errno));
+		return (-1);
+	}
+	len = sizeof on;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0) {
+		set_cause(cause, "%s is %d: not a listening socket (%s)",
+		    what, fd, strerror(errno));
+		return (-1);
+	}
+	if (!on) {
+		set_cause(cause, "%s is %d: a socket that does not listen",
+		    what, fd);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Make a node from checked parameters; names says what to call them in
+ * messages. The node owns p->listen_fd, also on failure.
+ */
+static lp_node *
+node_make(const lp_node_def *def, const struct lp_node_params *p,
+    const struct param_names *names, char **cause)
+{
+	lp_node		*node;
+	courier_value	*config = NULL;
+	char		*why = NULL;
+	int		 stop_fd;
+
+	if (def == NULL || def->setup == NULL) {
+		set_cause(cause, "the node definition has no setup function");
+		goto fail;
+	}
+	if (p->program == NULL || *p->program == '\0') {
+		set_cause(cause, "%s is not set: it names the program",
+		    names->program);
+		goto fail;
+	}
+	if (p->name == NULL || *p->name == '\0') {
+		set_cause(cause, "%s is not set: it names the node, as "
+		    "GROUP/INDEX", names->name);
+		goto fail;
+	}
+	if (!valid_node_name(p->name)) {
+		set_cause(cause, "%s is \"%s\": expected GROUP/INDEX, as "
+		    "\"producer/0\"", names->name, p->name);
+		goto fail;
+	}
+	if (p->address != NULL && !courier_address_valid(p->address, &why)) {
+		set_cause(cause, "%s is not an address: %s", names->address,
+		    why);
+		goto fail;
+	}
+	if (p->listen_fd >= 0) {
+		if (p->address == NULL) {
+			set_cause(cause, "%s is set but %s is not: a listening "
+			    "socket needs the address it serves",
+			    names->listen_fd, names->address);
+			goto fail;
+		}
+		if (check_listen_fd(p->listen_fd, names->listen_fd,
+		    cause) != 0)
+			goto fail;
+	}
+	if (p->control != NULL && !courier_address_valid(p->control, &why)) {
+		set_cause(cause, "%s is not an address: %s", names->control,
+		    why);
+		goto fail;
+	}
+	if (p->config != NULL &&
+	    (config = courier_value_from_json(p->config, &why)) == NULL) {
+		set_cause(cause, "%s is not valid JSON: %s", names->config,
+		    why);
+		goto fail;
+	}
+	if ((stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+		set_cause(cause, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (p->listen_fd >= 0)
+		(void)fcntl(p->listen_fd, F_SETFD, FD_CLOEXEC);
+
+	node = xcalloc(1, sizeof *node);
+	node->def = def;
+	node->program = xstrdup(p->program);
+	node->name = xstrdup(p->name);
+	node->address = p->address != NULL ? xstrdup(p->address) : NULL;
+	node->control = p->control != NULL ? xstrdup(p->control) : NULL;
+	node->listen_fd = p->listen_fd >= 0 ? p->listen_fd : -1;
+	node->run = p->run;
+	node->config = config != NULL ? config : courier_null();
+	node->stop_fd = stop_fd;
+	atomic_init(&node->stopping, false);
+	pthread_mutex_init(&node->mtx, NULL);
+	pthread_cond_init(&node->control_cv, NULL);
+	node->phase = PHASE_NEW;
+	node->workers = COURIER_WORKERS_DEFAULT;
+	node->control_state = CONTROL_NONE;
+	return (node);
+
+fail:
+	free(why);
+	courier_value_unref(config);
+	if (p->listen_fd >= 0)
+		close(p->listen_fd);
+	return (NULL);
+}
+
+/* A node from explicit parameters. */
+lp_node *
+lp_node_new(const lp_node_def *def, const struct lp_node_params *p,
+    char **cause)
+{
+	return (node_make(def, p, &field_names, cause));
+}
+
+/* An LP_* variable, or NULL if it is unset or empty. */
+static const char *
+env_get(const char *name)
+{
+	const char	*v = getenv(name);
+
+	return (v != NULL && *v != '\0' ? v : NULL);
+}
+
+/* A node from the LP_* environment. */
+lp_node *
+lp_node_init(const lp_node_def *def, char **cause)
+{
+	struct lp_node_params	 p;
+	const char		*fd_text, *run_text;
+	char			*end;
+	long			 fd;
+
+	memset(&p, 0, sizeof p);
+	p.listen_fd = -1;
+	if ((p.name = env_get("LP_NODE")) == NULL) {
+		set_cause(cause, "not started by lpd: LP_NODE is not set; run "
+		    "it with `lpctl run PROGRAM.json`");
+		return (NULL);
+	}
+	p.program = env_get("LP_PROGRAM");
+	p.address = env_get("LP_ADDRESS");
+	p.config = env_get("LP_CONFIG");
+	p.control = env_get("LP_CONTROL");
+
+	p.run = true;
+	if ((run_text = env_get("LP_RUN")) != NULL) {
+		if (strcmp(run_text, "0") == 0)
+			p.run = false;
+		else if (strcmp(run_text, "1") != 0) {
+			set_cause(cause, "LP_RUN is \"%s\": it must be 1 (call "
+			    "the run function) or 0 (do not)", run_text);
+			return (NULL);
+		}
+	}
+
+	/*
+	 * Check the fd before node_make() takes it: a number that is not a
+	 * listening socket may be some other open file (stdin) that is not
+	 * ours to close.
+	 */
+	if ((fd_text = env_get("LP_LISTEN_FD")) != NULL) {
+		errno = 0;
+		fd = strtol(fd_text, &end, 10);
+		if (*end != '\0' || errno != 0 || fd < 0 || fd > INT_MAX ||
+		    *fd_text == '+' || *fd_text == '-' || *fd_text == ' ') {
+			set_cause(cause, "LP_LISTEN_FD is \"%s\": it must be a "
+			    "file descriptor number", fd_text);
+			return (NULL);
+		}
+		if (p.address == NULL) {
+			set_cause(cause, "LP_LISTEN_FD is set but LP_ADDRESS "
+			    "is not: a listening socket needs the address it "
+			    "serves");
+			return (NULL);
+		}
+		if (check_listen_fd((int)fd, "LP_LISTEN_FD", cause) != 0)
+			return (NULL);
+		p.listen_fd = (int)fd;
+	}
+	return (node_make(def, &p, &env_names, cause));
+}
+
+/* Record the first failure; print each. */
+static void
+node_failv(lp_node *node, const char *fmt, va_list ap)
+{
+	char	*msg;
+
+	xvasprintf(&msg, fmt, ap);
+	fprintf(stderr, "%s: %s\n", node->name, msg);
+	pthread_mutex_lock(&node->mtx);
+	if (node->failure == NULL) {
+		node->failure = msg;
+		msg = NULL;
+	}
+	pthread_mutex_unlock(&node->mtx);
+	free(msg);
+}
+
+/* Record why the node failed. */
+void
+lp_node_fail(lp_node *node, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	node_failv(node, fmt, ap);
+	va_end(ap);
+}
+
+/* Why the node failed, or NULL. */
+const char *
+lp_node_failure(const lp_node *node)
+{
+	lp_node		*n = (lp_node *)node;
+	const char	*failure;
+
+	/* The lock is for memory order only: the first failure stays. */
+	pthread_mutex_lock(&n->mtx);
+	failure = n->failure;
+	pthread_mutex_unlock(&n->mtx);
+	return (failure);
+}
+
+/* Register each recorded method and start serving; 0 or -1 (failed). */
+static int
+node_serve(lp_node *node)
+{
+	courier_server	*s;
+	struct method	*m;
+	char		*cause = NULL;
+	size_t		 i;
+	int		 fd, r;
+
+	s = node->server = courier_server_new();
+	if (courier_server_set_workers(s, node->workers) != 0) {
+		cause = xstrdup("cannot set the number of workers");
+		goto fail;
+	}
+	/* No lock: lp_node_method() refuses methods once running. */
+	for (i = 0; i < node->nmethods; i++) {
+		m = &node->methods[i];
+		if (courier_server_add_method(s, m->name, m->fn, node->self,
+		    m->flags, &cause) != 0)
+			goto fail;
+	}
+	if ((fd = node->listen_fd) != -1) {
+		/* The server's now, also on failure. */
+		node->listen_fd = -1;
+		r = courier_server_listen_fd(s, fd, &cause);
+	} else if ((r = courier_server_listen(s, node->address,
+	    &cause)) != 0) {
+		/* The cause names the address already. */
+		lp_node_fail(node, "cannot serve: %s", cause);
+		free(cause);
+		return (-1);
+	}
+	if (r != 0 || courier_server_start(s, &cause) != 0)
+		goto fail;
+	return (0);
+
+fail:
+	lp_node_fail(node, "cannot serve on %s: %s", node->address, cause);
+	free(cause);
+	return (-1);
+}
+
+/* Run the stop callbacks, once, in the order they were registered. */
+static void
+node_run_stop_cbs(lp_node *node)
+{
+	struct stop_cb	*cbs;
+	size_t		 n, i;
+
+	pthread_mutex_lock(&node->mtx);
+	cbs = node->stop_cbs;
+	n = node->nstop_cbs;
+	node->stop_cbs = NULL;
+	node->nstop_cbs = 0;
+	node->stop_cbs_ran = true;
+	pthread_mutex_unlock(&node->mtx);
+	for (i = 0; i < n; i++)
+		cbs[i].fn(node, cbs[i].arg);
+	free(cbs);
+}
+
+/* Run the node's whole life on this thread. */
+int
+lp_node_exec(lp_node *node)
+{
+	const lp_node_def	*def = node->def;
+	void			*self = NULL;
+	int			 status = 0, r;
+	bool			 method_failed;
+
+	pthread_mutex_lock(&node->mtx);
+	if (node->phase != PHASE_NEW) {
+		pthread_mutex_unlock(&node->mtx);
+		lp_node_fail(node, "lp_node_exec() was called twice");
+		return (1);
+	}
+	node->phase = PHASE_SETUP;
+	pthread_mutex_unlock(&node->mtx);
+
+	if ((r = def->setup(node, &self)) != 0) {
+		/* setup cleaned up after itself: no callbacks, no teardown. */
+		if (lp_node_failure(node) == NULL)
+			lp_node_fail(node, "setup failed");
+		pthread_mutex_lock(&node->mtx);
+		free(node->stop_cbs);
+		node->stop_cbs = NULL;
+		node->nstop_cbs = 0;
+		pthread_mutex_unlock(&node->mtx);
+		lp_node_stop(node);
+		pthread_mutex_lock(&node->mtx);
+		node->phase = PHASE_DONE;
+		pthread_mutex_unlock(&node->mtx);
+		return (1);
+	}
+
+	pthread_mutex_lock(&node->mtx);
+	node->self = self;
+	node->phase = PHASE_RUNNING;
+	method_failed = node->method_failed;
+	pthread_mutex_unlock(&node->mtx);
+
+	/* A method that could not be registered fails the node. */
+	if (method_failed)
+		status = 1;
+	else if (node->address != NULL && node_serve(node) != 0)
+		status = 1;
+	if (status == 0) {
+		if (node->run && def->run != NULL) {
+			r = def->run(node, self);
+			if (r != 0 && lp_node_failure(node) == NULL)
+				lp_node_fail(node, "run returned %d", r);
+			if (r != 0)
+				status = 1;
+		} else
+			(void)lp_wait_for_stop(node, COURIER_FOREVER);
+	}
+
+	/*
+	 * The stop event first, so that calls through the node's clients
+	 * (from handlers too) end with CANCELLED instead of holding up the
+	 * drain; it runs the callbacks unless the stop came earlier, and
+	 * they come before the server stops, as they may release handlers
+	 * that wait. The server is freed before teardown: that waits for
+	 * every handler, and none may touch self after teardown.
+	 */
+	lp_node_stop(node);
+	if (node->server != NULL) {
+		(void)courier_server_stop(node->server, DRAIN_MS);
+		courier_server_free(node->server);
+		node->server = NULL;
+	}
+	if (def->teardown != NULL)
+		def->teardown(node, self);
+
+	pthread_mutex_lock(&node->mtx);
+	node->self = NULL;
+	node->phase = PHASE_DONE;
+	pthread_mutex_unlock(&node->mtx);
+	return (status);
+}
+
+/* Free a node and everything it owns. */
+void
+lp_node_free(lp_node *node)
+{
+	size_t	 i;
+
+	if (node == NULL)
+		return;
+	courier_server_free(node->server);
+	for (i = 0; i < node->nclients; i++) {
+		courier_client_free(node->clients[i].client);
+		free(node->clients[i].address);
+	}
+	free(node->clients);
+	for (i = 0; i < node->nhandles; i++) {
+		free(node->handles[i].key);
+		free(node->handles[i].clients);
+	}
+	free(node->handles);
+	for (i = 0; i < node->nmethods; i++)
+		free(node->methods[i].name);
+	free(node->methods);
+	free(node->stop_cbs);
+	courier_value_unref(node->config);
+	if (node->listen_fd != -1)
+		close(node->listen_fd);
+	close(node->stop_fd);	/* after the clients, which poll it */
+	pthread_cond_destroy(&node->control_cv);
+	pthread_mutex_destroy(&node->mtx);
+	free(node->failure);
+	free(node->program);
+	free(node->name);
+	free(node->address);
+	free(node->control);
+	free(node);
+}
+
+/* What lp_node_main()'s signal thread watches. */
+struct bridge {
+	lp_node		*node;
+	int		 sig_fd;	/* SIGTERM and SIGINT */
+	int		 exit_fd;	/* readable when the node is done */
+};
+
+/*
+ * Turn the first SIGTERM or SIGINT into the node's stop. Later ones are
+ * taken and dropped: the node is stopping already, and a supervisor that
+ * runs out of patience sends SIGKILL.
+ */
+static void *
+bridge_main(void *arg)
+{
+	struct bridge		*b = arg;
+	struct signalfd_siginfo	 si;
+	struct pollfd		 pfd[2];
+
+	pfd[0].fd = b->sig_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = b->exit_fd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "%s: poll: %s\n",
+			    lp_node_name(b->node), strerror(errno));
+			break;
+		}
+		if (pfd[1].revents & POLLIN)
+			break;
+		if (pfd[0].revents & POLLIN) {
+			while (read(b->sig_fd, &si, sizeof si) ==
+			    (ssize_t)sizeof si)
+				lp_node_stop(b->node);
+		}
+	}
+	return (NULL);
+}
+
+/* main() of a node that is a process of its own. */
+int
+lp_node_main(const lp_node_def *def, int argc, char **argv)
+{
+	struct bridge	 b;
+	sigset_t	 set, old;
+	pthread_t	 thread;
+	lp_node		*node;
+	const char	*who;
+	char		*cause = NULL;
+	uint64_t	 one = 1;
+	int		 status, error;
+
+	if (def != NULL && def->name != NULL)
+		who = def->name;
+	else if (argc > 0 && argv[0] != NULL)
+		who = argv[0];
+	else
+		who = "node";
+
+	/*
+	 * Block the signals before any thread exists, so that every thread
+	 * (the courier pools included) inherits the mask and only the
+	 * signalfd sees them.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+
+	if ((node = lp_node_init(def, &cause)) == NULL) {
+		fprintf(stderr, "%s: %s\n", who, cause);
+		free(cause);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return (2);
+	}
+	b.node = node;
+	b.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	b.exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b.sig_fd == -1 || b.exit_fd == -1) {
+		fprintf(stderr, "%s: cannot watch SIGTERM: %s\n",
+		    node->name, strerror(errno));
+		goto fail;
+	}
+	if ((error = pthread_create(&thread, NULL, bridge_main, &b)) != 0) {
+		fprintf(stderr, "%s: cannot start the signal thread: %s\n",
+		    node->name, strerror(error));
+		goto fail;
+	}
+
+	status = lp_node_exec(node);
+
+	(void)write(b.exit_fd, &one, sizeof one);
+	pthread_join(thread, NULL);
+	close(b.sig_fd);
+	close(b.exit_fd);
+	lp_node_free(node);
+	/*
+	 * The signals stay blocked: the process is about to exit, and a late
+	 * SIGTERM must not turn a clean exit into a death by signal.
+	 */
+	return (status);
+
+fail:
+	if (b.sig_fd != -1)
+		close(b.sig_fd);
+	if (b.exit_fd != -1)
+		close(b.exit_fd);
+	lp_node_free(node);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return (1);
+}
+
+/* LP_NODE. */
+const char *
+lp_node_name(const lp_node *node)
+{
+	return (node->name);
+}
+
+/* LP_PROGRAM. */
+const char *
+lp_node_program(const lp_node *node)
+{
+	return (node->program);
+}
+
+/* The address the node was given to serve on, or NULL. */
+const char *
+lp_node_address(const lp_node *node)
+{
+	return (node->address);
+}
+
+/* The node's self. */
+void *
+lp_node_self(const lp_node *node)
+{
+	lp_node	*n = (lp_node *)node;
+	void	*self;
+
+	pthread_mutex_lock(&n->mtx);
+	self = n->self;
+	pthread_mutex_unlock(&n->mtx);
+	return (self);
+}
+
+/* The whole config. */
+const courier_value *
+lp_node_config(const lp_node *node)
+{
+	return (node->config);
+}
+
+/* config[key], or NULL. */
+const courier_value *
+lp_node_config_get(const lp_node *node, const char *key)
+{
+	if (key == NULL)
+		return (NULL);
+	return (courier_dict_get(node->config, key));
+}
+
+/* config[key] or NULL with *cause saying why there is none. */
+static const courier_value *
+config_lookup(const lp_node *node, const char *key, char **cause)
+{
+	const courier_value	*v;
+
+	if (key == NULL) {
+		set_cause(cause, "no config key given");
+		return (NULL);
+	}
+	if ((v = lp_node_config_get(node, key)) != NULL)
+		return (v);
+	if (courier_value_type(node->config) != COURIER_DICT)
+		set_cause(cause, "config has no key \"%s\" (the config is %s, "
+		    "not a dict)", key,
+		    courier_type_name(courier_value_type(node->config)));
+	else
+		set_cause(cause, "config has no key \"%s\"", key);
+	return (NULL);
+}
+
+/* The client of address, made if need be; mtx held. */
+static courier_client *
+client_get_locked(lp_node *node, const char *address, char **cause)
+{
+	courier_client	*c;
+	size_t		 i;
+
+	for (i = 0; i < node->nclients; i++) {
+		if (strcmp(node->clients[i].address, address) == 0)
+			return (node->clients[i].client);
+	}
+	/* courier_client_new() connects nothing: quick under the lock. */
+	if ((c = courier_client_new(address, cause)) == NULL)
+		return (NULL);
+	courier_client_set_wait_for_ready(c, true);
+	courier_client_set_cancel_fd(c, node->stop_fd);
+	node->clients = xreallocarray(node->clients, node->nclients + 1,
+	    sizeof *node->clients);
+	node->clients[node->nclients].address = xstrdup(address);
+	node->clients[node->nclients].client = c;
+	node->nclients++;
+	return (c);
+}
+
+/* A client of any address, shared per address. */
+courier_client *
+lp_node_client(lp_node *node, const char *address, char **cause)
+{
+	courier_client	*c;
+
+	if (address == NULL) {
+		set_cause(cause, "no address given");
+		return (NULL);
+	}
+	pthread_mutex_lock(&node->mtx);
+	c = client_get_locked(node, address, cause);
+	pthread_mutex_unlock(&node->mtx);
+	return (c);
+}
+
+/* The client of the node whose address is config[key]. */
+courier_client *
+lp_node_handle(lp_node *node, const char *key, char **cause)
+{
+	const courier_value	*v;
+	const char		*address;
+	courier_client		*c;
+	char			*why = NULL;
+
+	if ((v = config_lookup(node, key, cause)) == NULL)
+		return (NULL);
+	if ((address = courier_value_string(v, NULL)) == NULL) {
+		set_cause(cause, "%s: not an address (a \"$handle\" in the "
+		    "program file) but a %s", key,
+		    courier_type_name(courier_value_type(v)));
+		return (NULL);
+	}
+	pthread_mutex_lock(&node->mtx);
+	c = client_get_locked(node, address, &why);
+	pthread_mutex_unlock(&node->mtx);
+	if (c == NULL) {
+		set_cause(cause, "%s: %s", key, why);
+		free(why);
+	}
+	return (c);
+}
+
+/* The clients of the nodes whose addresses are the list config[key]. */
+courier_client **
+lp_node_handles(lp_node *node, const char *key, size_t *n, char **cause)
+{
+	const courier_value	*v, *item;
+	struct cached_handles	*h;
+	courier_client		**clients = NULL;
+	const char		*address;
+	char			*why = NULL;
+	size_t			 len, i;
+
+	*n = 0;
+	if ((v = config_lookup(node, key, cause)) == NULL)
+		return (NULL);
+	if (courier_value_type(v) != COURIER_LIST) {
+		set_cause(cause, "%s: not a list of addresses (a \"$handles\" "
+		    "in the program file) but a %s", key,
+		    courier_type_name(courier_value_type(v)));
+		return (NULL);
+	}
+	len = courier_list_len(v);
+	for (i = 0; i < len; i++) {
+		item = courier_list_get(v, i);
+		if (courier_value_type(item) != COURIER_STRING) {
+			set_cause(cause, "%s[%zu]: not an address (a "
+			    "\"$handles\" in the program file) but a %s", key,
+			    i, courier_type_name(courier_value_type(item)));
+			return (NULL);
+		}
+	}
+
+	pthread_mutex_lock(&node->mtx);
+	for (i = 0; i < node->nhandles; i++) {
+		h = &node->handles[i];
+		if (strcmp(h->key, key) == 0) {
+			*n = h->n;
+			pthread_mutex_unlock(&node->mtx);
+			return (h->clients);
+		}
+	}
+	/* One more than needed: an empty list is an array, not NULL. */
+	clients = xcalloc(len + 1, sizeof *clients);
+	for (i = 0; i < len; i++) {
+		address = courier_value_string(courier_list_get(v, i), NULL);
+		if ((clients[i] = client_get_locked(node, address,
+		    &why)) == NULL) {
+			pthread_mutex_unlock(&node->mtx);
+			set_cause(cause, "%s[%zu]: %s", key, i, why);
+			free(why);
+			free(clients);
+			return (NULL);
+		}
+	}
+	node->handles = xreallocarray(node->handles, node->nhandles + 1,
+	    sizeof *node->handles);
+	h = &node->handles[node->nhandles++];
+	h->key = xstrdup(key);
+	h->clients = clients;
+	h->n = len;
+	pthread_mutex_unlock(&node->mtx);
+	*n = len;
+	return (clients);
+}
+
+/* Record a method for the server. */
+int
+lp_node_method(lp_node *node, const char *name, courier_method_fn fn,
+    int flags)
+{
+	struct method	*m;
+	size_t		 i;
+
+	if (name == NULL || *name == '\0' || fn == NULL ||
+	    !courier_utf8_valid(name, strlen(name))) {
+		lp_node_fail(node, "a method needs a UTF-8 name and a "
+		    "function");
+		goto fail;
+	}
+	pthread_mutex_lock(&node->mtx);
+	if (node->phase != PHASE_NEW && node->phase != PHASE_SETUP) {
+		pthread_mutex_unlock(&node->mtx);
+		lp_node_fail(node, "method %s: methods are added in setup, "
+		    "before the node serves", name);
+		return (-1);
+	}
+	for (i = 0; i < node->nmethods; i++) {
+		if (strcmp(node->methods[i].name, name) == 0) {
+			pthread_mutex_unlock(&node->mtx);
+			lp_node_fail(node, "method %s is registered twice",
+			    name);
+			goto fail;
+		}
+	}
+	node->methods = xreallocarray(node->methods, node->nmethods + 1,
+	    sizeof *node->methods);
+	m = &node->methods[node->nmethods++];
+	m->name = xstrdup(name);
+	m->fn = fn;
+	m->flags = flags;
+	pthread_mutex_unlock(&node->mtx);
+	return (0);
+
+fail:
+	pthread_mutex_lock(&node->mtx);
+	node->method_failed = true;
+	pthread_mutex_unlock(&node->mtx);
+	return (-1);
+}
+
+/* Set the size of the server's pool. */
+void
+lp_node_set_workers(lp_node *node, unsigned n)
+{
+	pthread_mutex_lock(&node->mtx);
+	if (node->phase == PHASE_NEW || node->phase == PHASE_SETUP)
+		node->workers = n;
+	pthread_mutex_unlock(&node->mtx);
+}
+
+/* Ask the supervisor at the control address to stop the program. */
+static void
+control_call(lp_node *node)
+{
+	courier_client	*c;
+	courier_value	*v;
+	courier_error	*err = NULL;
+	char		*cause = NULL;
+
+	if ((c = courier_client_new(node->control, &cause)) == NULL) {
+		fprintf(stderr, "%s: cannot ask the supervisor at %s to stop "
+		    "the program: %s\n", node->name, node->control, cause);
+		free(cause);
+		return;
+	}
+	/*
+	 * No cancel fd: the request must reach the supervisor even when
+	 * this node is stopping already. A supervisor that is gone fails at
+	 * once; one that hangs, after the timeout.
+	 */
+	courier_client_set_wait_for_ready(c, false);
+	courier_client_set_timeout(c, CONTROL_TIMEOUT_MS);
+	v = courier_call(c, "stop_program",
+	    courier_args(courier_string(node->name)), &err);
+	if (v == NULL) {
+		fprintf(stderr, "%s: cannot ask the supervisor at %s to stop "
+		    "the program: %s: %s\n", node->name, node->control,
+		    courier_code_name(courier_error_code(err)),
+		    courier_error_message(err));
+		courier_error_free(err);
+	}
+	courier_value_unref(v);
+	courier_client_free(c);
+}
+
+/* Stop the program, then this node. */
+void
+lp_stop_program(lp_node *node)
+{
+	bool	 call = false;
+
+	/*
+	 * One thread asks the supervisor; the others wait for its answer,
+	 * so that nobody returns (and maybe exits) before the supervisor
+	 * knows that the stop was asked for, and not a failure.
+	 */
+	pthread_mutex_lock(&node->mtx);
+	if (node->control != NULL) {
+		if (node->control_state == CONTROL_NONE) {
+			node->control_state = CONTROL_CALLING;
+			call = true;
+		}
+		while (node->control_state == CONTROL_CALLING && !call)
+			pthread_cond_wait(&node->control_cv, &node->mtx);
+	}
+	pthread_mutex_unlock(&node->mtx);
+
+	if (call) {
+		control_call(node);
+		pthread_mutex_lock(&node->mtx);
+		node->control_state = CONTROL_DONE;
+		pthread_cond_broadcast(&node->control_cv);
+		pthread_mutex_unlock(&node->mtx);
+	}
+	lp_node_stop(node);
+}
+
+/* Stop this node. */
+void
+lp_node_stop(lp_node *node)
+{
+	uint64_t	 one = 1;
+
+	if (atomic_exchange(&node->stopping, true))
+		return;
+	/* Never read: the eventfd stays readable from now on. */
+	if (write(node->stop_fd, &one, sizeof one) != (ssize_t)sizeof one)
+		fatal("%s: write to the stop eventfd", node->name);
+	/*
+	 * The callbacks run here, on the thread that stopped the node, as
+	 * Launchpad's stop handlers do: a run function blocked on its own
+	 * condition needs one to wake it before it can return.
+	 */
+	node_run_stop_cbs(node);
+}
+
+/* Whether the stop event happened. */
+bool
+lp_stopping(const lp_node *node)
+{
+	return (atomic_load(&((lp_node *)node)->stopping));
+}
+
+/* Wait for the stop event. */
+bool
+lp_wait_for_stop(lp_node *node, int timeout_ms)
+{
+	struct pollfd	 pfd;
+	int64_t		 deadline;
+	int		 r;
+
+	deadline = courier_deadline(timeout_ms);
+	pfd.fd = node->stop_fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		r = poll(&pfd, 1, courier_poll_timeout(deadline));
+		if (r > 0)
+			return (true);
+		if (r == 0)
+			return (false);
+		if (errno != EINTR)
+			fatal("%s: poll on the stop eventfd", node->name);
+	}
+}
+
+/* The pollable stop event. */
+int
+lp_stop_fd(const lp_node *node)
+{
+	return (node->stop_fd);
+}
+
+/* Call cb at the stop. */
+void
+lp_on_stop(lp_node *node, void (*cb)(lp_node *, void *), void *arg)
+{
+	struct stop_cb	*s;
+
+	pthread_mutex_lock(&node->mtx);
+	if (node->stop_cbs_ran) {
+		/* Too late to wait for the stop: it is here. */
+		pthread_mutex_unlock(&node->mtx);
+		cb(node, arg);
+		return;
+	}
+	node->stop_cbs = xreallocarray(node->stop_cbs, node->nstop_cbs + 1,
+	    sizeof *node->stop_cbs);
+	s = &node->stop_cbs[node->nstop_cbs++];
+	s->fn = cb;
+	s->arg = arg;
+	pthread_mutex_unlock(&node->mtx);
+}

@@ -98,4 +98,130 @@ char	*lpd_program_node_config(const struct lpd_program *, size_t,
 /* The program as a Graphviz DOT digraph (caller frees). */
 char	*lpd_program_graph(const struct lpd_program *);
 
+/* supervisor.c: running programs (one event_base, no globals). */
+
+struct event_base;
+struct lpd_run;
+
+enum lpd_node_state {
+	LPD_NODE_PENDING,	/* not started yet */
+	LPD_NODE_STARTING,	/* forked; a courier node does not serve yet */
+	LPD_NODE_RUNNING,	/* serving (courier) or running (process) */
+	LPD_NODE_BACKOFF,	/* exited; restarts when its timer fires */
+	LPD_NODE_STOPPING,	/* got the stop notice */
+	LPD_NODE_EXITED,	/* exited 0, or was stopped: final */
+	LPD_NODE_FAILED,	/* exited non-zero or by a signal: final */
+};
+
+/* What the supervisor tells its embedder (lpctl run, lpd, tests). */
+enum lpd_event {
+	LPD_EV_STARTED,		/* forked: pid set */
+	LPD_EV_READY,		/* a courier node serves (msg: address) */
+	LPD_EV_EXITED,		/* reaped: status set; msg says how */
+	LPD_EV_RESTARTING,	/* msg says when */
+	LPD_EV_STOPPING,	/* the program's stop began (node NULL); msg why */
+	LPD_EV_WAITING,		/* msg: "waiting N s for M nodes to stop" */
+	LPD_EV_KILLED,		/* SIGKILL sent to this node (grace over or
+				   a kill request); msg says which */
+	LPD_EV_ERROR,		/* a node could not be started; msg why */
+};
+
+/* One node of a running program (read-only to the embedder). */
+struct lpd_node {
+	struct lpd_run		*run;
+	size_t			 group;
+	unsigned		 index;
+	char			*name;		/* GROUP/INDEX */
+	char			*address;	/* courier nodes, else NULL */
+	enum lpd_node_state	 state;
+	pid_t			 pid;		/* 0 when not running */
+	int			 status;	/* last wait status, -1 none */
+	unsigned		 restarts;
+	double			 started;	/* CLOCK_REALTIME seconds */
+	bool			 killed;	/* got SIGKILL from the stop */
+	void			*priv;		/* supervisor.c's */
+};
+
+/*
+ * Every callback is optional (NULL). output and event may call
+ * lpd_run_stop but must not free the run; done may.
+ */
+struct lpd_run_cb {
+	/*
+	 * One line (without its newline) from a node; err: from stderr. A
+	 * line over 4096 bytes comes in pieces.
+	 */
+	void	(*output)(void *arg, struct lpd_node *, bool err,
+		    const char *line, size_t len);
+	/* Something happened; node is NULL for program-wide events. */
+	void	(*event)(void *arg, struct lpd_node *, enum lpd_event,
+		    const char *msg);
+	/* The program ended: every node reaped; status as lpd_run_status. */
+	void	(*done)(void *arg, struct lpd_run *, int status);
+};
+
+struct lpd_run_opts {
+	const char	*runtime_dir;	/* NULL: a new private folder
+					   ($XDG_RUNTIME_DIR, else /tmp);
+					   made (and removed) if missing */
+	const char	*log_dir;	/* per-node logs DIR/GROUP/INDEX.log;
+					   NULL: no log files */
+	bool		 tcp;		/* TCP loopback instead of Unix */
+	double		 grace_s;	/* < 0: the program's stop.grace_s */
+	char *const	*env;		/* base environment; NULL: environ */
+	unsigned	 log_lines;	/* last lines kept per node (0: 10) */
+};
+
+/* Program status (SPEC section 4). */
+#define LPD_STATUS_OK		0
+#define LPD_STATUS_FAILED	1
+
+/*
+ * Start every node of p on base; the run owns p from then on. Before any
+ * fork, makes the runtime folder, binds every address, opens every log
+ * and starts the control server (unix:RUNTIME/control, method
+ * stop_program) and the keeper: any failure there starts nothing and
+ * returns NULL with *cause, and p stays the caller's. event callbacks
+ * (STARTED, ERROR) may come before this returns; done never does. base
+ * must outlive the run, and its loop should run on the thread that
+ * called this: nodes get SIGKILL when that thread ends (PDEATHSIG). May
+ * raise the soft RLIMIT_NOFILE for a large program (nodes get the old).
+ */
+struct lpd_run	*lpd_run_start(struct event_base *, struct lpd_program *,
+		    const struct lpd_run_opts *, const struct lpd_run_cb *,
+		    void *, char **);
+/*
+ * Stop the program: SIGTERM to every node's process group, SIGKILL to
+ * what is left after the grace period. Idempotent; with kill, or a second
+ * time after a kill request, SIGKILL at once. why is for the message.
+ */
+void		 lpd_run_stop(struct lpd_run *, bool kill, const char *why);
+/* A node asked for the stop (lp_stop_program): the program succeeds
+ * unless a node failed before. The caller then calls lpd_run_stop. */
+void		 lpd_run_stop_requested(struct lpd_run *, const char *node);
+bool		 lpd_run_done(const struct lpd_run *);
+/* LPD_STATUS_OK or LPD_STATUS_FAILED, once done. */
+int		 lpd_run_status(const struct lpd_run *);
+/* Why the program failed ("producer/1 exited with status 3"), or NULL. */
+const char	*lpd_run_cause(const struct lpd_run *);
+struct lpd_program *lpd_run_program(const struct lpd_run *);
+size_t		 lpd_run_nnodes(const struct lpd_run *);
+struct lpd_node	*lpd_run_node(const struct lpd_run *, size_t);
+struct lpd_node	*lpd_run_find(const struct lpd_run *, const char *);
+/* The control address given to nodes as LP_CONTROL. */
+const char	*lpd_run_control(const struct lpd_run *);
+/* The runtime folder: node sockets and the control socket. */
+const char	*lpd_run_runtime_dir(const struct lpd_run *);
+/* The last lines of a node's output (opts.log_lines of them, each cut at
+ * 1 KiB), oldest first, '\n'-joined; "" if none (caller frees). */
+char		*lpd_run_last_lines(const struct lpd_node *);
+/* Free a run that is done (or SIGKILL and reap everything first, which
+ * blocks). Removes the sockets and the runtime folder if the run made
+ * it, and frees the program. */
+void		 lpd_run_free(struct lpd_run *);
+/* "exited with status 3", "killed by signal 9 (SIGKILL)", into the
+ * caller's buf (64 bytes are enough); returns buf. */
+const char	*lpd_wait_string(int status, char *buf, size_t len);
+const char	*lpd_node_state_name(enum lpd_node_state);
+
 #endif /* LPD_H */

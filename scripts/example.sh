@@ -1,7 +1,9 @@
 #!/bin/sh
-# Install what is missing, build, and run the example: an echo server and
-# its client, talking courier over a Unix socket.
+# Install what is missing, build, and run the example: Launchpad's
+# consumer_producers, four producer nodes and a consumer that calls them
+# through futures, run by lpctl in the foreground.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/build.sh
-exec ./examples/run-echo.sh build/examples/echo-server build/examples/echo-client
+cd build
+exec lpctl/lpctl run examples/consumer_producers/consumer_producers.json

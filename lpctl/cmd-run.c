@@ -1,0 +1,467 @@
+/*
+ * cmd-run.c: lpctl run FILE, a program in the foreground with no daemon.
+ *
+ * Validate, start every node through the supervisor core on our own event
+ * loop, stream each node's lines prefixed with [GROUP/INDEX], tell what the
+ * supervisor does, and exit with the program's status. The first Ctrl+C (or
+ * SIGTERM) asks for a graceful stop; a second kills every node at once.
+ *
+ * lpctl makes itself a child subreaper: a node's descendant that leaves
+ * its process group (setsid) still becomes our child when its parent dies,
+ * so that the sweep at the end finds and kills it.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "courier-internal.h"
+#include "lpd.h"
+#include "lpctl.h"
+
+/* The state of one lpctl run. */
+struct run_state {
+	struct event_base	*base;
+	struct lpd_run		*run;
+	bool			 colour;
+	bool			 quiet;
+	int			 signo;		/* first stop signal, or 0 */
+	unsigned		 nsignals;
+	bool			 done;
+	int			 status;
+};
+
+/* Prefix colours: bright, readable on dark and light terminals. */
+static const char *const colours[] = {
+	"\033[32m", "\033[33m", "\033[34m", "\033[35m", "\033[36m",
+	"\033[92m", "\033[93m", "\033[94m", "\033[95m", "\033[96m",
+};
+#define COLOUR_RESET	"\033[0m"
+#define COLOUR_BOLD_RED	"\033[1;31m"
+
+/* A colour per group, so replicas of one group look alike. */
+static const char *
+group_colour(const struct lpd_node *n)
+{
+	return (colours[n->group % (sizeof colours / sizeof colours[0])]);
+}
+
+static void
+run_output_cb(void *arg, struct lpd_node *n, bool err, const char *line,
+    size_t len)
+{
+	struct run_state	*rs = arg;
+
+	if (rs->colour) {
+		printf("%s[%s]%s %.*s\n", group_colour(n), n->name,
+		    COLOUR_RESET, (int)len, line);
+	} else
+		printf("[%s] %.*s\n", n->name, (int)len, line);
+}
+
+/* A message of the supervisor's own, on stderr. */
+static void
+say(struct run_state *rs, bool alert, const char *fmt, ...)
+    COURIER_PRINTF(3, 4);
+static void
+say(struct run_state *rs, bool alert, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fflush(stdout);
+	if (rs->colour && alert)
+		fputs(COLOUR_BOLD_RED, stderr);
+	fputs("lpctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (rs->colour && alert)
+		fputs(COLOUR_RESET, stderr);
+	fputc('\n', stderr);
+}
+
+static void
+run_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
+    const char *msg)
+{
+	struct run_state	*rs = arg;
+	char			*lines, *line, *next;
+
+	switch (ev) {
+	case LPD_EV_STARTED:
+		if (!rs->quiet)
+			say(rs, false, "%s: started, pid %ld", n->name,
+			    (long)n->pid);
+		break;
+	case LPD_EV_READY:
+		if (!rs->quiet)
+			say(rs, false, "%s: ready on %s", n->name, n->address);
+		break;
+	case LPD_EV_EXITED:
+		if (n->state != LPD_NODE_FAILED) {
+			if (!rs->quiet)
+				say(rs, false, "%s: %s", n->name, msg);
+			break;
+		}
+		say(rs, true, "%s: failed: %s", n->name, msg);
+		lines = lpd_run_last_lines(n);
+		if (lines != NULL && *lines != '\0') {
+			say(rs, false, "%s: its last lines:", n->name);
+			for (line = lines; line != NULL; line = next) {
+				if ((next = strchr(line, '\n')) != NULL)
+					*next++ = '\0';
+				if (*line != '\0' || next != NULL)
+					fprintf(stderr, "  | %s\n", line);
+			}
+		}
+		free(lines);
+		break;
+	case LPD_EV_RESTARTING:
+		say(rs, false, "%s: %s", n->name, msg);
+		break;
+	case LPD_EV_STOPPING:
+		say(rs, false, "stopping the program: %s", msg);
+		break;
+	case LPD_EV_WAITING:
+		say(rs, false, "%s", msg);
+		break;
+	case LPD_EV_KILLED:
+		say(rs, true, "%s: did not stop in time: killed", n->name);
+		break;
+	case LPD_EV_ERROR:
+		say(rs, true, "%s%s%s", n != NULL ? n->name : "",
+		    n != NULL ? ": " : "", msg);
+		break;
+	}
+}
+
+static void
+run_done_cb(void *arg, struct lpd_run *run, int status)
+{
+	struct run_state	*rs = arg;
+
+	rs->done = true;
+	rs->status = status;
+	event_base_loopexit(rs->base, NULL);
+}
+
+/* SIGINT, SIGTERM, SIGHUP: stop gracefully, then kill on the second. */
+static void
+run_signal_cb(evutil_socket_t signo, short what, void *arg)
+{
+	struct run_state	*rs = arg;
+	const char		*name;
+
+	name = signo == SIGINT ? "Ctrl+C" : sigabbrev_np(signo);
+	if (rs->nsignals++ == 0) {
+		rs->signo = signo;
+		if (signo == SIGINT) {
+			fputc('\n', stderr);
+			say(rs, false, "%s: stopping gracefully; press Ctrl+C "
+			    "again to kill every node now", name);
+		}
+		lpd_run_stop(rs->run, false, signo == SIGINT ? "Ctrl+C" :
+		    signo == SIGTERM ? "lpctl got SIGTERM" : "lpctl got SIGHUP");
+		return;
+	}
+	if (signo == SIGINT)
+		fputc('\n', stderr);
+	say(rs, true, "%s again: killing every node now", name);
+	lpd_run_stop(rs->run, true, "asked again");
+}
+
+/* mkdir -p. */
+static int
+mkdir_p(const char *path, char **cause)
+{
+	char	*copy, *p;
+
+	copy = xstrdup(path);
+	for (p = copy + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) != 0 && errno != EEXIST)
+			goto fail;
+		*p = '/';
+	}
+	if (mkdir(copy, 0755) != 0 && errno != EEXIST)
+		goto fail;
+	free(copy);
+	return (0);
+fail:
+	xasprintf(cause, "cannot make log folder %s: %s", copy,
+	    strerror(errno));
+	free(copy);
+	return (-1);
+}
+
+/*
+ * Where the logs go when --log-dir is not given: the XDG state folder,
+ * $XDG_STATE_HOME/lpd/PROGRAM, else ~/.local/state/lpd/PROGRAM.
+ */
+static char *
+default_log_dir(const char *program)
+{
+	const char	*state, *home;
+	char		*dir;
+
+	if ((state = getenv("XDG_STATE_HOME")) != NULL && *state == '/')
+		xasprintf(&dir, "%s/lpd/%s", state, program);
+	else if ((home = getenv("HOME")) != NULL && *home == '/')
+		xasprintf(&dir, "%s/.local/state/lpd/%s", home, program);
+	else
+		return (NULL);
+	return (dir);
+}
+
+/*
+ * Kill and reap every child left: descendants of nodes that left their
+ * process group and were handed to us as subreaper. The nodes themselves
+ * are all reaped by now.
+ */
+static void
+sweep_orphans(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	FILE		*f;
+	char		 path[PATH_MAX];
+	long		 pid;
+	int		 round, found;
+
+	for (round = 0; round < 100; round++) {
+		found = 0;
+		if ((d = opendir("/proc/self/task")) == NULL)
+			break;
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path,
+			    "/proc/self/task/%s/children", de->d_name);
+			if ((f = fopen(path, "r")) == NULL)
+				continue;
+			while (fscanf(f, "%ld", &pid) == 1) {
+				kill((pid_t)pid, SIGKILL);
+				found++;
+			}
+			fclose(f);
+		}
+		closedir(d);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			continue;
+		if (found == 0)
+			break;
+		/* Killed ones may not be reapable yet: wait for one. */
+		(void)waitpid(-1, NULL, 0);
+	}
+}
+
+/*
+ * The supervisor holds several descriptors per node (listener, pipes,
+ * pidfd, log): lift the soft limit to the hard one, as systemd advises for
+ * programs that need many. The core gives nodes the limit we started with.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+lpctl_run(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "grace", required_argument, NULL, 'g' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "log-dir", required_argument, NULL, 'l' },
+		{ "tcp", no_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct run_state		 rs;
+	struct lpd_run_opts		 opts;
+	struct lpd_run_cb		 cb;
+	struct lpd_program		*p;
+	struct event			*sigev[3];
+	const int			 signos[3] = { SIGINT, SIGTERM, SIGHUP };
+	const char			*name = NULL, *cause_s;
+	char				*log_dir = NULL, *cause = NULL, *end;
+	double				 grace = -1;
+	int				 ch, i, exitcode;
+	const char			*nc, *term;
+
+	memset(&rs, 0, sizeof rs);
+	memset(&opts, 0, sizeof opts);
+	while ((ch = getopt_long(argc, argv, "g:n:l:tqh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'g':
+			errno = 0;
+			grace = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    !isfinite(grace) || grace < 0 || grace > 86400) {
+				fprintf(stderr, "lpctl run: --grace %s: not a "
+				    "number of seconds from 0 to 86400\n",
+				    optarg);
+				return (LPCTL_EXIT_USAGE);
+			}
+			break;
+		case 'n':
+			if (!lpd_program_name_valid(optarg)) {
+				fprintf(stderr, "lpctl run: --name %s: a name "
+				    "is 1 to %d of A-Z a-z 0-9 _ . -\n",
+				    optarg, LPD_NAME_MAX);
+				return (LPCTL_EXIT_USAGE);
+			}
+			name = optarg;
+			break;
+		case 'l':
+			free(log_dir);
+			log_dir = xstrdup(optarg);
+			break;
+		case 't':
+			opts.tcp = true;
+			break;
+		case 'q':
+			rs.quiet = true;
+			break;
+		case 'h':
+			free(log_dir);
+			return (lpctl_usage("run", false));
+		default:
+			free(log_dir);
+			return (lpctl_usage("run", true));
+		}
+	}
+	if (argc - optind != 1) {
+		free(log_dir);
+		return (lpctl_usage("run", true));
+	}
+
+	if ((p = lpd_program_load(argv[optind], name, &cause)) == NULL) {
+		fprintf(stderr, "%s", cause);
+		if (*cause != '\0' && cause[strlen(cause) - 1] != '\n')
+			fputc('\n', stderr);
+		fprintf(stderr, "lpctl: %s is not a valid program file; "
+		    "nothing was started\n", argv[optind]);
+		free(cause);
+		free(log_dir);
+		return (LPCTL_EXIT_USAGE);
+	}
+
+	nc = getenv("NO_COLOR");
+	term = getenv("TERM");
+	rs.colour = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO) &&
+	    (nc == NULL || *nc == '\0') &&
+	    (term == NULL || strcmp(term, "dumb") != 0);
+	/* Lines stay whole and in order with the supervisor's messages. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (log_dir == NULL && (log_dir = default_log_dir(p->name)) == NULL) {
+		fprintf(stderr, "lpctl: no HOME nor XDG_STATE_HOME to keep "
+		    "logs in; give --log-dir DIR\n");
+		lpd_program_free(p);
+		return (LPCTL_EXIT_USAGE);
+	}
+	if (mkdir_p(log_dir, &cause) != 0) {
+		fprintf(stderr, "lpctl: %s; give another with --log-dir\n",
+		    cause);
+		free(cause);
+		free(log_dir);
+		lpd_program_free(p);
+		return (LPCTL_EXIT_USAGE);
+	}
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+		fprintf(stderr, "lpctl: cannot become a child subreaper: %s; "
+		    "descendants that leave their node's process group may "
+		    "outlive the program\n", strerror(errno));
+	}
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+
+	if ((rs.base = event_base_new()) == NULL) {
+		fprintf(stderr, "lpctl: cannot make an event loop\n");
+		free(log_dir);
+		lpd_program_free(p);
+		return (LPCTL_EXIT_FAILED);
+	}
+	for (i = 0; i < 3; i++) {
+		sigev[i] = evsignal_new(rs.base, signos[i], run_signal_cb, &rs);
+		event_add(sigev[i], NULL);
+	}
+
+	opts.log_dir = log_dir;
+	opts.grace_s = grace;
+	cb.output = run_output_cb;
+	cb.event = run_event_cb;
+	cb.done = run_done_cb;
+	if (!rs.quiet) {
+		say(&rs, false, "program \"%s\": %zu node%s; logs in %s",
+		    p->name, p->nnodes, p->nnodes == 1 ? "" : "s", log_dir);
+	}
+	rs.run = lpd_run_start(rs.base, p, &opts, &cb, &rs, &cause);
+	if (rs.run == NULL) {
+		say(&rs, true, "%s; nothing was started", cause);
+		free(cause);
+		exitcode = LPCTL_EXIT_FAILED;
+		goto out;
+	}
+
+	while (!rs.done) {
+		if (event_base_dispatch(rs.base) != 0)
+			break;
+	}
+	if (!rs.done) {
+		say(&rs, true, "the event loop failed; killing every node");
+		lpd_run_stop(rs.run, true, "lpctl is failing");
+		exitcode = LPCTL_EXIT_FAILED;
+	} else if (rs.status == LPD_STATUS_OK) {
+		if (!rs.quiet)
+			say(&rs, false, "program \"%s\" ended", p->name);
+		exitcode = LPCTL_EXIT_OK;
+	} else {
+		cause_s = lpd_run_cause(rs.run);
+		say(&rs, true, "program \"%s\" failed%s%s", p->name,
+		    cause_s != NULL ? ": " : "", cause_s != NULL ? cause_s : "");
+		exitcode = LPCTL_EXIT_FAILED;
+	}
+	/* Stopped by a signal: the shell's convention, 128 + its number. */
+	if (rs.signo != 0 && exitcode != LPCTL_EXIT_FAILED)
+		exitcode = 128 + rs.signo;
+	lpd_run_free(rs.run);
+	p = NULL;	/* the run owned it */
+	sweep_orphans();
+
+out:
+	for (i = 0; i < 3; i++)
+		event_free(sigev[i]);
+	event_base_free(rs.base);
+	if (p != NULL)
+		lpd_program_free(p);
+	free(log_dir);
+	return (exitcode);
+}

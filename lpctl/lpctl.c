@@ -1,0 +1,85 @@
+/*
+ * lpctl.c: main and the command table.
+ *
+ * Each command is a function taking its own argc/argv (after the command's
+ * name), like tmux's cmd-*.c entries. Exit statuses are SPEC section 4's:
+ * 0 success, 1 the program failed, 2 usage or invalid program file, 3 lpd
+ * unreachable.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lpctl.h"
+
+static const struct lpctl_cmd {
+	const char	*name;
+	const char	*usage;
+	const char	*help;
+	int		(*exec)(int, char **);
+} cmds[] = {
+	{ "run", "run [--grace S] [--name NAME] [--log-dir DIR] [--tcp] "
+	    "[--quiet] FILE",
+	    "run a program in the foreground, no daemon needed", lpctl_run },
+	{ "validate", "validate FILE",
+	    "check a program file without running it", lpctl_validate },
+	{ "graph", "graph FILE",
+	    "print a program's topology as Graphviz DOT", lpctl_graph },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t	i;
+
+	fprintf(f, "usage: lpctl COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "\nlpctl COMMAND --help shows a command's usage.\n");
+}
+
+/* Print a command's usage; status 2 for a usage error. */
+int
+lpctl_usage(const char *name, bool error)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		if (strcmp(cmds[i].name, name) == 0) {
+			fprintf(error ? stderr : stdout, "usage: lpctl %s\n",
+			    cmds[i].usage);
+			break;
+		}
+	}
+	return (error ? LPCTL_EXIT_USAGE : LPCTL_EXIT_OK);
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t	i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return (LPCTL_EXIT_USAGE);
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return (LPCTL_EXIT_OK);
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("lpctl %s\n", LPD_VERSION);
+		return (LPCTL_EXIT_OK);
+	}
+	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		if (strcmp(cmds[i].name, argv[1]) == 0) {
+			optind = 1;
+			return (cmds[i].exec(argc - 1, argv + 1));
+		}
+	}
+	fprintf(stderr, "lpctl: unknown command \"%s\"; lpctl --help lists "
+	    "the commands\n", argv[1]);
+	return (LPCTL_EXIT_USAGE);
+}

@@ -1,0 +1,52 @@
+#!/bin/sh
+# The node contract: LP_* variables, lp_stop_program from a handler's
+# thread, --name, run: false.
+. "$(dirname "$0")/lib.sh"
+
+cp "$TESTNODE" "$tmp/testnode"
+program "$tmp/stop.json" '{"program": "stopper", "nodes": [
+  {"group": "target", "type": "courier", "command": ["testnode"],
+   "config": {"wait": true}},
+  {"group": "caller", "type": "courier", "command": ["testnode"],
+   "config": {"call": {"$handle": "target"}, "method": "stop_program",
+              "wait": true}}]}'
+run_lpctl 0 s run "$tmp/stop.json"
+expect "$tmp/s.out" '^\[target/0\] stop_program called$'
+# The caller's call may end either way: the stop cancels pending calls.
+expect "$tmp/s.out" '^\[caller/0\] (reply: "stopping"|caller/0: CANCELLED: .*)$'
+expect "$tmp/s.err" 'stopping the program: target/0 asked'
+no_pids_left "$tmp/s.err"
+ok "lp_stop_program from a handler thread"
+
+program "$tmp/env.json" '{"program": "envy", "nodes": [
+  {"group": "srv", "type": "courier", "run": false, "command": ["testnode"],
+   "config": {"print_env": true}},
+  {"group": "show", "type": "process", "replicas": 2,
+   "env": {"EXTRA": "yes"},
+   "config": {"peer": {"$handle": "srv"}, "n": [1, 2.5, "x"]},
+   "command": ["sh", "-c", "env | grep -E \"^(LP_|EXTRA=)\" | sort"]}]}'
+# srv serves until stopped: stop it with SIGTERM once all is printed.
+"$LPCTL" run --name renamed "$tmp/env.json" >"$tmp/e.out" 2>"$tmp/e.err" &
+lp=$!
+bgpids=$lp
+wait_for "$tmp/e.err" 'show/0: exited with status 0' 10
+wait_for "$tmp/e.err" 'show/1: exited with status 0' 10
+wait_for "$tmp/e.out" '^\[srv/0\] LP_RUN=0$' 10
+kill -TERM "$lp"
+status=0
+wait "$lp" || status=$?
+[ "$status" -eq 143 ] || fail "lpctl exited $status after SIGTERM"
+for i in 0 1; do
+	expect "$tmp/e.out" "^\[show/$i\] LP_NODE=show/$i$"
+	expect "$tmp/e.out" "^\[show/$i\] LP_PROGRAM=renamed$"
+	expect "$tmp/e.out" "^\[show/$i\] LP_RUN=1$"
+	expect "$tmp/e.out" "^\[show/$i\] EXTRA=yes$"
+	expect "$tmp/e.out" "^\[show/$i\] LP_CONTROL=unix:/"
+	expect "$tmp/e.out" "^\[show/$i\] LP_CONFIG=\{\"peer\": ?\"unix:/[^\"]+\", ?\"n\": ?\[1, ?2\.5, ?\"x\"\]\}$"
+done
+expect_not "$tmp/e.out" '^\[show/0\] LP_ADDRESS='
+expect_not "$tmp/e.out" '^\[show/0\] LP_LISTEN_FD='
+expect "$tmp/e.out" '^\[srv/0\] LP_ADDRESS=unix:/'
+expect "$tmp/e.out" '^\[srv/0\] LP_LISTEN_FD=3$'
+no_pids_left "$tmp/e.err"
+ok "the LP_* environment"

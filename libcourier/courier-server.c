@@ -561,7 +561,8 @@ courier_server_start(courier_server *s, char **cause)
 	}
 	if (server_base(s, cause) != 0)
 		return (-1);
-	qsort(s->methods, s->nmethods, sizeof *s->methods, method_cmp);
+	if (s->nmethods > 0)	/* methods is NULL without any */
+		qsort(s->methods, s->nmethods, sizeof *s->methods, method_cmp);
 	s->wake = event_new(s->base, -1, 0, server_wake_cb, s);
 	s->resume = event_new(s->base, -1, 0, server_resume_cb, s);
 	if (s->wake == NULL || s->resume == NULL)

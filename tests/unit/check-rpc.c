@@ -351,6 +351,30 @@ START_TEST(test_rpc_unknown_method)
 }
 END_TEST
 
+START_TEST(test_rpc_no_methods)
+{
+	courier_server	*s = courier_server_new();
+	courier_client	*c;
+	courier_error	*err = NULL;
+	courier_value	*v;
+	char		*cause = NULL;
+
+	/* A server without a method starts and says so (UBSan: qsort). */
+	ck_assert_msg(courier_server_listen(s, address, &cause) == 0, "%s",
+	    cause);
+	ck_assert_msg(courier_server_start(s, &cause) == 0, "%s", cause);
+	c = client_new(address);
+	v = courier_list_methods(c, 10000, &err);
+	ck_assert_msg(v != NULL, "%s", courier_error_message(err));
+	ck_assert_uint_eq(courier_list_len(v), 0);
+	courier_value_unref(v);
+	v = courier_call(c, "any", courier_list_new(), &err);
+	expect_error(v, err, COURIER_NOT_FOUND, "\"any\"");
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
 START_TEST(test_rpc_handler_error)
 {
 	courier_server	*s = server_new(address, 2);
@@ -1268,6 +1292,7 @@ rpc_suite(void)
 	ADD("tcp_echo", test_rpc_tcp_echo);
 	ADD("kwargs", test_rpc_kwargs);
 	ADD("unknown_method", test_rpc_unknown_method);
+	ADD("no_methods", test_rpc_no_methods);
 	ADD("handler_error", test_rpc_handler_error);
 	ADD("list_methods", test_rpc_list_methods);
 	ADD("call_timeout", test_rpc_call_timeout);

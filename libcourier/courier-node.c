@@ -128,6 +128,8 @@ struct lp_node {
 	struct stop_cb		*stop_cbs;
 	size_t			 nstop_cbs;
 	bool			 stop_cbs_ran;
+	bool			 stop_cbs_done;	/* ... and returned */
+	pthread_cond_t		 stop_cv;	/* stop_cbs_done */
 	char			*failure;
 	enum control_state	 control_state;
 };
@@ -256,6 +258,7 @@ node_make(const lp_node_def *def, const struct lp_node_params *p,
 	atomic_init(&node->stopping, false);
 	pthread_mutex_init(&node->mtx, NULL);
 	pthread_cond_init(&node->control_cv, NULL);
+	pthread_cond_init(&node->stop_cv, NULL);
 	node->phase = PHASE_NEW;
 	node->workers = COURIER_WORKERS_DEFAULT;
 	node->control_state = CONTROL_NONE;
@@ -447,6 +450,10 @@ node_run_stop_cbs(lp_node *node)
 	for (i = 0; i < n; i++)
 		cbs[i].fn(node, cbs[i].arg);
 	free(cbs);
+	pthread_mutex_lock(&node->mtx);
+	node->stop_cbs_done = true;
+	pthread_cond_broadcast(&node->stop_cv);
+	pthread_mutex_unlock(&node->mtx);
 }
 
 /* Run the node's whole life on this thread. */
@@ -514,6 +521,15 @@ lp_node_exec(lp_node *node)
 	 * every handler, and none may touch self after teardown.
 	 */
 	lp_node_stop(node);
+	/*
+	 * The stop may have come from another thread (a signal, the
+	 * supervisor of an in-process node) that still runs the callbacks:
+	 * they use self, so they end before teardown frees it.
+	 */
+	pthread_mutex_lock(&node->mtx);
+	while (!node->stop_cbs_done)
+		pthread_cond_wait(&node->stop_cv, &node->mtx);
+	pthread_mutex_unlock(&node->mtx);
 	if (node->server != NULL) {
 		(void)courier_server_stop(node->server, DRAIN_MS);
 		courier_server_free(node->server);
@@ -557,6 +573,7 @@ lp_node_free(lp_node *node)
 		close(node->listen_fd);
 	close(node->stop_fd);	/* after the clients, which poll it */
 	pthread_cond_destroy(&node->control_cv);
+	pthread_cond_destroy(&node->stop_cv);
 	pthread_mutex_destroy(&node->mtx);
 	free(node->failure);
 	free(node->program);

@@ -125,11 +125,30 @@ void		 lp_node_free(lp_node *node);
  * stderr) if lp_node_init() failed.
  */
 int		 lp_node_main(const lp_node_def *def, int argc, char **argv);
+/*
+ * LP_NODE_MAIN(def) makes def (an identifier) a process of its own: it
+ * defines main(). Compiled with -DLP_NODE_NO_MAIN it defines instead
+ *   const lp_node_def *lp_node_def_DEF(void);
+ * which returns &def, so that the node's .c file builds unchanged into a
+ * test that runs the node in-process (lptest). Declare that accessor with
+ * LP_NODE_DEF_DECLARE(DEF) where it is used.
+ */
+#define LP_NODE_DEF_DECLARE(def)					\
+	const lp_node_def *lp_node_def_##def(void)
+#ifdef LP_NODE_NO_MAIN
+#define LP_NODE_MAIN(def)						\
+	LP_NODE_DEF_DECLARE(def);					\
+	LP_NODE_DEF_DECLARE(def)					\
+	{								\
+		return (&(def));					\
+	}
+#else
 #define LP_NODE_MAIN(def)						\
 	int main(int argc, char **argv)					\
 	{								\
 		return (lp_node_main(&(def), argc, argv));		\
 	}
+#endif
 
 /** LP_NODE: GROUP/INDEX. */
 const char	*lp_node_name(const lp_node *node);

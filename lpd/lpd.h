@@ -83,6 +83,27 @@ typedef const char *(*lpd_address_fn)(void *arg, size_t group,
  */
 struct lpd_program *lpd_program_load(const char *path, const char *name,
 	    char **cause);
+/*
+ * The same, for a daemon loading on a user's behalf: text (len bytes) is
+ * the file's content as the user read it (NULL: read path) and path its
+ * absolute path; commands are looked up on pathenv (the user's PATH; NULL:
+ * ours), its relative entries from cwd (NULL: ours).
+ */
+struct lpd_program *lpd_program_load_text(const char *path, const char *text,
+	    size_t len, const char *name, const char *pathenv, const char *cwd,
+	    char **cause);
+/* A change to a program file before it is checked (lptest's overrides). */
+struct lpd_program_patch {
+	const char	*group;		/* a node entry's; NULL: the top */
+	const char	*key;		/* "replicas", "run", "config.rounds" */
+	const char	*json;		/* the new value, as JSON text */
+};
+/*
+ * Load a program file with n patches applied before it is checked, as if
+ * the file said so (relative paths stay the file's). Errors as above.
+ */
+struct lpd_program *lpd_program_load_with(const char *path, const char *name,
+	    const struct lpd_program_patch *, size_t, char **cause);
 void	 lpd_program_free(struct lpd_program *);
 /* Whether name is a valid program or group name. */
 bool	 lpd_program_name_valid(const char *);
@@ -170,6 +191,46 @@ struct lpd_run_opts {
 	double		 grace_s;	/* < 0: the program's stop.grace_s */
 	char *const	*env;		/* base environment; NULL: environ */
 	unsigned	 log_lines;	/* last lines kept per node (0: 10) */
+	const struct lpd_node_ops *ops;	/* NULL: every node a process */
+};
+
+/*
+ * What starting one node takes: what a process gets in its LP_*
+ * environment (SPEC section 3), borrowed for the call.
+ */
+struct lpd_node_start {
+	const struct lpd_group	*group;		/* command, env, cwd */
+	const char		*program;	/* LP_PROGRAM */
+	const char		*node;		/* LP_NODE, GROUP/INDEX */
+	const char		*address;	/* LP_ADDRESS; NULL: process */
+	int			 listen_fd;	/* LP_LISTEN_FD (-1: none): a
+						   new fd, the callee's */
+	const char		*config;	/* LP_CONFIG (resolved) */
+	const char		*control;	/* LP_CONTROL */
+	bool			 run;		/* LP_RUN */
+};
+
+/*
+ * How a run starts its nodes when they are not processes: the test
+ * harness runs each node as a thread, and unit tests fake them. The same
+ * addresses, configs, probes, restarts and stop apply; only fork/exec,
+ * signals and reaping are the embedder's. Called on the loop's thread.
+ */
+struct lpd_node_ops {
+	/*
+	 * Start a node; 0, or -1 with *cause (the node could not start). It
+	 * owns s->listen_fd either way. The node's end is reported later,
+	 * with lpd_run_node_exited, never from inside start.
+	 */
+	int	(*start)(void *arg, struct lpd_node *,
+		    const struct lpd_node_start *s, char **cause);
+	/*
+	 * Deliver sig to a node that has not ended: SIGTERM, the stop
+	 * notice; SIGKILL, the grace period is over or a kill was asked
+	 * (without a SIGTERM before it, for a kill at once).
+	 */
+	void	(*signal)(void *arg, struct lpd_node *, int sig);
+	void	*arg;
 };
 
 /* Program status (SPEC section 4). */
@@ -196,6 +257,14 @@ struct lpd_run	*lpd_run_start(struct event_base *, struct lpd_program *,
  * time after a kill request, SIGKILL at once. why is for the message.
  */
 void		 lpd_run_stop(struct lpd_run *, bool kill, const char *why);
+/*
+ * A node started through lpd_run_opts.ops ended, with a wait status
+ * (W_EXITCODE(1, 0) for "exited with status 1"); why, if not NULL, says
+ * what went wrong and goes into the cause. On the loop's thread, outside
+ * the ops' callbacks; the run may be done (and done called) on return.
+ */
+void		 lpd_run_node_exited(struct lpd_run *, struct lpd_node *,
+		    int status, const char *why);
 /* A node asked for the stop (lp_stop_program): the program succeeds
  * unless a node failed before. The caller then calls lpd_run_stop. */
 void		 lpd_run_stop_requested(struct lpd_run *, const char *node);
@@ -217,7 +286,8 @@ const char	*lpd_run_runtime_dir(const struct lpd_run *);
 char		*lpd_run_last_lines(const struct lpd_node *);
 /* Free a run that is done (or SIGKILL and reap everything first, which
  * blocks). Removes the sockets and the runtime folder if the run made
- * it, and frees the program. */
+ * it, and frees the program. With ops, nodes that did not end get
+ * SIGKILL through ops.signal and are forgotten: the embedder ends them. */
 void		 lpd_run_free(struct lpd_run *);
 /* "exited with status 3", "killed by signal 9 (SIGKILL)", into the
  * caller's buf (64 bytes are enough); returns buf. */

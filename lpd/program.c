@@ -57,6 +57,8 @@ struct entry {
 /* The state of one load. */
 struct loader {
 	const char		*file;		/* as given */
+	const char		*pathenv;	/* PATH to resolve commands on */
+	const char		*cwd;		/* for PATH's relative entries */
 	struct lpd_program	*p;
 	struct program_private	*priv;
 	struct entry		*entries;	/* one per nodes[i] */
@@ -1033,7 +1035,8 @@ resolve_command(struct loader *l, const char *cmd)
 	} else
 		free(candidate);
 
-	if ((pathenv = getenv("PATH")) == NULL)
+	if ((pathenv = l->pathenv) == NULL &&
+	    (pathenv = getenv("PATH")) == NULL)
 		pathenv = "/usr/local/bin:/usr/bin:/bin";
 	for (entry = pathenv; *entry != '\0'; entry = colon + 1) {
 		if ((colon = strchr(entry, ':')) == NULL)
@@ -1528,6 +1531,22 @@ first_pass(struct loader *l, json_t *nodes)
 	}
 }
 
+/* Parse text that came with the request; NULL after recording the error. */
+static json_t *
+read_text(struct loader *l, const char *path, const char *text, size_t len)
+{
+	json_error_t	 jerr;
+	json_t		*root;
+
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+	    &jerr);
+	if (root == NULL) {
+		error_line(l, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+		    jerr.text);
+	}
+	return (root);
+}
+
 /* Read and parse the file; NULL after recording the error. */
 static json_t *
 read_file(struct loader *l, const char *path)
@@ -1568,6 +1587,19 @@ read_file(struct loader *l, const char *path)
 struct lpd_program *
 lpd_program_load(const char *path, const char *name, char **cause)
 {
+	return (lpd_program_load_text(path, NULL, 0, name, NULL, NULL, cause));
+}
+
+/*
+ * Load a program whose text was read by someone else (lpctl, for lpd):
+ * path is the file's absolute path, for its folder and the messages, and
+ * commands are resolved on pathenv, relative entries from cwd. text NULL
+ * reads path; pathenv NULL is our PATH, cwd NULL our folder.
+ */
+struct lpd_program *
+lpd_program_load_text(const char *path, const char *text, size_t len,
+    const char *name, const char *pathenv, const char *cwd, char **cause)
+{
 	struct loader		 l;
 	struct lpd_program	*p;
 	struct program_private	*priv;
@@ -1577,6 +1609,8 @@ lpd_program_load(const char *path, const char *name, char **cause)
 
 	memset(&l, 0, sizeof l);
 	l.file = path;
+	l.pathenv = pathenv;
+	l.cwd = cwd;
 	l.p = p = xcalloc(1, sizeof *p);
 	l.priv = priv = xcalloc(1, sizeof *priv);
 	p->config = priv;
@@ -1590,11 +1624,21 @@ lpd_program_load(const char *path, const char *name, char **cause)
 		    "letters, digits, '_', '.' or '-'", path, q, LPD_NAME_MAX);
 		free(q);
 	}
-	if ((root = read_file(&l, path)) == NULL)
-		goto fail;
-	if ((p->file = realpath(path, NULL)) == NULL) {
-		error_line(&l, "%s: %s", path, strerror(errno));
-		goto fail;
+	if (text != NULL) {
+		if (path[0] != '/') {
+			error_line(&l, "%s: not an absolute path", path);
+			goto fail;
+		}
+		if ((root = read_text(&l, path, text, len)) == NULL)
+			goto fail;
+		p->file = xstrdup(path);
+	} else {
+		if ((root = read_file(&l, path)) == NULL)
+			goto fail;
+		if ((p->file = realpath(path, NULL)) == NULL) {
+			error_line(&l, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
 	}
 	p->dir = xstrdup(p->file);
 	slash = strrchr(p->dir, '/');
@@ -1644,6 +1688,109 @@ fail:
 	free(l.path.s);
 	lpd_program_free(p);
 	return (NULL);
+}
+
+/*
+ * Find the object that patch p changes in root (a file's parsed text): the
+ * top object, or the node entry of p->group; NULL after adding an error.
+ */
+static json_t *
+patch_target(json_t *root, const struct lpd_program_patch *p,
+    struct sbuf *errs, const char *path)
+{
+	json_t	*nodes, *item;
+	size_t	 i;
+
+	if (p->group == NULL)
+		return (root);
+	nodes = json_object_get(root, "nodes");
+	json_array_foreach(nodes, i, item) {
+		if (string_is(json_object_get(item, "group"), p->group) &&
+		    json_is_object(item))
+			return (item);
+	}
+	sbuf_printf(errs, "%s%s: override %s.%s: no group \"%s\"",
+	    errs->len != 0 ? "\n" : "", path, p->group, p->key, p->group);
+	return (NULL);
+}
+
+/*
+ * Load a program file changed before it is checked (the test harness's
+ * overrides: fewer replicas, run disabled, a config value), as if the file
+ * said so: it is checked whole after the changes, and relative paths are
+ * still the file's. A file that cannot be read or parsed is reported as
+ * lpd_program_load reports it.
+ */
+struct lpd_program *
+lpd_program_load_with(const char *path, const char *name,
+    const struct lpd_program_patch *patches, size_t n, char **cause)
+{
+	const struct lpd_program_patch	*p;
+	struct lpd_program		*prog;
+	struct sbuf			 errs = { NULL, 0, 0 };
+	json_error_t			 jerr;
+	json_t				*root, *obj, *v, *next;
+	char				*key, *part, *dot, *text, *abs;
+	size_t				 i;
+
+	root = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+	    &jerr);
+	if (root == NULL || !json_is_object(root) ||
+	    (abs = realpath(path, NULL)) == NULL) {
+		json_decref(root);
+		return (lpd_program_load(path, name, cause));
+	}
+	for (i = 0; i < n; i++) {
+		p = &patches[i];
+		if ((obj = patch_target(root, p, &errs, path)) == NULL)
+			continue;
+		if ((v = json_loads(p->json, JSON_DECODE_ANY, &jerr)) == NULL) {
+			sbuf_printf(&errs, "%s%s: override %s%s%s: not JSON: "
+			    "%s", errs.len != 0 ? "\n" : "", path,
+			    p->group != NULL ? p->group : "",
+			    p->group != NULL ? "." : "", p->key, jerr.text);
+			continue;
+		}
+		/* "config.rounds": objects on the way are made if missing. */
+		key = xstrdup(p->key);
+		for (part = key; (dot = strchr(part, '.')) != NULL;
+		    part = dot + 1) {
+			*dot = '\0';
+			if ((next = json_object_get(obj, part)) == NULL) {
+				next = json_object();
+				json_object_set_new(obj, part, next);
+			}
+			if (!json_is_object(next))
+				break;
+			obj = next;
+		}
+		if (dot != NULL) {
+			sbuf_printf(&errs, "%s%s: override %s%s%s: %s is not "
+			    "an object", errs.len != 0 ? "\n" : "", path,
+			    p->group != NULL ? p->group : "",
+			    p->group != NULL ? "." : "", p->key, part);
+			json_decref(v);
+		} else if (json_object_set_new(obj, part, v) != 0)
+			fatalx("%s: out of memory", __func__);
+		free(key);
+	}
+	if (errs.len != 0) {
+		if (cause != NULL)
+			*cause = sbuf_take(&errs);
+		else
+			free(errs.s);
+		json_decref(root);
+		free(abs);
+		return (NULL);
+	}
+	if ((text = json_dumps(root, JSON_COMPACT)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	json_decref(root);
+	prog = lpd_program_load_text(abs, text, strlen(text), name, NULL, NULL,
+	    cause);
+	free(text);
+	free(abs);
+	return (prog);
 }
 
 /* Free a NULL-terminated array of strings. */

@@ -26,6 +26,12 @@
  * process groups: it learns every pgid over a socket and, if the socket
  * closes without a "done" record (the supervisor died), SIGKILLs them all.
  *
+ * Other homes. With lpd_run_opts.ops, nodes are not processes: the ops
+ * start them (the test harness makes each a thread) and report their end
+ * through lpd_run_node_exited. Everything else (addresses, configs, the
+ * probes, restarts, the stop and the control server) is the same code, so
+ * a node is resolved and supervised one way whatever its home.
+ *
  * Cost. Nothing on an event's path walks all nodes; only the stop and
  * the kill at its deadline do, once. A node's memory is a few hundred
  * bytes plus its output ring and any partial line (at most 4 KiB per
@@ -150,6 +156,8 @@ struct snode {
 	struct event		*timer;		/* backoff, probe retry */
 	struct probe		*probe;
 	char			*start_error;	/* why it could not start */
+	char			*exit_why;	/* ops: why it ended, or NULL */
+	bool			 live;		/* ops: started, not ended */
 	struct ring_line	*ring;
 	unsigned		 ring_head;
 	unsigned		 ring_count;
@@ -161,6 +169,8 @@ struct lpd_run {
 	struct lpd_program	*p;
 	struct lpd_run_cb	 cb;
 	void			*arg;
+	struct lpd_node_ops	 ops;
+	bool			 has_ops;
 
 	double			 grace_s;
 	unsigned		 log_lines;
@@ -212,12 +222,20 @@ struct lpd_run {
 };
 
 static void	 node_start(struct snode *);
+static int	 node_start_ops(struct snode *, char **);
 static void	 node_ended(struct snode *, int);
 static void	 pid_cb(evutil_socket_t, short, void *);
 static void	 status_cb(evutil_socket_t, short, void *);
 static void	 probe_start(struct snode *);
 static void	 run_kill_all(struct lpd_run *, const char *);
 static void	 run_maybe_finish(struct lpd_run *);
+
+/* Whether a node's process (or, with ops, the node) has not ended. */
+static bool
+node_running(const struct snode *sn)
+{
+	return (sn->pgid > 0 || sn->live);
+}
 
 /* Tell the embedder something. */
 static void
@@ -1337,11 +1355,13 @@ node_ended(struct snode *sn, int status)
 	struct lpd_run		*run = sn->n.run;
 	struct lpd_group	*g = &run->p->groups[sn->n.group];
 	struct timeval		 tv;
-	char			 how[64];
+	char			 how[64], *msg = NULL;
 	unsigned		 ms, k;
 	bool			 failed, restart;
 
 	lpd_wait_string(status, how, sizeof how);
+	if (sn->exit_why != NULL)
+		xasprintf(&msg, "%s: %s", how, sn->exit_why);
 	failed = sn->start_error != NULL || status == -1 ||
 	    !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 
@@ -1349,7 +1369,8 @@ node_ended(struct snode *sn, int status)
 		/* Exits during a stop are not failures. */
 		sn->n.state = LPD_NODE_EXITED;
 		node_final(sn);
-		run_event(run, sn, LPD_EV_EXITED, how);
+		run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
+		free(msg);
 		run_maybe_finish(run);
 		return;
 	}
@@ -1367,12 +1388,13 @@ node_ended(struct snode *sn, int status)
 			ms = BACKOFF_MAX_MS;
 		tv = ms_tv(ms);
 		evtimer_add(sn->timer, &tv);
-		run_event(run, sn, LPD_EV_EXITED, how);
+		run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
 		if (sn->n.state == LPD_NODE_BACKOFF) {
 			run_eventf(run, sn, LPD_EV_RESTARTING,
 			    "restarting in %g s (restart %u of %u)",
 			    ms / 1000.0, sn->n.restarts, g->max_restarts);
 		}
+		free(msg);
 		return;
 	}
 
@@ -1384,10 +1406,14 @@ node_ended(struct snode *sn, int status)
 		if (sn->start_error != NULL)
 			xasprintf(&run->cause, "%s: %s", sn->n.name,
 			    sn->start_error);
+		else if (sn->exit_why != NULL)
+			xasprintf(&run->cause, "%s %s: %s", sn->n.name, how,
+			    sn->exit_why);
 		else
 			xasprintf(&run->cause, "%s %s", sn->n.name, how);
 	}
-	run_event(run, sn, LPD_EV_EXITED, how);
+	run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
+	free(msg);
 	if (failed && g->on_failure == LPD_ON_FAILURE_STOP)
 		lpd_run_stop(run, false, run->cause);
 	run_maybe_finish(run);
@@ -1402,7 +1428,7 @@ node_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (sn->n.state == LPD_NODE_BACKOFF)
 		node_start(sn);
 	else if (sn->n.state == LPD_NODE_STARTING && sn->probe != NULL &&
-	    sn->pgid != 0)
+	    node_running(sn))
 		probe_start(sn);
 }
 
@@ -1410,31 +1436,102 @@ node_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 node_start(struct snode *sn)
 {
-	struct lpd_run	*run = sn->n.run;
-	char		*cause = NULL;
+	struct lpd_run		*run = sn->n.run;
+	struct lpd_group	*g = &run->p->groups[sn->n.group];
+	char			*cause = NULL;
+	int			 r;
 
 	free(sn->start_error);
 	sn->start_error = NULL;
+	free(sn->exit_why);
+	sn->exit_why = NULL;
 	sn->n.killed = false;
-	if (node_spawn(sn, &cause) != 0) {
+	if (run->has_ops)
+		r = node_start_ops(sn, &cause);
+	else
+		r = node_spawn(sn, &cause);
+	if (r != 0) {
 		xasprintf(&sn->start_error, "cannot start: %s", cause);
 		free(cause);
 		run_event(run, sn, LPD_EV_ERROR, sn->start_error);
 		node_ended(sn, -1);
 		return;
 	}
-	if (sn->pid_ev != NULL)
-		event_add(sn->pid_ev, NULL);
-	event_add(sn->status_ev, NULL);
-	event_add(sn->out[0].ev, NULL);
-	event_add(sn->out[1].ev, NULL);
-	sn->n.state = LPD_NODE_STARTING;
+	if (!run->has_ops) {
+		if (sn->pid_ev != NULL)
+			event_add(sn->pid_ev, NULL);
+		event_add(sn->status_ev, NULL);
+		event_add(sn->out[0].ev, NULL);
+		event_add(sn->out[1].ev, NULL);
+		sn->n.state = LPD_NODE_STARTING;
+	} else {
+		/* No exec to wait for: a process node runs already. */
+		sn->n.state = g->type == LPD_TYPE_COURIER ?
+		    LPD_NODE_STARTING : LPD_NODE_RUNNING;
+	}
 	sn->n.started = realtime_now();
 	run->nprocs++;
 	run_event(run, sn, LPD_EV_STARTED, NULL);
 	if (sn->n.state == LPD_NODE_STARTING &&
-	    run->p->groups[sn->n.group].type == LPD_TYPE_COURIER)
+	    g->type == LPD_TYPE_COURIER)
 		probe_start(sn);
+}
+
+/*
+ * Start a node through the embedder's ops, with what node_spawn would
+ * put in its environment; 0, or -1 with *cause.
+ */
+static int
+node_start_ops(struct snode *sn, char **cause)
+{
+	struct lpd_run		*run = sn->n.run;
+	struct lpd_group	*g = &run->p->groups[sn->n.group];
+	struct lpd_node_start	 s;
+	char			*config;
+	int			 r;
+
+	memset(&s, 0, sizeof s);
+	s.group = g;
+	s.program = run->p->name;
+	s.node = sn->n.name;
+	s.address = sn->n.address;
+	s.listen_fd = -1;
+	/* The run keeps its socket across restarts, as for a process. */
+	if (sn->listen_fd != -1 &&
+	    (s.listen_fd = fcntl(sn->listen_fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		xasprintf(cause, "dup: %s", strerror(errno));
+		return (-1);
+	}
+	config = lpd_program_node_config(run->p, sn->n.group, sn->n.index,
+	    node_address_fn, run);
+	s.config = config;
+	s.control = run->control_addr;
+	s.run = g->run;
+	r = run->ops.start(run->ops.arg, &sn->n, &s, cause);
+	free(config);
+	if (r == 0)
+		sn->live = true;
+	return (r);
+}
+
+/* A node started through the ops ended; see lpd.h. */
+void
+lpd_run_node_exited(struct lpd_run *run, struct lpd_node *n, int status,
+    const char *why)
+{
+	struct snode	*sn = n->priv;
+
+	if (!run->has_ops || sn->n.run != run || !sn->live)
+		fatalx("%s: %s is not a live node of the ops", __func__,
+		    n->name);
+	sn->live = false;
+	sn->n.pid = 0;
+	sn->n.status = status;
+	run->nprocs--;
+	probe_close(sn);
+	free(sn->exit_why);
+	sn->exit_why = why != NULL ? xstrdup(why) : NULL;
+	node_ended(sn, status);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1450,6 +1547,13 @@ node_start(struct snode *sn)
 static void
 node_signal(struct snode *sn, int sig)
 {
+	struct lpd_run	*run = sn->n.run;
+
+	if (run->has_ops) {
+		if (sn->live)
+			run->ops.signal(run->ops.arg, &sn->n, sig);
+		return;
+	}
 	if (sn->pgid <= 0)
 		return;
 	if (killpg(sn->pgid, sig) == -1 && errno == ESRCH)
@@ -1469,14 +1573,14 @@ run_kill_all(struct lpd_run *run, const char *why)
 	evtimer_del(run->grace_ev);
 	for (i = 0; i < run->nnodes; i++) {
 		sn = &run->nodes[i];
-		if (sn->pgid <= 0)
+		if (!node_running(sn))
 			continue;
 		node_signal(sn, SIGKILL);
 		sn->n.killed = true;
 	}
 	for (i = 0; i < run->nnodes; i++) {
 		sn = &run->nodes[i];
-		if (sn->pgid > 0 && sn->n.killed)
+		if (node_running(sn) && sn->n.killed)
 			run_event(run, sn, LPD_EV_KILLED, why);
 	}
 }
@@ -1941,6 +2045,7 @@ node_clear(struct snode *sn)
 		free(sn->ring);
 	}
 	free(sn->start_error);
+	free(sn->exit_why);
 	free(sn->n.address);
 	free(sn->n.name);
 }
@@ -2007,6 +2112,12 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	if (cb != NULL)
 		run->cb = *cb;
 	run->arg = arg;
+	if (opts->ops != NULL) {
+		if (opts->ops->start == NULL || opts->ops->signal == NULL)
+			fatalx("%s: ops without start or signal", __func__);
+		run->ops = *opts->ops;
+		run->has_ops = true;
+	}
 	run->grace_s = opts->grace_s >= 0 ? opts->grace_s : p->grace_s;
 	run->log_lines = opts->log_lines != 0 ? opts->log_lines :
 	    LOG_LINES_DEFAULT;
@@ -2059,8 +2170,9 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 		xasprintf(cause, "cannot open /dev/null: %s", strerror(errno));
 		goto fail;
 	}
+	/* Nodes that are not processes need no keeper. */
 	if (run_control_start(run, cause) != 0 ||
-	    keeper_start(run, cause) != 0)
+	    (!run->has_ops && keeper_start(run, cause) != 0))
 		goto fail;
 
 	run->done_ev = event_new(base, -1, 0, run_done_cb, run);
@@ -2095,8 +2207,12 @@ lpd_run_free(struct lpd_run *run)
 	size_t			 i;
 
 	/* Not done: kill what is left and reap it here, blocking. */
-	for (i = 0; i < run->nnodes; i++)
-		node_signal(&run->nodes[i], SIGKILL);
+	for (i = 0; i < run->nnodes; i++) {
+		sn = &run->nodes[i];
+		node_signal(sn, SIGKILL);
+		/* The ops' nodes cannot be reaped here: they are the ops'. */
+		sn->live = false;
+	}
 	for (i = 0; i < run->nnodes; i++) {
 		sn = &run->nodes[i];
 		if (sn->pgid <= 0)

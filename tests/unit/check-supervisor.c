@@ -48,6 +48,7 @@ struct tctx {
 	int			 stop_on_event;
 	const char		*stop_on_event_node;
 	unsigned		 nready;
+	void			*user;		/* per test */
 };
 
 static const char *const ev_names[] = {
@@ -100,7 +101,9 @@ t_event(void *arg, struct lpd_node *n, enum lpd_event ev, const char *msg)
 	    n != NULL ? n->name : "-", msg != NULL ? msg : "");
 	if (ev == LPD_EV_STARTED) {
 		ck_assert_ptr_nonnull(n);
-		ck_assert_int_gt(n->pid, 0);
+		/* Nodes of fake ops (user set) are not processes. */
+		if (t->user == NULL)
+			ck_assert_int_gt(n->pid, 0);
 	}
 	if (ev == LPD_EV_READY) {
 		t->nready++;
@@ -1224,6 +1227,178 @@ serve_node(void)
 	return (0);
 }
 
+/* ------------------------------------------------------------------ */
+/* Nodes started through lpd_node_ops: the state machine, no fork      */
+/* ------------------------------------------------------------------ */
+
+/* Fake ops: they record what they are asked, and start nothing. */
+struct fake {
+	unsigned	 nstart;
+	char		*starts;	/* "NODE run=R listen=L CONFIG\n" */
+	char		*signals;	/* "NODE TERM|KILL\n" */
+	bool		 fail_start;
+};
+
+static int
+fake_start(void *arg, struct lpd_node *n, const struct lpd_node_start *s,
+    char **cause)
+{
+	struct fake	*f = arg;
+
+	ck_assert_str_eq(s->node, n->name);
+	ck_assert_str_eq(s->program, "ops");
+	ck_assert_ptr_nonnull(s->control);
+	ck_assert_ptr_eq(s->address, n->address);
+	if (s->listen_fd != -1) {
+		ck_assert_int_ne(fcntl(s->listen_fd, F_GETFD), -1);
+		close(s->listen_fd);
+	}
+	if (f->fail_start) {
+		xasprintf(cause, "no room for it");
+		return (-1);
+	}
+	append(&f->starts, "%s run=%d listen=%d %s\n", s->node, s->run,
+	    s->listen_fd != -1, s->config);
+	f->nstart++;
+	return (0);
+}
+
+static void
+fake_signal(void *arg, struct lpd_node *n, int sig)
+{
+	struct fake	*f = arg;
+
+	append(&f->signals, "%s %s\n", n->name, sig == SIGTERM ? "TERM" :
+	    sig == SIGKILL ? "KILL" : "other");
+}
+
+static bool
+two_starts(struct tctx *t)
+{
+	struct fake	*f = t->user;
+
+	return (f->nstart >= 3);
+}
+
+/*
+ * The same addresses, configs and policy as for processes: a restart on
+ * failure, then the failure with the ops' cause, and the stop notice.
+ */
+START_TEST(test_supervisor_ops_restart)
+{
+	struct tctx		 t;
+	struct fake		 f;
+	struct lpd_node_ops	 ops = { fake_start, fake_signal, &f };
+	struct lpd_run_opts	 opts;
+	struct lpd_node		*a, *b;
+	char			*want;
+
+	memset(&f, 0, sizeof f);
+	memset(&opts, 0, sizeof opts);
+	opts.grace_s = -1;
+	opts.ops = &ops;
+	t_init(&t);
+	t.user = &f;
+	start(&t, prog("{\"program\": \"ops\", \"nodes\": ["
+	    "{\"group\": \"a\", \"type\": \"process\", \"command\": [\"true\"],"
+	    " \"restart\": \"on-failure\", \"max_restarts\": 1,"
+	    " \"config\": {\"peer\": {\"$handle\": \"b\"}}},"
+	    "{\"group\": \"b\", \"type\": \"courier\", \"command\": [\"true\"],"
+	    " \"run\": false}]}"), &opts);
+	a = lpd_run_find(t.run, "a/0");
+	b = lpd_run_find(t.run, "b/0");
+	ck_assert_int_eq(f.nstart, 2);
+	xasprintf(&want, "a/0 run=1 listen=0 {\"peer\":\"%s\"}\n"
+	    "b/0 run=0 listen=1 null\n", b->address);
+	ck_assert_str_eq(f.starts, want);
+	free(want);
+	/* No exec to wait for; a courier node waits for its probe. */
+	ck_assert_int_eq(a->state, LPD_NODE_RUNNING);
+	ck_assert_int_eq(b->state, LPD_NODE_STARTING);
+	ck_assert_int_eq(t.nev[LPD_EV_STARTED], 2);
+
+	lpd_run_node_exited(t.run, a, W_EXITCODE(2, 0), "boom");
+	ck_assert_int_eq(a->state, LPD_NODE_BACKOFF);
+	ck_assert_msg(loop_until(&t, two_starts, DEADLINE_S), "%s", t.evlog);
+	ck_assert_int_eq(a->restarts, 1);
+	ck_assert_int_eq(a->state, LPD_NODE_RUNNING);
+	lpd_run_node_exited(t.run, a, W_EXITCODE(2, 0), "boom again");
+	ck_assert_int_eq(a->state, LPD_NODE_FAILED);
+	ck_assert_str_eq(lpd_run_cause(t.run),
+	    "a/0 exited with status 2: boom again");
+	ck_assert_ptr_nonnull(strstr(t.evlog,
+	    "EXITED a/0 exited with status 2: boom\n"));
+	ck_assert_ptr_nonnull(f.signals);
+	ck_assert_str_eq(f.signals, "b/0 TERM\n");
+	ck_assert_int_eq(t.ndone, 0);
+	lpd_run_node_exited(t.run, b, W_EXITCODE(0, 0), NULL);
+	finish(&t);
+	ck_assert_int_eq(t.status, LPD_STATUS_FAILED);
+	ck_assert_int_eq(b->state, LPD_NODE_EXITED);
+	t_clear(&t);
+	free(f.starts);
+	free(f.signals);
+}
+END_TEST
+
+/* A kill at once reaches the ops; a node they cannot start fails. */
+START_TEST(test_supervisor_ops_kill)
+{
+	struct tctx		 t;
+	struct fake		 f;
+	struct lpd_node_ops	 ops = { fake_start, fake_signal, &f };
+	struct lpd_run_opts	 opts;
+	struct lpd_node		*a;
+	const char		*text = "{\"program\": \"ops\", \"nodes\": ["
+	    "{\"group\": \"a\", \"type\": \"courier\", \"replicas\": 2,"
+	    " \"command\": [\"true\"]}]}";
+
+	memset(&f, 0, sizeof f);
+	memset(&opts, 0, sizeof opts);
+	opts.grace_s = -1;
+	opts.ops = &ops;
+	t_init(&t);
+	t.user = &f;
+	start(&t, prog("%s", text), &opts);
+	lpd_run_stop(t.run, true, "the test kills");
+	ck_assert_str_eq(f.signals, "a/0 KILL\na/1 KILL\n");
+	ck_assert_int_eq(t.nev[LPD_EV_KILLED], 2);
+	lpd_run_node_exited(t.run, lpd_run_find(t.run, "a/1"),
+	    W_EXITCODE(0, 0), NULL);
+	ck_assert_int_eq(t.ndone, 0);
+	a = lpd_run_find(t.run, "a/0");
+	lpd_run_node_exited(t.run, a, W_EXITCODE(1, 0), "late");
+	finish(&t);
+	ck_assert_int_eq(t.status, LPD_STATUS_OK);
+	t_clear(&t);
+	free(f.starts);
+	free(f.signals);
+
+	/* A node the ops cannot start fails the program, saying why. */
+	memset(&f, 0, sizeof f);
+	f.fail_start = true;
+	t_init(&t);
+	t.user = &f;
+	start(&t, prog("%s", text), &opts);
+	finish(&t);
+	ck_assert_int_eq(t.status, LPD_STATUS_FAILED);
+	ck_assert_str_eq(lpd_run_cause(t.run),
+	    "a/0: cannot start: no room for it");
+	ck_assert_ptr_null(f.signals);
+	t_clear(&t);
+
+	/* Freed while running: the ops get the kill, nothing blocks. */
+	memset(&f, 0, sizeof f);
+	t_init(&t);
+	t.user = &f;
+	start(&t, prog("%s", text), &opts);
+	t_clear(&t);
+	ck_assert_str_eq(f.signals, "a/0 KILL\na/1 KILL\n");
+	free(f.starts);
+	free(f.signals);
+}
+END_TEST
+
 static Suite *
 supervisor_suite(void)
 {
@@ -1258,6 +1433,8 @@ supervisor_suite(void)
 	ADD("strings", test_supervisor_strings);
 	ADD("many", test_supervisor_many);
 	ADD("keeper", test_supervisor_keeper);
+	ADD("ops_restart", test_supervisor_ops_restart);
+	ADD("ops_kill", test_supervisor_ops_kill);
 #undef ADD
 	tc = tcase_create("courier_ready");
 	tcase_add_checked_fixture(tc, setup, teardown);

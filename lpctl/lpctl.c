@@ -22,6 +22,26 @@ static const struct lpctl_cmd {
 	{ "run", "run [--grace S] [--name NAME] [--log-dir DIR] [--tcp] "
 	    "[--quiet] FILE",
 	    "run a program in the foreground, no daemon needed", lpctl_run },
+	{ "launch", "launch [--wait] [--name NAME] [--grace S] "
+	    "[--socket PATH] FILE",
+	    "hand a program to lpd; --wait waits for its end", lpctl_launch },
+	{ "stop", "stop [--grace S] [--kill] [--no-wait] [--socket PATH] "
+	    "PROGRAM",
+	    "stop a program in lpd and wait until it has", lpctl_stop },
+	{ "status", "status [--json] [--socket PATH] [PROGRAM]",
+	    "programs in lpd, their nodes and states", lpctl_status },
+	{ "logs", "logs [-f] [-n N] [--socket PATH] PROGRAM [NODE]",
+	    "a program's captured output; -f follows", lpctl_logs },
+	{ "call", "call [--timeout S] [--socket PATH] PROGRAM NODE METHOD "
+	    "[JSON...]",
+	    "call a courier node's method; prints the result as JSON",
+	    lpctl_call },
+	{ "methods", "methods [--timeout S] [--socket PATH] PROGRAM NODE",
+	    "list a courier node's methods", lpctl_methods },
+	{ "wait", "wait [--socket PATH] PROGRAM",
+	    "wait for a program's end; exit with its status", lpctl_wait },
+	{ "forget", "forget [--socket PATH] PROGRAM",
+	    "drop an ended program's record and logs from lpd", lpctl_forget },
 	{ "validate", "validate FILE",
 	    "check a program file without running it", lpctl_validate },
 	{ "graph", "graph FILE",
@@ -33,10 +53,15 @@ usage(FILE *f)
 {
 	size_t	i;
 
-	fprintf(f, "usage: lpctl COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, "usage: lpctl [--socket PATH] COMMAND [ARGS]\n\n"
+	    "commands:\n");
 	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
-	fprintf(f, "\nlpctl COMMAND --help shows a command's usage.\n");
+	fprintf(f, "\nlpctl COMMAND --help shows a command's usage. lpd is "
+	    "found at --socket PATH,\nelse $LPD_SOCKET, else "
+	    "$XDG_RUNTIME_DIR/lpd/lpd.sock (/run/lpd/lpd.sock for root).\n"
+	    "Exit status: 0 success, 1 the program or the call failed, 2 "
+	    "usage or an\ninvalid program file, 3 lpd unreachable.\n");
 }
 
 /* Print a command's usage; status 2 for a usage error. */
@@ -60,6 +85,18 @@ main(int argc, char **argv)
 {
 	size_t	i;
 
+	/* Options before the command: --socket PATH (or -S PATH). */
+	while (argc >= 3 && (strcmp(argv[1], "--socket") == 0 ||
+	    strcmp(argv[1], "-S") == 0)) {
+		lpctl_socket = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc >= 2 && strncmp(argv[1], "--socket=", 9) == 0) {
+		lpctl_socket = argv[1] + 9;
+		argc--;
+		argv++;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return (LPCTL_EXIT_USAGE);

@@ -7,11 +7,18 @@
 
 #include <stdbool.h>
 
+#include <courier/courier.h>
+
 /* Exit statuses (SPEC section 4). */
 #define LPCTL_EXIT_OK		0
 #define LPCTL_EXIT_FAILED	1	/* the program failed */
 #define LPCTL_EXIT_USAGE	2	/* usage, or an invalid program file */
 #define LPCTL_EXIT_UNREACHABLE	3	/* lpd cannot be reached */
+
+/* The control protocol version lpctl speaks (lpd's "hello" checks it). */
+#define LPCTL_PROTOCOL		1
+/* How long one long poll (wait, logs -f) may wait in lpd. */
+#define LPCTL_POLL_MS		30000
 
 /* lpctl.c */
 int	lpctl_usage(const char *, bool);
@@ -22,5 +29,34 @@ int	lpctl_run(int, char **);
 /* cmd-validate.c */
 int	lpctl_validate(int, char **);
 int	lpctl_graph(int, char **);
+
+/* client.c: talking to lpd. */
+struct lpctl_client;
+extern const char *lpctl_socket;
+char		*lpctl_socket_path(void);
+struct lpctl_client *lpctl_connect(const char *, int *);
+void		 lpctl_disconnect(struct lpctl_client *);
+courier_value	*lpctl_request(struct lpctl_client *, const char *,
+		    courier_value *, int, int *);
+const char	*lpctl_get_string(const courier_value *, const char *,
+		    const char *);
+double		 lpctl_get_number(const courier_value *, const char *, double);
+int		 lpctl_wait_end(struct lpctl_client *, const char *, bool);
+
+/* cmd-launch.c */
+int	lpctl_launch(int, char **);
+int	lpctl_stop(int, char **);
+int	lpctl_wait(int, char **);
+int	lpctl_forget(int, char **);
+
+/* cmd-status.c */
+int	lpctl_status(int, char **);
+
+/* cmd-logs.c */
+int	lpctl_logs(int, char **);
+
+/* cmd-call.c */
+int	lpctl_call(int, char **);
+int	lpctl_methods(int, char **);
 
 #endif /* LPCTL_H */

@@ -3,8 +3,10 @@
 # Run as root (or with sudo available). Does nothing when all are there.
 set -eu
 
+# python3: the daemon's integration tests parse lpctl status --json with it
+# and play systemd's notify and socket-activation protocols.
 packages="gcc pkg-config meson ninja-build libevent-dev libprotobuf-c-dev
-protobuf-c-compiler libjansson-dev check valgrind procps"
+protobuf-c-compiler libjansson-dev check valgrind procps python3"
 
 missing=""
 for p in $packages; do

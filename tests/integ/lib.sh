@@ -95,3 +95,56 @@ no_pids_left() {
 program() {
 	printf '%s\n' "$2" >"$1"
 }
+
+# The daemon's tests: lpd on a private socket and state folder.
+sock="$tmp/lpd.sock"
+statedir="$tmp/lpd-state"
+lpd_pid=
+
+# lpctl_d STATUS OUT ARGS...: run_lpctl against our lpd.
+lpctl_d() {
+	want=$1
+	out=$2
+	shift 2
+	run_lpctl "$want" "$out" --socket "$sock" "$@"
+}
+
+# start_lpd [ARGS...]: lpd in the foreground, its messages appended to
+# $tmp/lpd.err; returns once it answers on its socket.
+start_lpd() {
+	: "${LPD:?LPD is not set; run the tests with meson test}"
+	"$LPD" -f -S "$sock" -s "$statedir" "$@" >>"$tmp/lpd.err" 2>&1 &
+	lpd_pid=$!
+	bgpids="$bgpids $lpd_pid"
+	deadline=$(($(date +%s) + 10))
+	until "$LPCTL" --socket "$sock" status >/dev/null 2>&1; do
+		kill -0 "$lpd_pid" 2>/dev/null ||
+		    fail "lpd exited at start"
+		[ "$(date +%s)" -lt "$deadline" ] ||
+		    fail "lpd does not answer on $sock after 10 s"
+		sleep 0.05
+	done
+}
+
+# json EXPR FILE: print a Python expression of j, FILE's parsed JSON.
+json() {
+	python3 -c 'import json, sys
+j = json.load(open(sys.argv[2]))
+v = eval(sys.argv[1])
+print(v if not isinstance(v, bool) else str(v).lower())' "$1" "$2" ||
+	    fail "cannot evaluate $1 on ${2##*/}"
+}
+
+# wait_json EXPR WANT FILE SECONDS ARGS...: until lpctl status --json
+# ARGS, saved to FILE, has EXPR equal to WANT.
+wait_json() {
+	deadline=$(($(date +%s) + $4))
+	while :; do
+		"$LPCTL" --socket "$sock" status --json ${5:-} >"$3" 2>/dev/null ||
+		    true
+		[ "$(json "$1" "$3" 2>/dev/null)" = "$2" ] && return 0
+		[ "$(date +%s)" -lt "$deadline" ] ||
+		    fail "$1 is not $2 after $4 s: $(cat "$3")"
+		sleep 0.05
+	done
+}

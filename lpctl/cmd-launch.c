@@ -1,0 +1,291 @@
+/*
+ * cmd-launch.c: lpctl launch, stop, wait and forget: a program's life in
+ * lpd. launch sends the program file's text with the user's environment
+ * and working folder, so that lpd resolves and runs it as the user would.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lpctl.h"
+
+extern char **environ;
+
+#define FILE_MAX	(16 * 1024 * 1024)
+#define LAUNCH_MS	60000
+
+/* --grace S: seconds from 0 to 86400, or -1 after a message. */
+static double
+parse_grace(const char *cmd, const char *s)
+{
+	double	 g;
+	char	*end;
+
+	errno = 0;
+	g = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(g) || g < 0 ||
+	    g > 86400) {
+		fprintf(stderr, "lpctl %s: --grace %s: not a number of seconds "
+		    "from 0 to 86400\n", cmd, s);
+		return (-1);
+	}
+	return (g);
+}
+
+/* Read a whole file; NULL after a message. */
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		fprintf(stderr, "lpctl launch: %s: %s\n", path,
+		    strerror(errno));
+		return (NULL);
+	}
+	if ((buf = malloc(FILE_MAX + 1)) == NULL) {
+		fclose(f);
+		fprintf(stderr, "lpctl launch: out of memory\n");
+		return (NULL);
+	}
+	n = fread(buf, 1, FILE_MAX + 1, f);
+	if (ferror(f) || n > FILE_MAX) {
+		fprintf(stderr, "lpctl launch: %s: %s\n", path, ferror(f) ?
+		    strerror(errno) : "larger than 16 MiB");
+		fclose(f);
+		free(buf);
+		return (NULL);
+	}
+	fclose(f);
+	*len = n;
+	return (buf);
+}
+
+int
+lpctl_launch(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "wait", no_argument, NULL, 'w' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct lpctl_client		*cl;
+	courier_value			*kw, *env, *v, *s;
+	const char			*name = NULL, *prog;
+	char				*text, *file, cwd[PATH_MAX];
+	size_t				 len, i;
+	double				 grace = -1;
+	bool				 wait = false;
+	int				 ch, exitcode = LPCTL_EXIT_OK;
+
+	while ((ch = getopt_long(argc, argv, "wn:g:S:h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'w':
+			wait = true;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'g':
+			if ((grace = parse_grace("launch", optarg)) < 0)
+				return (LPCTL_EXIT_USAGE);
+			break;
+		case 'S':
+			lpctl_socket = optarg;
+			break;
+		case 'h':
+			return (lpctl_usage("launch", false));
+		default:
+			return (lpctl_usage("launch", true));
+		}
+	}
+	if (argc - optind != 1)
+		return (lpctl_usage("launch", true));
+	if ((file = realpath(argv[optind], NULL)) == NULL) {
+		fprintf(stderr, "lpctl launch: %s: %s\n", argv[optind],
+		    strerror(errno));
+		return (LPCTL_EXIT_USAGE);
+	}
+	if ((text = read_file(file, &len)) == NULL) {
+		free(file);
+		return (LPCTL_EXIT_USAGE);
+	}
+	if ((cl = lpctl_connect("launch", &exitcode)) == NULL) {
+		free(text);
+		free(file);
+		return (exitcode);
+	}
+
+	kw = courier_dict_new();
+	courier_dict_set(kw, "file", courier_string(file));
+	courier_dict_set(kw, "text", courier_bytes(text, len));
+	free(text);
+	if (name != NULL && (s = courier_string(name)) != NULL)
+		courier_dict_set(kw, "name", s);
+	if (getcwd(cwd, sizeof cwd) != NULL)
+		courier_dict_set(kw, "cwd", courier_string(cwd));
+	if (grace >= 0)
+		courier_dict_set(kw, "grace", courier_double(grace));
+	env = courier_list_new();
+	for (i = 0; environ[i] != NULL; i++) {
+		/* A variable that is not UTF-8 cannot travel; it is left. */
+		if ((s = courier_string(environ[i])) != NULL)
+			courier_list_append(env, s);
+	}
+	courier_dict_set(kw, "env", env);
+
+	if ((v = lpctl_request(cl, "launch", kw, LAUNCH_MS,
+	    &exitcode)) == NULL) {
+		if (exitcode == LPCTL_EXIT_USAGE)
+			fprintf(stderr, "lpctl: %s is not a valid program "
+			    "file; nothing was started\n", argv[optind]);
+		lpctl_disconnect(cl);
+		free(file);
+		return (exitcode);
+	}
+	prog = lpctl_get_string(v, "program", "?");
+	printf("%s\n", prog);
+	fflush(stdout);
+	if (wait)
+		exitcode = lpctl_wait_end(cl, prog, true);
+	courier_value_unref(v);
+	lpctl_disconnect(cl);
+	free(file);
+	return (exitcode);
+}
+
+/* The one PROGRAM argument of stop, wait and forget, with --socket. */
+static const char *
+program_argument(const char *cmd, int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "socket", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int				 ch;
+
+	while ((ch = getopt_long(argc, argv, "S:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'S':
+			lpctl_socket = optarg;
+			break;
+		case 'h':
+			lpctl_usage(cmd, false);
+			exit(LPCTL_EXIT_OK);
+		default:
+			return (NULL);
+		}
+	}
+	if (argc - optind != 1)
+		return (NULL);
+	return (argv[optind]);
+}
+
+int
+lpctl_stop(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "grace", required_argument, NULL, 'g' },
+		{ "kill", no_argument, NULL, 'k' },
+		{ "no-wait", no_argument, NULL, 'W' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct lpctl_client		*cl;
+	courier_value			*kw, *v;
+	const char			*name;
+	double				 grace = -1;
+	bool				 kill = false, nowait = false;
+	int				 ch, exitcode = LPCTL_EXIT_OK;
+
+	while ((ch = getopt_long(argc, argv, "g:kWS:h", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'g':
+			if ((grace = parse_grace("stop", optarg)) < 0)
+				return (LPCTL_EXIT_USAGE);
+			break;
+		case 'k':
+			kill = true;
+			break;
+		case 'W':
+			nowait = true;
+			break;
+		case 'S':
+			lpctl_socket = optarg;
+			break;
+		case 'h':
+			return (lpctl_usage("stop", false));
+		default:
+			return (lpctl_usage("stop", true));
+		}
+	}
+	if (argc - optind != 1)
+		return (lpctl_usage("stop", true));
+	name = argv[optind];
+	if ((cl = lpctl_connect("stop", &exitcode)) == NULL)
+		return (exitcode);
+	kw = courier_dict_new();
+	courier_dict_set(kw, "program", courier_string(name));
+	courier_dict_set(kw, "kill", courier_bool(kill));
+	if (grace >= 0)
+		courier_dict_set(kw, "grace", courier_double(grace));
+	if ((v = lpctl_request(cl, "stop", kw, 30000, &exitcode)) != NULL) {
+		courier_value_unref(v);
+		/* Stopped means ended: wait for it, whatever its status. */
+		if (!nowait && lpctl_wait_end(cl, name, true) ==
+		    LPCTL_EXIT_UNREACHABLE)
+			exitcode = LPCTL_EXIT_UNREACHABLE;
+	}
+	lpctl_disconnect(cl);
+	return (exitcode);
+}
+
+int
+lpctl_wait(int argc, char **argv)
+{
+	struct lpctl_client	*cl;
+	const char		*name;
+	int			 exitcode = LPCTL_EXIT_OK;
+
+	if ((name = program_argument("wait", argc, argv)) == NULL)
+		return (lpctl_usage("wait", true));
+	if ((cl = lpctl_connect("wait", &exitcode)) == NULL)
+		return (exitcode);
+	exitcode = lpctl_wait_end(cl, name, true);
+	lpctl_disconnect(cl);
+	return (exitcode);
+}
+
+int
+lpctl_forget(int argc, char **argv)
+{
+	struct lpctl_client	*cl;
+	courier_value		*kw, *v;
+	const char		*name;
+	int			 exitcode = LPCTL_EXIT_OK;
+
+	if ((name = program_argument("forget", argc, argv)) == NULL)
+		return (lpctl_usage("forget", true));
+	if ((cl = lpctl_connect("forget", &exitcode)) == NULL)
+		return (exitcode);
+	kw = courier_dict_new();
+	courier_dict_set(kw, "program", courier_string(name));
+	if ((v = lpctl_request(cl, "forget", kw, 30000, &exitcode)) != NULL)
+		courier_value_unref(v);
+	lpctl_disconnect(cl);
+	return (exitcode);
+}

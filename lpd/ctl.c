@@ -1,0 +1,786 @@
+/*
+ * ctl.c: the control API, courier methods on lpd's Unix socket, so that
+ * one protocol carries everything: lpctl is a courier client. Every
+ * method takes keyword arguments and answers a dict (README, "The lpd
+ * daemon", lists them).
+ *
+ * Every request is checked against the caller's credentials (SO_PEERCRED):
+ * a user sees, stops and calls into only the programs that user launched;
+ * root sees all. lpd cannot yet run nodes as another user, so a launch
+ * from a user other than lpd's own (or root) is refused: running that
+ * user's commands as lpd's user would hand them lpd's privileges.
+ *
+ * The server runs on lpd's event_base with no worker threads: every
+ * handler runs on the loop and must not block. Long requests are deferred:
+ * wait and logs -f are long polls (answered when something happens or
+ * when their wait_ms is over, and then asked again), and call and methods
+ * run on a helper thread each with a client of their own, answering from
+ * there (courier_request_reply may be called from any thread).
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "courier-internal.h"
+#include "daemon.h"
+
+#define WAIT_MS_DEFAULT		30000
+#define WAIT_MS_MAX		300000
+#define CALL_MS_DEFAULT		30000
+#define HELPERS_MAX		64
+
+/* A call or methods request, on its helper thread. */
+struct helper {
+	struct lpd_daemon	*d;
+	courier_request		*req;
+	char			*node;
+	char			*address;
+	char			*method;	/* NULL: methods */
+	courier_value		*args;
+	courier_value		*kwargs;
+	int			 timeout_ms;
+};
+
+/* Keyword argument name if it is a string, else NULL. */
+static const char *
+kw_string(courier_request *req, const char *name)
+{
+	return (courier_value_string(courier_request_kwarg(req, name), NULL));
+}
+
+/* Keyword argument name if it is a number, else def. */
+static double
+kw_number(courier_request *req, const char *name, double def)
+{
+	const courier_value	*v = courier_request_kwarg(req, name);
+
+	if (v == NULL || (courier_value_type(v) != COURIER_INT &&
+	    courier_value_type(v) != COURIER_DOUBLE))
+		return (def);
+	return (courier_value_double(v));
+}
+
+static bool
+kw_bool(courier_request *req, const char *name)
+{
+	return (courier_value_bool(courier_request_kwarg(req, name)));
+}
+
+/* The caller's uid and gid; false (with *err) if unknown. */
+static bool
+caller(courier_request *req, uid_t *uid, gid_t *gid, courier_error **err)
+{
+	uint32_t	u, g;
+
+	if (!courier_request_peer(req, &u, &g, NULL)) {
+		courier_error_set(err, COURIER_PERMISSION_DENIED, "lpd serves "
+		    "only callers on its Unix socket, whose credentials it "
+		    "can check");
+		return (false);
+	}
+	*uid = (uid_t)u;
+	if (gid != NULL)
+		*gid = (gid_t)g;
+	return (true);
+}
+
+/* The program name names, if the caller may see it; else NULL, *err. */
+static struct lpd_prog *
+access_prog(struct lpd_daemon *d, courier_request *req, courier_error **err)
+{
+	struct lpd_prog	*prog;
+	const char	*name;
+	uid_t		 uid;
+
+	if (!caller(req, &uid, NULL, err))
+		return (NULL);
+	if ((name = kw_string(req, "program")) == NULL) {
+		courier_error_set(err, COURIER_INVALID_ARGUMENT, "no program "
+		    "name given");
+		return (NULL);
+	}
+	if ((prog = lpd_prog_find(d, name)) == NULL) {
+		courier_error_set(err, COURIER_NOT_FOUND, "no program \"%s\"; "
+		    "lpctl status lists the programs", name);
+		return (NULL);
+	}
+	if (uid != 0 && prog->uid != uid) {
+		courier_error_set(err, COURIER_PERMISSION_DENIED, "program "
+		    "\"%s\" was launched by another user (uid %lu); only that "
+		    "user or root may see or stop it", name,
+		    (unsigned long)prog->uid);
+		return (NULL);
+	}
+	return (prog);
+}
+
+/* The node of a program that the request names, or NULL with *err. */
+static struct lpd_pnode *
+access_node(struct lpd_prog *prog, courier_request *req, courier_error **err)
+{
+	const char	*name;
+	size_t		 i;
+
+	if ((name = kw_string(req, "node")) == NULL) {
+		courier_error_set(err, COURIER_INVALID_ARGUMENT, "no node "
+		    "name given");
+		return (NULL);
+	}
+	for (i = 0; i < prog->nnodes; i++) {
+		if (strcmp(prog->nodes[i].name, name) == 0)
+			return (&prog->nodes[i]);
+	}
+	courier_error_set(err, COURIER_NOT_FOUND, "program \"%s\" has no node "
+	    "\"%s\" (nodes are GROUP/INDEX, as in %s); lpctl status %s lists "
+	    "them", prog->name, name, prog->nnodes != 0 ?
+	    prog->nodes[0].name : "worker/0", prog->name);
+	return (NULL);
+}
+
+/* hello {version}: the protocol check lpctl makes first. */
+static courier_value *
+ctl_hello(void *self, courier_request *req, courier_error **err)
+{
+	courier_value	*v;
+	double		 version;
+	uid_t		 uid;
+
+	if (!caller(req, &uid, NULL, err))
+		return (NULL);
+	version = kw_number(req, "version", 0);
+	if (version != LPD_CTL_VERSION) {
+		courier_error_set(err, COURIER_FAILED_PRECONDITION, "this lpd "
+		    "speaks control protocol %d and lpctl %g; use the lpctl "
+		    "that came with this lpd", LPD_CTL_VERSION, version);
+		return (NULL);
+	}
+	v = courier_dict_new();
+	courier_dict_set(v, "version", courier_int(LPD_CTL_VERSION));
+	courier_dict_set(v, "lpd", courier_string(LPD_VERSION));
+	courier_dict_set(v, "pid", courier_int(getpid()));
+	courier_dict_set(v, "uid", courier_int(uid));
+	return (v);
+}
+
+/*
+ * launch {file, text, name, env, cwd, grace}: file is the program file's
+ * absolute path and text its content as lpctl read it; env (a list of
+ * "K=V") and cwd are the user's.
+ */
+static courier_value *
+ctl_launch(void *self, courier_request *req, courier_error **err)
+{
+	struct lpd_daemon	*d = self;
+	struct lpd_program	*p;
+	struct lpd_prog		*prog, *old;
+	const courier_value	*text_v, *env_v;
+	const char		*file, *name, *cwd, *text, *pathenv = NULL, *e;
+	char			**env = NULL, *cause = NULL;
+	courier_value		*v;
+	size_t			 len = 0, i, n;
+	uid_t			 uid;
+	gid_t			 gid;
+
+	if (!caller(req, &uid, &gid, err))
+		return (NULL);
+	if (d->exiting) {
+		courier_error_set(err, COURIER_UNAVAILABLE, "lpd is shutting "
+		    "down and launches nothing");
+		return (NULL);
+	}
+	if (uid != d->uid && uid != 0) {
+		courier_error_set(err, COURIER_PERMISSION_DENIED, "this lpd "
+		    "runs as uid %lu and you are uid %lu: it would run your "
+		    "nodes as uid %lu, so it refuses; start an lpd of your own "
+		    "(lpd, or systemctl --user start lpd) and point lpctl at "
+		    "it with --socket or LPD_SOCKET", (unsigned long)d->uid,
+		    (unsigned long)uid, (unsigned long)d->uid);
+		return (NULL);
+	}
+	file = kw_string(req, "file");
+	name = kw_string(req, "name");
+	cwd = kw_string(req, "cwd");
+	text_v = courier_request_kwarg(req, "text");
+	if (file == NULL || file[0] != '/' || text_v == NULL) {
+		courier_error_set(err, COURIER_INVALID_ARGUMENT, "launch needs "
+		    "file (an absolute path) and text");
+		return (NULL);
+	}
+	if (courier_value_type(text_v) == COURIER_BYTES)
+		text = courier_value_bytes(text_v, &len);
+	else if ((text = courier_value_string(text_v, &len)) == NULL) {
+		courier_error_set(err, COURIER_INVALID_ARGUMENT, "launch: text "
+		    "must be bytes or a string");
+		return (NULL);
+	}
+	env_v = courier_request_kwarg(req, "env");
+	n = courier_list_len(env_v);
+	env = xcalloc(n + 1, sizeof *env);
+	for (i = 0; i < n; i++) {
+		e = courier_value_string(courier_list_get(env_v, i), NULL);
+		if (e == NULL || strchr(e, '=') == NULL)
+			continue;
+		env[i] = (char *)(uintptr_t)e;
+		if (strncmp(e, "PATH=", 5) == 0)
+			pathenv = e + 5;
+	}
+	/* Holes left by skipped entries end the array early: close them. */
+	for (i = 0, n = 0; i < courier_list_len(env_v); i++) {
+		if (env[i] != NULL)
+			env[n++] = env[i];
+	}
+	env[n] = NULL;
+
+	p = lpd_program_load_text(file, text != NULL ? text : "", len, name,
+	    pathenv != NULL ? pathenv : "/usr/local/bin:/usr/bin:/bin", cwd,
+	    &cause);
+	if (p == NULL) {
+		courier_error_set(err, COURIER_INVALID_ARGUMENT, "%s", cause);
+		goto fail;
+	}
+	if ((old = lpd_prog_find(d, p->name)) != NULL) {
+		if (!lpd_prog_ended(old)) {
+			courier_error_set(err, COURIER_ALREADY_EXISTS, "a "
+			    "program named \"%s\" is already running; stop it "
+			    "first (lpctl stop %s) or launch this one under "
+			    "another name (--name NAME)", p->name, p->name);
+			goto fail;
+		}
+		if (uid != 0 && old->uid != uid) {
+			courier_error_set(err, COURIER_ALREADY_EXISTS, "the "
+			    "name \"%s\" is taken by a finished program of "
+			    "another user; launch under another name (--name "
+			    "NAME)", p->name);
+			goto fail;
+		}
+	}
+	prog = lpd_prog_launch(d, p, uid, gid, env,
+	    kw_number(req, "grace", -1), &cause);
+	if (prog == NULL) {
+		courier_error_set(err, COURIER_FAILED_PRECONDITION, "%s; "
+		    "nothing was started", cause);
+		goto fail;
+	}
+	free(env);
+	v = courier_dict_new();
+	courier_dict_set(v, "program", courier_string(prog->name));
+	courier_dict_set(v, "nodes", courier_int((int64_t)prog->nnodes));
+	return (v);
+
+fail:
+	if (p != NULL)
+		lpd_program_free(p);
+	free(cause);
+	free(env);
+	return (NULL);
+}
+
+/* stop {program, kill, grace}. */
+static courier_value *
+ctl_stop(void *self, courier_request *req, courier_error **err)
+{
+	struct lpd_daemon	*d = self;
+	struct lpd_prog		*prog;
+	courier_value		*v;
+	uid_t			 uid = 0;
+	char			*why;
+
+	if ((prog = access_prog(d, req, err)) == NULL)
+		return (NULL);
+	(void)caller(req, &uid, NULL, err);
+	if (prog->run != NULL) {
+		xasprintf(&why, "lpctl stop%s by uid %lu",
+		    kw_bool(req, "kill") ? " --kill" : "", (unsigned long)uid);
+		lpd_prog_stop(prog, kw_bool(req, "kill"),
+		    kw_number(req, "grace", -1), why);
+		free(why);
+	}
+	v = courier_dict_new();
+	courier_dict_set(v, "program", courier_string(prog->name));
+	courier_dict_set(v, "state", courier_string(
+	    lpd_prog_state_name(prog->state)));
+	return (v);
+}
+
+/* status {program}: every program the caller may see, or one. */
+static courier_value *
+ctl_status(void *self, courier_request *req, courier_error **err)
+{
+	struct lpd_daemon	*d = self;
+	struct lpd_prog		*prog;
+	courier_value		*v, *list;
+	uid_t			 uid;
+
+	if (!caller(req, &uid, NULL, err))
+		return (NULL);
+	list = courier_list_new();
+	if (kw_string(req, "program") != NULL) {
+		if ((prog = access_prog(d, req, err)) == NULL) {
+			courier_value_unref(list);
+			return (NULL);
+		}
+		courier_list_append(list, lpd_prog_value(prog, true));
+	} else {
+		TAILQ_FOREACH(prog, &d->progs, entry) {
+			if (uid == 0 || prog->uid == uid)
+				courier_list_append(list,
+				    lpd_prog_value(prog, true));
+		}
+	}
+	v = courier_dict_new();
+	courier_dict_set(v, "version", courier_int(LPD_CTL_VERSION));
+	courier_dict_set(v, "programs", list);
+	return (v);
+}
+
+/* What wait answers. */
+static courier_value *
+wait_value(struct lpd_prog *prog)
+{
+	courier_value	*v;
+	bool		 done = lpd_prog_ended(prog);
+
+	v = courier_dict_new();
+	courier_dict_set(v, "program", courier_string(prog->name));
+	courier_dict_set(v, "done", courier_bool(done));
+	courier_dict_set(v, "state", courier_string(
+	    lpd_prog_state_name(prog->state)));
+	courier_dict_set(v, "status", done && prog->status >= 0 ?
+	    courier_int(prog->status) : courier_null());
+	courier_dict_set(v, "cause", prog->cause != NULL ?
+	    courier_string(prog->cause) : courier_null());
+	return (v);
+}
+
+/*
+ * What logs answers: for each node asked for, its data and the cursor
+ * after it. With no cursors, the last lines (kwarg lines, < 0 all);
+ * with cursors (a dict node -> cursor), what came after each.
+ */
+static courier_value *
+logs_value(struct lpd_prog *prog, const courier_value *kwargs, bool *empty)
+{
+	const courier_value	*cursors, *c, *lines_v;
+	const char		*node;
+	struct lpd_pnode	*pn;
+	courier_value		*v, *list, *item;
+	uint64_t		 base, next;
+	size_t			 i, len;
+	long			 lines = -1;
+	char			*data;
+
+	node = courier_value_string(courier_dict_get(kwargs, "node"), NULL);
+	cursors = courier_dict_get(kwargs, "cursors");
+	if (courier_value_type(cursors) != COURIER_DICT)
+		cursors = NULL;
+	lines_v = courier_dict_get(kwargs, "lines");
+	if (courier_value_type(lines_v) == COURIER_INT)
+		lines = (long)courier_value_int(lines_v);
+	*empty = true;
+	list = courier_list_new();
+	for (i = 0; i < prog->nnodes; i++) {
+		pn = &prog->nodes[i];
+		if (node != NULL && strcmp(node, pn->name) != 0)
+			continue;
+		base = pn->logf != NULL ? lpd_log_base(pn->logf) : 0;
+		if (cursors == NULL)
+			data = lpd_log_tail(pn->log, lines, base, &len, &next);
+		else {
+			c = courier_dict_get(cursors, pn->name);
+			data = lpd_log_since(pn->log, base, c != NULL ?
+			    (uint64_t)courier_value_int(c) : 0, &len, &next);
+		}
+		if (len != 0)
+			*empty = false;
+		item = courier_dict_new();
+		courier_dict_set(item, "node", courier_string(pn->name));
+		courier_dict_set(item, "data", courier_bytes(data, len));
+		courier_dict_set(item, "cursor", courier_int((int64_t)next));
+		courier_list_append(list, item);
+		free(data);
+	}
+	v = courier_dict_new();
+	courier_dict_set(v, "program", courier_string(prog->name));
+	courier_dict_set(v, "done", courier_bool(lpd_prog_ended(prog)));
+	courier_dict_set(v, "nodes", list);
+	return (v);
+}
+
+/* Answer a waiter and free it. */
+static void
+waiter_answer(struct lpd_waiter *w)
+{
+	struct lpd_prog	*prog = w->prog;
+	bool		 empty;
+
+	TAILQ_REMOVE(&prog->waiters, w, entry);
+	if (w->logs)
+		courier_request_reply(w->req, logs_value(prog, w->args,
+		    &empty));
+	else
+		courier_request_reply(w->req, wait_value(prog));
+	event_free(w->timer);
+	courier_value_unref(w->args);
+	free(w);
+}
+
+static void
+waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	waiter_answer(arg);
+}
+
+/* Defer req until prog changes or wait_ms pass. */
+static void
+waiter_add(struct lpd_prog *prog, courier_request *req, bool logs,
+    double wait_ms)
+{
+	struct lpd_waiter	*w;
+	struct timeval		 tv;
+	int			 left;
+
+	if (wait_ms <= 0 || wait_ms > WAIT_MS_MAX)
+		wait_ms = wait_ms <= 0 ? WAIT_MS_DEFAULT : WAIT_MS_MAX;
+	/* Answer before the caller's own deadline does. */
+	left = courier_request_time_left(req);
+	if (left != COURIER_FOREVER && left - 500 < wait_ms)
+		wait_ms = left > 500 ? left - 500 : 0;
+	w = xcalloc(1, sizeof *w);
+	w->prog = prog;
+	w->req = req;
+	w->logs = logs;
+	if (logs)
+		w->args = courier_value_ref(courier_request_kwargs(req));
+	if ((w->timer = evtimer_new(prog->d->base, waiter_timeout_cb,
+	    w)) == NULL)
+		fatalx("%s: evtimer_new failed", __func__);
+	tv.tv_sec = (time_t)(wait_ms / 1000);
+	tv.tv_usec = (suseconds_t)((long)wait_ms % 1000 * 1000);
+	evtimer_add(w->timer, &tv);
+	courier_request_defer(req);
+	TAILQ_INSERT_TAIL(&prog->waiters, w, entry);
+}
+
+/* Something happened: answer the log followers, and all if it ended. */
+void
+lpd_ctl_wake(struct lpd_prog *prog, bool ended)
+{
+	struct lpd_waiter	*w, *next;
+
+	TAILQ_FOREACH_SAFE(w, &prog->waiters, entry, next) {
+		if (ended || w->logs)
+			waiter_answer(w);
+	}
+}
+
+/* The program goes away: its waiters are told so. */
+void
+lpd_ctl_drop(struct lpd_prog *prog)
+{
+	struct lpd_waiter	*w;
+
+	while ((w = TAILQ_FIRST(&prog->waiters)) != NULL) {
+		TAILQ_REMOVE(&prog->waiters, w, entry);
+		courier_request_fail(w->req, COURIER_UNAVAILABLE, "program "
+		    "\"%s\" is gone from lpd (replaced, forgotten, or lpd is "
+		    "shutting down)", prog->name);
+		event_free(w->timer);
+		courier_value_unref(w->args);
+		free(w);
+	}
+}
+
+/* wait {program, wait_ms}: a long poll for the program's end. */
+static courier_value *
+ctl_wait(void *self, courier_request *req, courier_error **err)
+{
+	struct lpd_daemon	*d = self;
+	struct lpd_prog		*prog;
+
+	if ((prog = access_prog(d, req, err)) == NULL)
+		return (NULL);
+	if (lpd_prog_ended(prog))
+		return (wait_value(prog));
+	waiter_add(prog, req, false, kw_number(req, "wait_ms", 0));
+	return (NULL);
+}
+
+/* logs {program, node, lines, cursors, wait_ms}. */
+static courier_value *
+ctl_logs(void *self, courier_request *req, courier_error **err)
+{
+	struct lpd_daemon	*d = self;
+	struct lpd_prog		*prog;
+	courier_value		*v;
+	bool			 empty;
+
+	if ((prog = access_prog(d, req, err)) == NULL)
+		return (NULL);
+	if (kw_string(req, "node") != NULL &&
+	    access_node(prog, req, err) == NULL)
+		return (NULL);
+	v = logs_value(prog, courier_request_kwargs(req), &empty);
+	if (!empty || lpd_prog_ended(prog) ||
+	    courier_request_kwarg(req, "cursors") == NULL ||
+	    kw_number(req, "wait_ms", 0) <= 0)
+		return (v);
+	courier_value_unref(v);
+	waiter_add(prog, req, true, kw_number(req, "wait_ms", 0));
+	return (NULL);
+}
+
+/* forget {program}: drop an ended program, its record and its logs. */
+static courier_value *
+ctl_forget(void *self, courier_request *req, courier_error **err)
+{
+	struct lpd_daemon	*d = self;
+	struct lpd_prog		*prog;
+	courier_value		*v;
+
+	if ((prog = access_prog(d, req, err)) == NULL)
+		return (NULL);
+	if (!lpd_prog_ended(prog)) {
+		courier_error_set(err, COURIER_FAILED_PRECONDITION, "program "
+		    "\"%s\" is still running; stop it first (lpctl stop %s)",
+		    prog->name, prog->name);
+		return (NULL);
+	}
+	v = courier_dict_new();
+	courier_dict_set(v, "program", courier_string(prog->name));
+	lpd_prog_forget(prog);
+	return (v);
+}
+
+/* A helper thread: one call (or ListMethods) to a node, then the answer. */
+static void *
+helper_main(void *arg)
+{
+	struct helper	*h = arg;
+	courier_client	*c;
+	courier_value	*v, *r;
+	courier_error	*err = NULL;
+	char		*cause = NULL;
+
+	if ((c = courier_client_new(h->address, &cause)) == NULL) {
+		courier_request_fail(h->req, COURIER_INTERNAL, "%s: %s",
+		    h->node, cause);
+		free(cause);
+		goto out;
+	}
+	courier_client_set_cancel_fd(c, h->d->cancel[0]);
+	if (h->method == NULL)
+		v = courier_list_methods(c, h->timeout_ms, &err);
+	else {
+		v = courier_call_kw(c, h->method, h->args, h->kwargs,
+		    h->timeout_ms, &err);
+		h->args = h->kwargs = NULL;
+	}
+	courier_client_free(c);
+	r = courier_dict_new();
+	if (v != NULL) {
+		courier_dict_set(r, "ok", courier_bool(true));
+		courier_dict_set(r, h->method == NULL ? "methods" : "result",
+		    v);
+	} else {
+		/* The node's error is the answer, not lpd's failure. */
+		courier_dict_set(r, "ok", courier_bool(false));
+		courier_dict_set(r, "code", courier_string(courier_code_name(
+		    courier_error_code(err))));
+		courier_dict_set(r, "message", courier_string(
+		    courier_error_message(err)));
+		courier_error_free(err);
+	}
+	courier_request_reply(h->req, r);
+out:
+	courier_value_unref(h->args);
+	courier_value_unref(h->kwargs);
+	atomic_fetch_sub(&h->d->helpers, 1);
+	free(h->node);
+	free(h->address);
+	free(h->method);
+	free(h);
+	return (NULL);
+}
+
+/* Start a helper for call (method set) or methods. */
+static courier_value *
+helper_start(struct lpd_daemon *d, courier_request *req, const char *method,
+    courier_error **err)
+{
+	struct lpd_prog		*prog;
+	struct lpd_pnode	*pn;
+	struct helper		*h;
+	const courier_value	*args, *kwargs;
+	pthread_attr_t		 attr;
+	pthread_t		 t;
+	sigset_t		 all, old;
+	double			 timeout;
+	int			 error;
+
+	if ((prog = access_prog(d, req, err)) == NULL ||
+	    (pn = access_node(prog, req, err)) == NULL)
+		return (NULL);
+	lpd_prog_sync(prog);
+	if (prog->run == NULL) {
+		courier_error_set(err, COURIER_FAILED_PRECONDITION, "program "
+		    "\"%s\" has ended (%s)", prog->name,
+		    lpd_prog_state_name(prog->state));
+		return (NULL);
+	}
+	if (pn->address == NULL) {
+		courier_error_set(err, COURIER_FAILED_PRECONDITION, "%s is a "
+		    "%s node: it serves no methods", pn->name, pn->type);
+		return (NULL);
+	}
+	args = courier_request_kwarg(req, "args");
+	kwargs = courier_request_kwarg(req, "kwargs");
+	if (method != NULL && ((args != NULL &&
+	    courier_value_type(args) != COURIER_LIST) || (kwargs != NULL &&
+	    courier_value_type(kwargs) != COURIER_DICT))) {
+		courier_error_set(err, COURIER_INVALID_ARGUMENT, "call: args "
+		    "must be a list and kwargs a dict");
+		return (NULL);
+	}
+	if (atomic_load(&d->helpers) >= HELPERS_MAX) {
+		courier_error_set(err, COURIER_RESOURCE_EXHAUSTED, "%d calls "
+		    "are in flight already; try again", HELPERS_MAX);
+		return (NULL);
+	}
+	timeout = kw_number(req, "timeout_ms", CALL_MS_DEFAULT);
+	if (timeout <= 0 || timeout > INT32_MAX)
+		timeout = CALL_MS_DEFAULT;
+
+	h = xcalloc(1, sizeof *h);
+	h->d = d;
+	h->req = req;
+	h->node = xstrdup(pn->name);
+	h->address = xstrdup(pn->address);
+	h->method = method != NULL ? xstrdup(method) : NULL;
+	h->args = args != NULL ? courier_value_ref(args) : courier_list_new();
+	h->kwargs = kwargs != NULL ? courier_value_ref(kwargs) : NULL;
+	h->timeout_ms = (int)timeout;
+	courier_request_defer(req);
+	atomic_fetch_add(&d->helpers, 1);
+
+	/* Signals belong to the loop's thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	error = pthread_create(&t, &attr, helper_main, h);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (error != 0) {
+		courier_request_fail(req, COURIER_RESOURCE_EXHAUSTED, "cannot "
+		    "start a thread: %s", strerror(error));
+		atomic_fetch_sub(&d->helpers, 1);
+		courier_value_unref(h->args);
+		courier_value_unref(h->kwargs);
+		free(h->node);
+		free(h->address);
+		free(h->method);
+		free(h);
+	}
+	return (NULL);
+}
+
+/* call {program, node, method, args, kwargs, timeout_ms}. */
+static courier_value *
+ctl_call(void *self, courier_request *req, courier_error **err)
+{
+	const char	*method;
+
+	if ((method = kw_string(req, "method")) == NULL) {
+		courier_error_set(err, COURIER_INVALID_ARGUMENT, "call: no "
+		    "method given");
+		return (NULL);
+	}
+	return (helper_start(self, req, method, err));
+}
+
+/* methods {program, node, timeout_ms}. */
+static courier_value *
+ctl_methods(void *self, courier_request *req, courier_error **err)
+{
+	return (helper_start(self, req, NULL, err));
+}
+
+/* Serve the control API on fd (listening); the server owns fd. */
+int
+lpd_ctl_start(struct lpd_daemon *d, int fd, char **cause)
+{
+	static const struct {
+		const char		*name;
+		courier_method_fn	 fn;
+	} methods[] = {
+		{ "hello", ctl_hello },
+		{ "launch", ctl_launch },
+		{ "stop", ctl_stop },
+		{ "status", ctl_status },
+		{ "wait", ctl_wait },
+		{ "logs", ctl_logs },
+		{ "call", ctl_call },
+		{ "methods", ctl_methods },
+		{ "forget", ctl_forget },
+	};
+	size_t	i;
+
+	if (pipe2(d->cancel, O_CLOEXEC) != 0) {
+		xasprintf(cause, "pipe: %s", strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	d->server = courier_server_new();
+	if (courier_server_set_workers(d->server, 0) != 0 ||
+	    courier_server_set_base(d->server, d->base) != 0)
+		fatalx("%s: cannot set up the server", __func__);
+	for (i = 0; i < nitems(methods); i++) {
+		if (courier_server_add_method(d->server, methods[i].name,
+		    methods[i].fn, d, COURIER_METHOD_INLINE, cause) != 0) {
+			close(fd);
+			return (-1);
+		}
+	}
+	if (courier_server_listen_fd(d->server, fd, cause) != 0 ||
+	    courier_server_start(d->server, cause) != 0)
+		return (-1);
+	return (0);
+}
+
+/*
+ * Stop serving: calls in flight are cancelled and their threads waited
+ * for, long polls are told that lpd goes, and the server is freed.
+ */
+void
+lpd_ctl_stop(struct lpd_daemon *d)
+{
+	struct lpd_prog		*prog;
+	struct timespec		 ts = { 0, 10 * 1000 * 1000 };
+	unsigned		 i;
+
+	if (d->server == NULL)
+		return;
+	(void)write(d->cancel[1], "x", 1);
+	for (i = 0; i < 1000; i++) {
+		if (atomic_load(&d->helpers) == 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	TAILQ_FOREACH(prog, &d->progs, entry)
+		lpd_ctl_drop(prog);
+	courier_server_free(d->server);
+	d->server = NULL;
+	close(d->cancel[0]);
+	close(d->cancel[1]);
+}

@@ -1,0 +1,622 @@
+/*
+ * daemon.c: the programs lpd runs or remembers, each scoped by its name.
+ *
+ * A program is launched through the supervisor core on lpd's one
+ * event_base. lpd writes each node's output to its log file itself (the
+ * core's log_dir is not used) so that it controls the size cap and the
+ * rotation, and keeps a record of the program (STATE/NAME/record.json)
+ * that outlives lpd: it is rewritten on state changes, coalesced so that
+ * a storm of events costs a few writes, never one per line of output.
+ *
+ * Once a program ends, its run is freed and what status shows of it (the
+ * nodes' last states, pids, exit statuses) stays in struct lpd_pnode, the
+ * same form a record read back at start has.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "courier-internal.h"
+#include "daemon.h"
+
+/* How long a burst of state changes gathers before the record is written. */
+#define RECORD_DELAY_MS	100
+
+static double
+realtime_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+const char *
+lpd_prog_state_name(enum lpd_prog_state state)
+{
+	switch (state) {
+	case LPD_PROG_RUNNING:
+		return ("running");
+	case LPD_PROG_STOPPING:
+		return ("stopping");
+	case LPD_PROG_EXITED:
+		return ("exited");
+	case LPD_PROG_FAILED:
+		return ("failed");
+	case LPD_PROG_LOST:
+		return ("lost");
+	}
+	return ("unknown");
+}
+
+/* The program called name, or NULL. */
+struct lpd_prog *
+lpd_prog_find(struct lpd_daemon *d, const char *name)
+{
+	struct lpd_prog	*prog;
+
+	TAILQ_FOREACH(prog, &d->progs, entry) {
+		if (strcmp(prog->name, name) == 0)
+			return (prog);
+	}
+	return (NULL);
+}
+
+bool
+lpd_prog_ended(const struct lpd_prog *prog)
+{
+	return (prog->run == NULL);
+}
+
+/* Whether no program runs: SIGTERM's shutdown may end. */
+bool
+lpd_daemon_idle(struct lpd_daemon *d)
+{
+	struct lpd_prog	*prog;
+
+	TAILQ_FOREACH(prog, &d->progs, entry) {
+		if (prog->run != NULL)
+			return (false);
+	}
+	return (true);
+}
+
+/* The flat index of a node of the run. */
+static struct lpd_pnode *
+prog_pnode(struct lpd_prog *prog, const struct lpd_node *n)
+{
+	struct lpd_program	*p = lpd_run_program(prog->run);
+	size_t			 g, k = 0;
+
+	for (g = 0; g < n->group && g < p->ngroups; g++)
+		k += p->groups[g].replicas;
+	k += n->index;
+	return (k < prog->nnodes ? &prog->nodes[k] : NULL);
+}
+
+/* Copy what the run knows of its nodes into the program's own. */
+void
+lpd_prog_sync(struct lpd_prog *prog)
+{
+	struct lpd_node		*n;
+	struct lpd_pnode	*pn;
+	size_t			 i;
+
+	if (prog->run == NULL)
+		return;
+	for (i = 0; i < prog->nnodes; i++) {
+		if ((n = lpd_run_node(prog->run, i)) == NULL)
+			break;
+		pn = &prog->nodes[i];
+		free(pn->state);
+		pn->state = xstrdup(lpd_node_state_name(n->state));
+		if (pn->address == NULL && n->address != NULL)
+			pn->address = xstrdup(n->address);
+		pn->pid = n->pid;
+		pn->status = n->status;
+		pn->restarts = n->restarts;
+		pn->started = n->started;
+	}
+}
+
+static void
+prog_record_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lpd_prog	*prog = arg;
+	char		*cause = NULL;
+
+	lpd_prog_sync(prog);
+	if (lpd_record_write(prog, &cause) != 0) {
+		log_warn("%s: %s: %s", __func__, prog->name, cause);
+		free(cause);
+	}
+}
+
+/* Something changed: write the record soon, once for a burst. */
+void
+lpd_prog_changed(struct lpd_prog *prog)
+{
+	struct timeval	tv = { 0, RECORD_DELAY_MS * 1000 };
+
+	if (prog->record_ev != NULL && !evtimer_pending(prog->record_ev, NULL))
+		evtimer_add(prog->record_ev, &tv);
+}
+
+/* Write the record now. */
+static void
+prog_record_now(struct lpd_prog *prog)
+{
+	if (prog->record_ev != NULL)
+		evtimer_del(prog->record_ev);
+	prog_record_cb(-1, 0, prog);
+}
+
+static void
+prog_output_cb(void *arg, struct lpd_node *n, bool err, const char *line,
+    size_t len)
+{
+	struct lpd_prog		*prog = arg;
+	struct lpd_pnode	*pn;
+
+	if ((pn = prog_pnode(prog, n)) != NULL && pn->logf != NULL)
+		lpd_log_write(pn->logf, line, len);
+	if (!TAILQ_EMPTY(&prog->waiters))
+		lpd_ctl_wake(prog, false);
+}
+
+static void
+prog_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
+    const char *msg)
+{
+	struct lpd_prog	*prog = arg;
+
+	switch (ev) {
+	case LPD_EV_STARTED:
+		log_info("%s: %s: started, pid %ld", prog->name, n->name,
+		    (long)n->pid);
+		break;
+	case LPD_EV_READY:
+		log_info("%s: %s: ready on %s", prog->name, n->name, msg);
+		break;
+	case LPD_EV_STOPPING:
+		if (prog->state == LPD_PROG_RUNNING)
+			prog->state = LPD_PROG_STOPPING;
+		log_info("%s: stopping: %s", prog->name, msg);
+		break;
+	default:
+		log_info("%s: %s%s%s", prog->name, n != NULL ? n->name : "",
+		    n != NULL ? ": " : "", msg);
+		break;
+	}
+	lpd_prog_changed(prog);
+}
+
+static void
+prog_done_cb(void *arg, struct lpd_run *run, int status)
+{
+	struct lpd_prog	*prog = arg;
+	const char	*cause;
+	size_t		 i;
+
+	lpd_prog_sync(prog);
+	prog->status = status;
+	prog->state = status == LPD_STATUS_OK ? LPD_PROG_EXITED :
+	    LPD_PROG_FAILED;
+	prog->ended = realtime_now();
+	free(prog->cause);
+	cause = lpd_run_cause(run);
+	prog->cause = cause != NULL ? xstrdup(cause) : NULL;
+	for (i = 0; i < prog->nnodes; i++) {
+		if (prog->nodes[i].logf != NULL)
+			lpd_log_close(prog->nodes[i].logf);
+		prog->nodes[i].pid = 0;
+	}
+	if (prog->kill_ev != NULL)
+		evtimer_del(prog->kill_ev);
+	log_info("%s: ended: %s%s%s", prog->name,
+	    lpd_prog_state_name(prog->state), cause != NULL ? ": " : "",
+	    cause != NULL ? cause : "");
+	/* The core allows done to free the run. */
+	lpd_run_free(run);
+	prog->run = NULL;
+	prog_record_now(prog);
+	lpd_ctl_wake(prog, true);
+	if (prog->d->exiting && lpd_daemon_idle(prog->d))
+		event_base_loopexit(prog->d->base, NULL);
+}
+
+static void
+prog_kill_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lpd_prog	*prog = arg;
+
+	if (prog->run != NULL)
+		lpd_run_stop(prog->run, true, "the grace lpctl stop gave is "
+		    "over");
+}
+
+/* A program with no run yet; its nodes come from p or from a record. */
+struct lpd_prog *
+lpd_prog_new(struct lpd_daemon *d, const char *name)
+{
+	struct lpd_prog	*prog;
+
+	prog = xcalloc(1, sizeof *prog);
+	prog->d = d;
+	prog->name = xstrdup(name);
+	xasprintf(&prog->dir, "%s/%s", d->state_dir, name);
+	prog->status = -1;
+	TAILQ_INIT(&prog->waiters);
+	prog->record_ev = evtimer_new(d->base, prog_record_cb, prog);
+	prog->kill_ev = evtimer_new(d->base, prog_kill_cb, prog);
+	if (prog->record_ev == NULL || prog->kill_ev == NULL)
+		fatalx("%s: event_new failed", __func__);
+	return (prog);
+}
+
+/* Free a program (its run too, killing it, if it still runs). */
+void
+lpd_prog_free(struct lpd_prog *prog)
+{
+	struct lpd_pnode	*pn;
+	size_t			 i;
+
+	lpd_ctl_drop(prog);
+	if (prog->run != NULL)
+		lpd_run_free(prog->run);
+	for (i = 0; i < prog->nnodes; i++) {
+		pn = &prog->nodes[i];
+		free(pn->name);
+		free(pn->group);
+		free(pn->type);
+		free(pn->state);
+		free(pn->address);
+		free(pn->log);
+		lpd_log_free(pn->logf);
+	}
+	free(prog->nodes);
+	if (prog->record_ev != NULL)
+		event_free(prog->record_ev);
+	if (prog->kill_ev != NULL)
+		event_free(prog->kill_ev);
+	free(prog->name);
+	free(prog->file);
+	free(prog->dir);
+	free(prog->cause);
+	free(prog);
+}
+
+/* mkdir that accepts an existing folder. */
+static int
+make_dir(const char *path, char **cause)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		xasprintf(cause, "cannot make %s: %s", path, strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Launch program p for user uid: the run owns p once this succeeds; on
+ * failure p stays the caller's and *cause says why. A finished program of
+ * the same name (the caller's, or any for root) is replaced.
+ */
+struct lpd_prog *
+lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
+    gid_t gid, char *const *env, double grace, char **cause)
+{
+	static const struct lpd_run_cb	 cb = {
+		.output = prog_output_cb,
+		.event = prog_event_cb,
+		.done = prog_done_cb,
+	};
+	struct lpd_run_opts		 opts;
+	struct lpd_prog			*prog, *old;
+	struct lpd_pnode		*pn;
+	struct lpd_group		*g;
+	char				*gdir;
+	size_t				 i, k;
+	unsigned			 j;
+
+	if ((old = lpd_prog_find(d, p->name)) != NULL) {
+		if (!lpd_prog_ended(old)) {
+			xasprintf(cause, "a program named \"%s\" is already "
+			    "running; stop it first (lpctl stop %s) or "
+			    "launch this one under another name (--name)",
+			    p->name, p->name);
+			return (NULL);
+		}
+		if (uid != 0 && old->uid != uid) {
+			xasprintf(cause, "the name \"%s\" is taken by a "
+			    "finished program of another user (uid %lu); "
+			    "launch under another name (--name)", p->name,
+			    (unsigned long)old->uid);
+			return (NULL);
+		}
+	}
+
+	prog = lpd_prog_new(d, p->name);
+	prog->file = xstrdup(p->file);
+	prog->uid = uid;
+	prog->gid = gid;
+	prog->state = LPD_PROG_RUNNING;
+	if (make_dir(prog->dir, cause) != 0)
+		goto fail;
+	prog->nnodes = p->nnodes;
+	prog->nodes = xcalloc(p->nnodes, sizeof *prog->nodes);
+	for (i = 0, k = 0; i < p->ngroups; i++) {
+		g = &p->groups[i];
+		xasprintf(&gdir, "%s/%s", prog->dir, g->name);
+		if (make_dir(gdir, cause) != 0) {
+			free(gdir);
+			goto fail;
+		}
+		for (j = 0; j < g->replicas; j++, k++) {
+			pn = &prog->nodes[k];
+			xasprintf(&pn->name, "%s/%u", g->name, j);
+			pn->group = xstrdup(g->name);
+			pn->index = j;
+			pn->type = xstrdup(g->type == LPD_TYPE_COURIER ?
+			    "courier" : "process");
+			pn->state = xstrdup(lpd_node_state_name(
+			    LPD_NODE_PENDING));
+			pn->status = -1;
+			xasprintf(&pn->log, "%s/%u.log", gdir, j);
+			pn->logf = lpd_log_open(pn->log, d->log_max,
+			    d->log_keep, cause);
+			if (pn->logf == NULL) {
+				free(gdir);
+				goto fail;
+			}
+		}
+		free(gdir);
+	}
+
+	memset(&opts, 0, sizeof opts);
+	opts.env = env;
+	opts.grace_s = grace;
+	opts.runtime_dir = NULL;
+	prog->started = realtime_now();
+	/* Events that come before this returns only mark the record dirty. */
+	prog->run = lpd_run_start(d->base, p, &opts, &cb, prog, cause);
+	if (prog->run == NULL)
+		goto fail;
+	if (old != NULL) {
+		TAILQ_REMOVE(&d->progs, old, entry);
+		lpd_prog_free(old);
+	}
+	TAILQ_INSERT_TAIL(&d->progs, prog, entry);
+	log_info("%s: launched by uid %lu from %s: %zu node%s", prog->name,
+	    (unsigned long)uid, prog->file, prog->nnodes,
+	    prog->nnodes == 1 ? "" : "s");
+	prog_record_now(prog);
+	return (prog);
+
+fail:
+	lpd_prog_free(prog);
+	return (NULL);
+}
+
+/*
+ * Stop a program. grace >= 0 shortens its grace period (the core's own
+ * cannot be lengthened once it runs); kill kills at once.
+ */
+void
+lpd_prog_stop(struct lpd_prog *prog, bool kill, double grace, const char *why)
+{
+	struct timeval	tv;
+
+	if (prog->run == NULL)
+		return;
+	if (!kill && grace == 0)
+		kill = true;
+	lpd_run_stop(prog->run, kill, why);
+	if (prog->run != NULL && !kill && grace > 0 &&
+	    !evtimer_pending(prog->kill_ev, NULL)) {
+		tv.tv_sec = (time_t)grace;
+		tv.tv_usec = (suseconds_t)((grace - (double)tv.tv_sec) * 1e6);
+		evtimer_add(prog->kill_ev, &tv);
+	}
+	lpd_prog_changed(prog);
+}
+
+/* rm -r of a program's folder: its logs and its record. */
+static void
+remove_tree(const char *path)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	struct stat	 sb;
+	char		*child;
+
+	if ((dir = opendir(path)) != NULL) {
+		while ((de = readdir(dir)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			xasprintf(&child, "%s/%s", path, de->d_name);
+			if (lstat(child, &sb) == 0 && S_ISDIR(sb.st_mode))
+				remove_tree(child);
+			else
+				(void)unlink(child);
+			free(child);
+		}
+		closedir(dir);
+	}
+	(void)rmdir(path);
+}
+
+/* Drop an ended program: its record and its logs go. */
+void
+lpd_prog_forget(struct lpd_prog *prog)
+{
+	struct lpd_daemon	*d = prog->d;
+
+	if (prog->run != NULL)
+		return;
+	log_info("%s: forgotten", prog->name);
+	remove_tree(prog->dir);
+	TAILQ_REMOVE(&d->progs, prog, entry);
+	lpd_prog_free(prog);
+}
+
+/* SIGTERM: stop every program; the loop ends when the last has ended. */
+void
+lpd_daemon_stop_all(struct lpd_daemon *d)
+{
+	struct lpd_prog	*prog, *next;
+	bool		 again = d->exiting;
+
+	d->exiting = true;
+	TAILQ_FOREACH_SAFE(prog, &d->progs, entry, next) {
+		if (prog->run != NULL)
+			lpd_prog_stop(prog, again, -1, again ?
+			    "lpd was asked again to stop" :
+			    "lpd is shutting down");
+	}
+	if (lpd_daemon_idle(d))
+		event_base_loopexit(d->base, NULL);
+}
+
+/* A node as a value for status and the record. */
+static courier_value *
+pnode_value(const struct lpd_pnode *pn, double now, bool status)
+{
+	courier_value	*v;
+	char		 how[64];
+	bool		 running;
+
+	v = courier_dict_new();
+	courier_dict_set(v, "name", courier_string(pn->name));
+	courier_dict_set(v, "group", courier_string(pn->group));
+	courier_dict_set(v, "index", courier_int(pn->index));
+	courier_dict_set(v, "type", courier_string(pn->type));
+	courier_dict_set(v, "state", courier_string(pn->state));
+	courier_dict_set(v, "pid", pn->pid > 0 ? courier_int(pn->pid) :
+	    courier_null());
+	courier_dict_set(v, "address", pn->address != NULL ?
+	    courier_string(pn->address) : courier_null());
+	courier_dict_set(v, "restarts", courier_int(pn->restarts));
+	courier_dict_set(v, "started", pn->started > 0 ?
+	    courier_double(pn->started) : courier_null());
+	if (status) {
+		running = pn->pid > 0 && pn->started > 0;
+		courier_dict_set(v, "uptime", running ?
+		    courier_double(now - pn->started) : courier_null());
+	}
+	if (pn->status == -1) {
+		courier_dict_set(v, "exit", courier_null());
+		courier_dict_set(v, "exit_status", courier_null());
+		courier_dict_set(v, "signal", courier_null());
+	} else {
+		courier_dict_set(v, "exit", courier_string(
+		    lpd_wait_string(pn->status, how, sizeof how)));
+		courier_dict_set(v, "exit_status", WIFEXITED(pn->status) ?
+		    courier_int(WEXITSTATUS(pn->status)) : courier_null());
+		courier_dict_set(v, "signal", WIFSIGNALED(pn->status) ?
+		    courier_int(WTERMSIG(pn->status)) : courier_null());
+	}
+	courier_dict_set(v, "wait_status", courier_int(pn->status));
+	courier_dict_set(v, "log", courier_string(pn->log));
+	return (v);
+}
+
+/*
+ * A program as a value: what lpctl status --json prints (status true,
+ * with uptimes) and what the record holds (status false).
+ */
+courier_value *
+lpd_prog_value(struct lpd_prog *prog, bool status)
+{
+	courier_value	*v, *nodes;
+	double		 now = realtime_now();
+	size_t		 i;
+
+	lpd_prog_sync(prog);
+	v = courier_dict_new();
+	courier_dict_set(v, "name", courier_string(prog->name));
+	courier_dict_set(v, "file", courier_string(prog->file != NULL ?
+	    prog->file : ""));
+	courier_dict_set(v, "uid", courier_int(prog->uid));
+	courier_dict_set(v, "gid", courier_int(prog->gid));
+	courier_dict_set(v, "state", courier_string(
+	    lpd_prog_state_name(prog->state)));
+	courier_dict_set(v, "status", prog->status >= 0 ?
+	    courier_int(prog->status) : courier_null());
+	courier_dict_set(v, "cause", prog->cause != NULL ?
+	    courier_string(prog->cause) : courier_null());
+	courier_dict_set(v, "started", courier_double(prog->started));
+	courier_dict_set(v, "ended", prog->ended > 0 ?
+	    courier_double(prog->ended) : courier_null());
+	if (status) {
+		courier_dict_set(v, "uptime", courier_double((prog->ended > 0 ?
+		    prog->ended : now) - prog->started));
+	}
+	nodes = courier_list_new();
+	for (i = 0; i < prog->nnodes; i++)
+		courier_list_append(nodes, pnode_value(&prog->nodes[i], now,
+		    status));
+	courier_dict_set(v, "nodes", nodes);
+	return (v);
+}
+
+/*
+ * Read every record in the state folder. Programs that were running when
+ * an earlier lpd died are recovered: what is left of them is killed, and
+ * they are marked lost.
+ */
+int
+lpd_daemon_load(struct lpd_daemon *d)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	struct lpd_prog	*prog;
+	char		*cause = NULL;
+	unsigned	 killed;
+
+	if ((dir = opendir(d->state_dir)) == NULL) {
+		log_warn("%s: %s: %s", __func__, d->state_dir,
+		    strerror(errno));
+		return (-1);
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.' || !lpd_program_name_valid(de->d_name))
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		if ((prog = lpd_record_read(d, de->d_name, &cause)) == NULL) {
+			if (cause != NULL)
+				log_warn("%s: %s", __func__, cause);
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		if (prog->state == LPD_PROG_RUNNING ||
+		    prog->state == LPD_PROG_STOPPING) {
+			killed = lpd_record_recover(prog);
+			log_info("%s: was running when lpd died: marked lost, "
+			    "%u process%s left killed", prog->name, killed,
+			    killed == 1 ? "" : "es");
+			if (lpd_record_write(prog, &cause) != 0) {
+				log_warn("%s: %s", __func__, cause);
+				free(cause);
+				cause = NULL;
+			}
+		}
+		TAILQ_INSERT_TAIL(&d->progs, prog, entry);
+	}
+	closedir(dir);
+	return (0);
+}

@@ -1,0 +1,161 @@
+/*
+ * daemon.h: lpd, the daemon that holds many programs at once and serves
+ * lpctl on a Unix socket. What the daemon's files share; the supervisor
+ * core it embeds is lpd.h's. Prototypes are grouped by file, as in tmux.h.
+ */
+#ifndef LPD_DAEMON_H
+#define LPD_DAEMON_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <courier/courier.h>
+
+#include "lpd.h"
+
+/* The control protocol's version: lpctl's "hello" carries it. */
+#define LPD_CTL_VERSION		1
+/* The record's format version. */
+#define LPD_RECORD_VERSION	1
+
+#define LPD_LOG_MAX_DEFAULT	(10 * 1024 * 1024)	/* bytes per file */
+#define LPD_LOG_KEEP_DEFAULT	3			/* INDEX.log.1 .. .3 */
+
+struct event;
+struct event_base;
+struct lpd_log;
+
+/* A program's state, as status and the record tell it. */
+enum lpd_prog_state {
+	LPD_PROG_RUNNING,
+	LPD_PROG_STOPPING,
+	LPD_PROG_EXITED,	/* ended with status 0 */
+	LPD_PROG_FAILED,	/* ended with status 1 */
+	LPD_PROG_LOST,		/* lpd died while it ran */
+};
+
+/* What is known of a node once its run is gone (or from a record). */
+struct lpd_pnode {
+	char			*name;		/* GROUP/INDEX */
+	char			*group;
+	unsigned		 index;
+	char			*type;		/* "courier", "process" */
+	char			*state;		/* lpd_node_state_name or "lost" */
+	char			*address;	/* or NULL */
+	pid_t			 pid;		/* 0: none */
+	int			 status;	/* wait status, -1: none */
+	unsigned		 restarts;
+	double			 started;	/* 0: never */
+	char			*log;		/* its log file */
+	struct lpd_log		*logf;		/* open while it runs */
+};
+
+/* A long poll on a program: wait, or logs -f. */
+struct lpd_waiter {
+	struct lpd_prog		*prog;
+	courier_request		*req;
+	struct event		*timer;
+	bool			 logs;
+	courier_value		*args;		/* logs: the request's kwargs */
+	TAILQ_ENTRY(lpd_waiter)	 entry;
+};
+TAILQ_HEAD(lpd_waiters, lpd_waiter);
+
+/* A program the daemon runs or remembers. */
+struct lpd_prog {
+	struct lpd_daemon	*d;
+	char			*name;
+	char			*file;
+	char			*dir;		/* STATE/NAME */
+	uid_t			 uid;		/* who launched it */
+	gid_t			 gid;
+	enum lpd_prog_state	 state;
+	int			 status;	/* -1 until it ends */
+	char			*cause;		/* why it failed, or NULL */
+	double			 started;
+	double			 ended;		/* 0 while it runs */
+	struct lpd_run		*run;		/* NULL once it ended */
+	struct lpd_pnode	*nodes;
+	size_t			 nnodes;
+	struct event		*record_ev;	/* a coalesced record write */
+	struct event		*kill_ev;	/* stop --grace shorter */
+	struct lpd_waiters	 waiters;
+	TAILQ_ENTRY(lpd_prog)	 entry;
+};
+TAILQ_HEAD(lpd_progs, lpd_prog);
+
+/* The daemon: one per process. */
+struct lpd_daemon {
+	struct event_base	*base;
+	courier_server		*server;
+	char			*socket_path;	/* NULL: socket activation */
+	char			*state_dir;
+	uid_t			 uid;		/* our effective uid */
+	size_t			 log_max;
+	unsigned		 log_keep;
+	bool			 exiting;	/* SIGTERM: stopping all */
+	struct lpd_progs	 progs;
+	int			 cancel[2];	/* wakes helper threads' calls */
+	_Atomic unsigned	 helpers;	/* call threads running */
+	char			*runtime_dir;	/* for node sockets, or NULL */
+};
+
+/* log.c: lpd's own messages. */
+void	 log_open(const char *, int);
+void	 log_close(void);
+void	 log_reopen(void);
+void	 log_debug(const char *, ...) COURIER_PRINTF(1, 2);
+void	 log_info(const char *, ...) COURIER_PRINTF(1, 2);
+void	 log_warn(const char *, ...) COURIER_PRINTF(1, 2);
+
+/* logfile.c: a node's log file, capped and rotated. */
+struct lpd_log	*lpd_log_open(const char *, size_t, unsigned, char **);
+void		 lpd_log_write(struct lpd_log *, const char *, size_t);
+uint64_t	 lpd_log_base(const struct lpd_log *);
+void		 lpd_log_close(struct lpd_log *);
+void		 lpd_log_free(struct lpd_log *);
+void		 lpd_log_rotate_file(const char *, unsigned);
+char		*lpd_log_tail(const char *, long, uint64_t, size_t *,
+		    uint64_t *);
+char		*lpd_log_since(const char *, uint64_t, uint64_t, size_t *,
+		    uint64_t *);
+
+/* daemon.c: programs. */
+int		 lpd_daemon_load(struct lpd_daemon *);
+struct lpd_prog	*lpd_prog_new(struct lpd_daemon *, const char *);
+struct lpd_prog	*lpd_prog_find(struct lpd_daemon *, const char *);
+struct lpd_prog	*lpd_prog_launch(struct lpd_daemon *, struct lpd_program *,
+		    uid_t, gid_t, char *const *, double, char **);
+void		 lpd_prog_stop(struct lpd_prog *, bool, double, const char *);
+void		 lpd_prog_forget(struct lpd_prog *);
+void		 lpd_prog_free(struct lpd_prog *);
+bool		 lpd_prog_ended(const struct lpd_prog *);
+void		 lpd_prog_sync(struct lpd_prog *);
+courier_value	*lpd_prog_value(struct lpd_prog *, bool);
+const char	*lpd_prog_state_name(enum lpd_prog_state);
+void		 lpd_prog_changed(struct lpd_prog *);
+void		 lpd_daemon_stop_all(struct lpd_daemon *);
+bool		 lpd_daemon_idle(struct lpd_daemon *);
+
+/* record.c: a program's record, STATE/NAME/record.json. */
+int		 lpd_record_write(struct lpd_prog *, char **);
+struct lpd_prog	*lpd_record_read(struct lpd_daemon *, const char *, char **);
+unsigned	 lpd_record_recover(struct lpd_prog *);
+
+/* ctl.c: the control API, courier methods on lpd's socket. */
+int		 lpd_ctl_start(struct lpd_daemon *, int, char **);
+void		 lpd_ctl_stop(struct lpd_daemon *);
+void		 lpd_ctl_wake(struct lpd_prog *, bool);
+void		 lpd_ctl_drop(struct lpd_prog *);
+
+/* notify.c: systemd's notify and socket activation, our socket. */
+void		 lpd_notify(const char *, ...) COURIER_PRINTF(1, 2);
+int		 lpd_listen_activated(void);
+int		 lpd_listen(const char *, gid_t, bool, char **);
+
+#endif /* LPD_DAEMON_H */

@@ -312,6 +312,8 @@ method_find(courier_server *s, const char *name)
 {
 	struct method	 key;
 
+	if (s->nmethods == 0)
+		return (NULL);	/* methods is NULL */
 	key.name = (char *)name;
 	return (bsearch(&key, s->methods, s->nmethods, sizeof *s->methods,
 	    method_cmp));

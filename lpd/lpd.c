@@ -281,7 +281,7 @@ main(int argc, char **argv)
 	gid_t				 gid = (gid_t)-1;
 	char				*cause = NULL, *logpath, *end;
 	bool				 foreground = false, made_socket = false;
-	int				 ch, verbose = 0, fd, lockfd, i;
+	int				 ch, verbose = 0, fd, lockfd = -1, i;
 	unsigned long			 keep;
 
 	memset(&d, 0, sizeof d);
@@ -358,15 +358,15 @@ main(int argc, char **argv)
 	    NULL) {
 		fprintf(stderr, "lpd: no HOME nor XDG_STATE_HOME to keep "
 		    "state in; give --state-dir DIR\n");
-		return (1);
+		goto fail;
 	}
 	if (mkdir_p(d.state_dir) != 0) {
 		fprintf(stderr, "lpd: cannot make the state folder %s: %s\n",
 		    d.state_dir, strerror(errno));
-		return (1);
+		goto fail;
 	}
 	if ((lockfd = lock_state(d.state_dir)) == -1)
-		return (1);
+		goto fail;
 	lock_write_pid(lockfd);
 	if (foreground)
 		log_open(NULL, verbose);
@@ -384,7 +384,7 @@ main(int argc, char **argv)
 		if (fd == -1) {
 			fprintf(stderr, "lpd: %s\n", cause);
 			free(cause);
-			return (1);
+			goto fail;
 		}
 		made_socket = true;
 	} else {
@@ -448,4 +448,13 @@ main(int argc, char **argv)
 	free(d.state_dir);
 	log_close();
 	return (0);
+
+fail:
+	/* Before the loop: nothing runs yet, only the paths are ours. */
+	if (lockfd != -1)
+		close(lockfd);
+	free(d.socket_path);
+	free(d.state_dir);
+	log_close();
+	return (1);
 }

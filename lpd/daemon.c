@@ -222,8 +222,6 @@ prog_done_cb(void *arg, struct lpd_run *run, int status)
 			lpd_log_close(prog->nodes[i].logf);
 		prog->nodes[i].pid = 0;
 	}
-	if (prog->kill_ev != NULL)
-		evtimer_del(prog->kill_ev);
 	log_info("%s: ended: %s%s%s", prog->name,
 	    lpd_prog_state_name(prog->state), cause != NULL ? ": " : "",
 	    cause != NULL ? cause : "");
@@ -236,15 +234,6 @@ prog_done_cb(void *arg, struct lpd_run *run, int status)
 		event_base_loopexit(prog->d->base, NULL);
 }
 
-static void
-prog_kill_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct lpd_prog	*prog = arg;
-
-	if (prog->run != NULL)
-		lpd_run_stop(prog->run, true, "the grace lpctl stop gave is "
-		    "over");
-}
 
 /* A program with no run yet; its nodes come from p or from a record. */
 struct lpd_prog *
@@ -259,8 +248,7 @@ lpd_prog_new(struct lpd_daemon *d, const char *name)
 	prog->status = -1;
 	TAILQ_INIT(&prog->waiters);
 	prog->record_ev = evtimer_new(d->base, prog_record_cb, prog);
-	prog->kill_ev = evtimer_new(d->base, prog_kill_cb, prog);
-	if (prog->record_ev == NULL || prog->kill_ev == NULL)
+	if (prog->record_ev == NULL)
 		fatalx("%s: event_new failed", __func__);
 	return (prog);
 }
@@ -288,8 +276,6 @@ lpd_prog_free(struct lpd_prog *prog)
 	free(prog->nodes);
 	if (prog->record_ev != NULL)
 		event_free(prog->record_ev);
-	if (prog->kill_ev != NULL)
-		event_free(prog->kill_ev);
 	free(prog->name);
 	free(prog->file);
 	free(prog->dir);
@@ -410,25 +396,17 @@ fail:
 }
 
 /*
- * Stop a program. grace >= 0 shortens its grace period (the core's own
- * cannot be lengthened once it runs); kill kills at once.
+ * Stop a program. grace >= 0 replaces its grace period (lpctl stop
+ * --grace); kill kills at once.
  */
 void
 lpd_prog_stop(struct lpd_prog *prog, bool kill, double grace, const char *why)
 {
-	struct timeval	tv;
-
 	if (prog->run == NULL)
 		return;
-	if (!kill && grace == 0)
-		kill = true;
+	if (!kill && grace >= 0)
+		lpd_run_set_grace(prog->run, grace);
 	lpd_run_stop(prog->run, kill, why);
-	if (prog->run != NULL && !kill && grace > 0 &&
-	    !evtimer_pending(prog->kill_ev, NULL)) {
-		tv.tv_sec = (time_t)grace;
-		tv.tv_usec = (suseconds_t)((grace - (double)tv.tv_sec) * 1e6);
-		evtimer_add(prog->kill_ev, &tv);
-	}
 	lpd_prog_changed(prog);
 }
 

@@ -83,7 +83,6 @@ struct lpd_prog {
 	struct lpd_pnode	*nodes;
 	size_t			 nnodes;
 	struct event		*record_ev;	/* a coalesced record write */
-	struct event		*kill_ev;	/* stop --grace shorter */
 	struct lpd_waiters	 waiters;
 	TAILQ_ENTRY(lpd_prog)	 entry;
 };

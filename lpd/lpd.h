@@ -258,6 +258,12 @@ struct lpd_run	*lpd_run_start(struct event_base *, struct lpd_program *,
  */
 void		 lpd_run_stop(struct lpd_run *, bool kill, const char *why);
 /*
+ * Set the grace period (seconds, >= 0) of the stop to come; during a stop
+ * whose grace runs, restart it from now with this length (lpctl stop
+ * --grace may lengthen or shorten it; 0 kills at once).
+ */
+void		 lpd_run_set_grace(struct lpd_run *, double grace_s);
+/*
  * A node started through lpd_run_opts.ops ended, with a wait status
  * (W_EXITCODE(1, 0) for "exited with status 1"); why, if not NULL, says
  * what went wrong and goes into the cause. On the loop's thread, outside

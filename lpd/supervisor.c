@@ -1591,6 +1591,30 @@ run_grace_cb(evutil_socket_t fd, short what, void *arg)
 	run_kill_all(arg, "the grace period is over");
 }
 
+/* Change the grace period; see lpd.h. */
+void
+lpd_run_set_grace(struct lpd_run *run, double grace_s)
+{
+	struct timeval	tv;
+
+	if (run->done || grace_s < 0)
+		return;
+	run->grace_s = grace_s;
+	if (!evtimer_pending(run->grace_ev, NULL))
+		return;	/* not stopping yet, or already killing */
+	/* Stopping: the new period counts from now. */
+	evtimer_del(run->grace_ev);
+	if (grace_s == 0) {
+		run_kill_all(run, "the grace period is 0");
+		return;
+	}
+	tv.tv_sec = (time_t)grace_s;
+	tv.tv_usec = (suseconds_t)((grace_s - (double)tv.tv_sec) * 1e6);
+	evtimer_add(run->grace_ev, &tv);
+	run_eventf(run, NULL, LPD_EV_WAITING, "waiting %g s for %zu node%s "
+	    "to stop", grace_s, run->nprocs, run->nprocs == 1 ? "" : "s");
+}
+
 /* Stop the program; see lpd.h. */
 void
 lpd_run_stop(struct lpd_run *run, bool kill, const char *why)

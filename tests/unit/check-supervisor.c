@@ -44,6 +44,7 @@ struct tctx {
 	/* Per test: stop when a node prints this line. */
 	const char		*stop_on_line;
 	bool			 stop_kill;	/* ... and kill at once */
+	double			 regrace;	/* ... then this grace (> 0) */
 	/* Per test: stop at the first event of this kind (-1: none). */
 	int			 stop_on_event;
 	const char		*stop_on_event_node;
@@ -87,6 +88,8 @@ t_output(void *arg, struct lpd_node *n, bool err, const char *line,
 		lpd_run_stop(n->run, false, "the test saw its line");
 		if (t->stop_kill)
 			lpd_run_stop(n->run, true, "the test kills");
+		if (t->regrace > 0)
+			lpd_run_set_grace(n->run, t->regrace);
 	}
 }
 
@@ -653,6 +656,33 @@ START_TEST(test_supervisor_stop_twice)
 	ck_assert_int_eq(n->state, LPD_NODE_EXITED);
 	ck_assert_int_eq(WTERMSIG(n->status), SIGKILL);
 	ck_assert_int_eq(t.nev[LPD_EV_STOPPING], 1);
+	t_clear(&t);
+}
+END_TEST
+
+/* A grace period changed during the stop counts from then. */
+START_TEST(test_supervisor_stop_regrace)
+{
+	struct tctx		 t;
+	struct lpd_run_opts	 opts;
+	struct lpd_node		*n;
+
+	t_init(&t);
+	t.stop_on_line = "ready";
+	t.regrace = 0.2;
+	memset(&opts, 0, sizeof opts);
+	opts.grace_s = 3600;
+	script("deaf.sh", "trap '' TERM\necho ready\nsleep 1000");
+	start(&t, prog("{\"program\": \"rg\", \"nodes\": ["
+	    "{\"group\": \"g\", \"type\": \"process\", "
+	    "\"command\": [\"deaf.sh\"]}]}"), &opts);
+	finish(&t);
+	ck_assert_int_eq(t.status, LPD_STATUS_OK);
+	n = lpd_run_node(t.run, 0);
+	ck_assert_int_eq(n->killed, true);
+	ck_assert_int_eq(WTERMSIG(n->status), SIGKILL);
+	ck_assert_ptr_nonnull(strstr(t.evlog, "waiting 3600 s for 1 node"));
+	ck_assert_ptr_nonnull(strstr(t.evlog, "waiting 0.2 s for 1 node"));
 	t_clear(&t);
 }
 END_TEST
@@ -1420,6 +1450,7 @@ supervisor_suite(void)
 	ADD("stop_backoff", test_supervisor_stop_backoff);
 	ADD("stop_term", test_supervisor_stop_term);
 	ADD("stop_kill", test_supervisor_stop_kill);
+	ADD("stop_regrace", test_supervisor_stop_regrace);
 	ADD("stop_twice", test_supervisor_stop_twice);
 	ADD("grandchild", test_supervisor_grandchild);
 	ADD("output", test_supervisor_output);

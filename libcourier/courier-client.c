@@ -15,10 +15,14 @@
  * costs one write and one read, like a plain ping-pong. When the reader is
  * done it passes the role to another waiting thread.
  *
- * Calls nobody waits for (futures being polled, callbacks) are read by a
- * helper thread, started on first need, which holds the role only while no
- * waiting thread wants it. The helper also connects on behalf of futures,
- * so that an asynchronous call never blocks.
+ * Calls that somebody watches but nobody waits for (a future with a
+ * callback, or one polled with courier_future_done) are read by a helper
+ * thread, started on first need, which holds the role only while no
+ * waiting thread wants it. It also connects for calls not yet sent, so
+ * that an asynchronous call starts at once and never blocks. A future
+ * that is only ever waited for needs no helper: its reply waits in the
+ * socket until the wait reads it, so a window of futures costs no thread
+ * hand-off either.
  *
  * Connecting is lazy. A call that finds no connection is kept, unpacked,
  * until one is made, then packed with the time it has left. With
@@ -66,6 +70,7 @@ struct courier_future {
 	courier_value		*args;		/* kept until packed */
 	courier_value		*kwargs;
 	unsigned		 nwaiters;
+	bool			 watched;	/* a callback, or polled */
 	courier_value		*result;
 	courier_error		*error;
 	void			(*cb)(courier_future *, void *);
@@ -119,7 +124,8 @@ struct courier_client {
 	courier_future		**table;
 	size_t			 tablesize;
 	size_t			 nsent;
-	size_t			 nunwaited;	/* pending, nobody waiting */
+	size_t			 nunwaited;	/* pending and watched, nobody
+						   waiting: the helper's */
 	TAILQ_HEAD(, waiter)	 waiters;
 
 	/* The reader's alone. */
@@ -309,7 +315,7 @@ client_kick(courier_client *c)
 		/* One is on its way already. */
 		return;
 	}
-	if (c->nunwaited > 0)
+	if (c->nunwaited > 0 || (c->fd == -1 && !TAILQ_EMPTY(&c->unsent)))
 		helper_kick(c);
 }
 
@@ -395,7 +401,7 @@ future_complete(courier_future *f, courier_value *v, courier_error *err,
 		TAILQ_REMOVE(&c->sent, f, entry);
 	} else
 		TAILQ_REMOVE(&c->unsent, f, entry);
-	if (f->nwaiters == 0)
+	if (f->nwaiters == 0 && f->watched)
 		c->nunwaited--;
 	f->state = FUTURE_DONE;
 	f->result = v;
@@ -998,7 +1004,7 @@ future_wait_locked(courier_future *f, int64_t limit, courier_future **done)
 	struct waiter	 w;
 	int64_t		 until;
 
-	if (f->nwaiters++ == 0 && f->state != FUTURE_DONE)
+	if (f->nwaiters++ == 0 && f->state != FUTURE_DONE && f->watched)
 		c->nunwaited--;
 	bool		 cv_ready = false;
 
@@ -1033,9 +1039,27 @@ future_wait_locked(courier_future *f, int64_t limit, courier_future **done)
 	}
 	if (cv_ready)
 		pthread_cond_destroy(&w.cv);
-	if (--f->nwaiters == 0 && f->state != FUTURE_DONE)
+	if (--f->nwaiters == 0 && f->state != FUTURE_DONE && f->watched)
 		c->nunwaited++;
 	client_kick(c);
+}
+
+/*
+ * Somebody watches f without waiting (a callback, a poll): from now on the
+ * helper reads for it while nobody waits; mtx held.
+ */
+static void
+future_watch_locked(courier_future *f)
+{
+	courier_client	*c = f->client;
+
+	if (f->watched)
+		return;
+	f->watched = true;
+	if (f->state != FUTURE_DONE && f->nwaiters == 0) {
+		c->nunwaited++;
+		client_kick(c);
+	}
 }
 
 /* The helper: reads and connects for calls that no thread waits for. */
@@ -1055,23 +1079,21 @@ helper_main(void *arg)
 			pthread_mutex_lock(&c->mtx);
 			continue;
 		}
-		if (c->nunwaited == 0 || c->reading || c->connecting ||
-		    !TAILQ_EMPTY(&c->waiters)) {
+		/*
+		 * Connect for any call not sent yet (an asynchronous call
+		 * starts at once, waited for or not); read only for watched
+		 * calls, as a waiter reads for the others.
+		 */
+		if (c->reading || c->connecting || !TAILQ_EMPTY(&c->waiters) ||
+		    (c->fd == -1 ? TAILQ_EMPTY(&c->unsent) : c->nunwaited == 0)) {
 			c->helper_waiting = true;
 			pthread_cond_wait(&c->helper_cv, &c->mtx);
 			c->helper_waiting = false;
 			continue;
 		}
-		if (c->fd == -1) {
-			if (TAILQ_EMPTY(&c->unsent)) {
-				/* Only when the unsent ones are gone. */
-				c->helper_waiting = true;
-				pthread_cond_wait(&c->helper_cv, &c->mtx);
-				c->helper_waiting = false;
-				continue;
-			}
+		if (c->fd == -1)
 			client_connect(c, earliest_deadline(c), &done);
-		} else {
+		else {
 			c->reading = true;
 			client_read(c, DEADLINE_NONE, &done);
 			c->reading = false;
@@ -1143,8 +1165,6 @@ future_submit(courier_future *f, bool waited)
 	/* A waited call is counted as such at once: the helper leaves it. */
 	if (waited)
 		f->nwaiters = 1;
-	else
-		c->nunwaited++;
 	if (why != NULL) {
 		future_complete(f, NULL, courier_error_new(
 		    COURIER_INVALID_ARGUMENT, "%s", why), &done);
@@ -1249,7 +1269,6 @@ call_sync(courier_client *c, courier_future *f, courier_error **err)
 	if (f->state != FUTURE_DONE) {
 		/* future_submit counted this thread as waiting already. */
 		f->nwaiters--;
-		c->nunwaited++;
 		future_wait_locked(f, DEADLINE_NONE, &done);
 	}
 	pthread_mutex_unlock(&c->mtx);
@@ -1325,7 +1344,8 @@ courier_future_done(courier_future *f)
 	bool		 done;
 
 	pthread_mutex_lock(&c->mtx);
-	done = f->state == FUTURE_DONE;
+	if (!(done = f->state == FUTURE_DONE))
+		future_watch_locked(f);	/* it is being polled: read for it */
 	pthread_mutex_unlock(&c->mtx);
 	return (done);
 }
@@ -1345,6 +1365,7 @@ courier_future_then(courier_future *f, void (*fn)(courier_future *, void *),
 	if (!now) {
 		f->cb = fn;
 		f->cb_arg = arg;
+		future_watch_locked(f);
 	}
 	pthread_mutex_unlock(&c->mtx);
 	if (now)

@@ -6,7 +6,7 @@
  * a payload) and a client in this process. Courier is measured the same way,
  * its server in a forked child too. Each courier figure is printed with its
  * ratio to the floor measured a moment before on the same machine, so that
- * drift between machines does not matter; see /work/shared/PERF.md.
+ * drift between machines does not matter.
  *
  * Every server process is forked before this process makes its first
  * courier client (the client starts threads). Children die with us

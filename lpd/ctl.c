@@ -199,7 +199,11 @@ ctl_launch(void *self, courier_request *req, courier_error **err)
 		    "down and launches nothing");
 		return (NULL);
 	}
-	if (uid != d->uid && uid != 0) {
+	/*
+	 * A root lpd runs each user's nodes as that user. Any other lpd
+	 * can only run them as itself, which is no one else's to ask for.
+	 */
+	if (d->uid != 0 && uid != d->uid && uid != 0) {
 		courier_error_set(err, COURIER_PERMISSION_DENIED, "this lpd "
 		    "runs as uid %lu and you are uid %lu: it would run your "
 		    "nodes as uid %lu, so it refuses; start an lpd of your own "

@@ -374,6 +374,10 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 	opts.env = env;
 	opts.grace_s = grace;
 	opts.runtime_dir = NULL;
+	/* A root lpd runs a user's program as that user. */
+	opts.set_ids = d->uid == 0 && uid != 0;
+	opts.uid = uid;
+	opts.gid = gid;
 	prog->started = realtime_now();
 	/* Events that come before this returns only mark the record dirty. */
 	prog->run = lpd_run_start(d->base, p, &opts, &cb, prog, cause);

@@ -192,6 +192,14 @@ struct lpd_run_opts {
 	char *const	*env;		/* base environment; NULL: environ */
 	unsigned	 log_lines;	/* last lines kept per node (0: 10) */
 	const struct lpd_node_ops *ops;	/* NULL: every node a process */
+	/*
+	 * Run the nodes as this user (a root supervisor running a user's
+	 * program): the runtime folder and its sockets become the user's,
+	 * and each child takes the user's groups, gid and uid before exec.
+	 */
+	bool		 set_ids;
+	uid_t		 uid;
+	gid_t		 gid;
 };
 
 /*

@@ -47,6 +47,8 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -98,6 +100,7 @@ struct spawn_rec {
 #define STAGE_FDS	2
 #define STAGE_CHDIR	3
 #define STAGE_EXEC	4
+#define STAGE_IDS	5
 	int32_t		 error;
 };
 
@@ -113,6 +116,11 @@ struct spawn {
 	pid_t			 ppid;
 	const struct rlimit	*nofile;	/* restore this, or NULL */
 	struct sigaction	 dfl;
+	bool			 set_ids;	/* become uid/gid first */
+	uid_t			 uid;
+	gid_t			 gid;
+	const gid_t		*groups;
+	size_t			 ngroups;
 };
 
 /* One output pipe of a node, and the line it has not ended yet. */
@@ -175,6 +183,11 @@ struct lpd_run {
 	double			 grace_s;
 	unsigned		 log_lines;
 	bool			 tcp;
+	bool			 set_ids;	/* nodes run as uid/gid */
+	uid_t			 uid;
+	gid_t			 gid;
+	gid_t			*groups;	/* the user's supplementary */
+	size_t			 ngroups;
 
 	char			*dir;		/* runtime folder */
 	bool			 made_dir;
@@ -992,6 +1005,10 @@ spawn_child(const struct spawn *sp)
 	rec.pgid = getpid();
 	if (sp->keeper_fd != -1)
 		(void)send(sp->keeper_fd, &rec, sizeof rec, MSG_NOSIGNAL);
+	/* The user's identity; before PDEATHSIG, which a change clears. */
+	if (sp->set_ids && (setgroups(sp->ngroups, sp->groups) == -1 ||
+	    setgid(sp->gid) == -1 || setuid(sp->uid) == -1))
+		spawn_fail(st, STAGE_IDS, errno);
 	/* Die with the forking thread; it may have died already. */
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != sp->ppid)
@@ -1107,6 +1124,11 @@ node_spawn(struct snode *sn, char **cause)
 	sp.nofile = run->nofile_raised ? &run->nofile : NULL;
 	sp.dfl.sa_handler = SIG_DFL;
 	sigemptyset(&sp.dfl.sa_mask);
+	sp.set_ids = run->set_ids;
+	sp.uid = run->uid;
+	sp.gid = run->gid;
+	sp.groups = run->groups;
+	sp.ngroups = run->ngroups;
 
 	/* No handler of ours may run in the child before it resets them. */
 	sigfillset(&all);
@@ -1208,6 +1230,11 @@ status_read(struct snode *sn)
 		case STAGE_SETSID:
 			xasprintf(&sn->start_error, "setsid: %s",
 			    strerror(rec.error));
+			break;
+		case STAGE_IDS:
+			xasprintf(&sn->start_error, "cannot become uid %lu, "
+			    "gid %lu: %s", (unsigned long)run->uid,
+			    (unsigned long)run->gid, strerror(rec.error));
 			break;
 		default:
 			xasprintf(&sn->start_error, "cannot set up the "
@@ -2112,8 +2139,79 @@ run_clear(struct lpd_run *run)
 	free(run->logbuf);
 	courier_buf_free(&run->hello);
 	courier_arena_free(&run->arena);
+	free(run->groups);
 	free(run->cause);
 	free(run);
+}
+
+/*
+ * Nodes run as another user: note the uid, gid and the user's groups
+ * (looked up now: the child may not call getgrouplist after fork).
+ */
+static void
+run_set_ids(struct lpd_run *run, uid_t uid, gid_t gid)
+{
+	struct passwd	*pw;
+	int		 n = 64;
+
+	run->set_ids = true;
+	run->uid = uid;
+	run->gid = gid;
+	if ((pw = getpwuid(uid)) != NULL) {
+		for (;;) {
+			run->groups = xreallocarray(run->groups, (size_t)n,
+			    sizeof *run->groups);
+			if (getgrouplist(pw->pw_name, gid, run->groups,
+			    &n) != -1)
+				break;
+		}
+		run->ngroups = (size_t)n;
+	} else {
+		/* No passwd entry: the gid alone. */
+		run->groups = xmalloc(sizeof *run->groups);
+		run->groups[0] = gid;
+		run->ngroups = 1;
+	}
+}
+
+/*
+ * The runtime folder and its sockets become the nodes' user's, so that
+ * nodes can reach each other and the control socket; the folder stays 0700
+ * and the supervisor, root, still reaches everything.
+ */
+static int
+run_give_files(struct lpd_run *run, char **cause)
+{
+	struct snode	*sn;
+	char		*path;
+	size_t		 i;
+
+	if (!run->set_ids)
+		return (0);
+	if (chown(run->dir, run->uid, run->gid) != 0) {
+		xasprintf(cause, "cannot give %s to uid %lu: %s", run->dir,
+		    (unsigned long)run->uid, strerror(errno));
+		return (-1);
+	}
+	xasprintf(&path, "%s/control", run->dir);
+	if (chown(path, run->uid, run->gid) != 0) {
+		xasprintf(cause, "cannot give %s to uid %lu: %s", path,
+		    (unsigned long)run->uid, strerror(errno));
+		free(path);
+		return (-1);
+	}
+	free(path);
+	for (i = 0; i < run->nnodes; i++) {
+		sn = &run->nodes[i];
+		if (sn->sock_path != NULL &&
+		    chown(sn->sock_path, run->uid, run->gid) != 0) {
+			xasprintf(cause, "cannot give %s to uid %lu: %s",
+			    sn->sock_path, (unsigned long)run->uid,
+			    strerror(errno));
+			return (-1);
+		}
+	}
+	return (0);
 }
 
 /* Start a program; see lpd.h. */
@@ -2146,6 +2244,8 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	run->log_lines = opts->log_lines != 0 ? opts->log_lines :
 	    LOG_LINES_DEFAULT;
 	run->tcp = opts->tcp;
+	if (opts->set_ids)
+		run_set_ids(run, opts->uid, opts->gid);
 	run->devnull = -1;
 	run->keeper_fd = -1;
 	run->self = getpid();
@@ -2196,6 +2296,7 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	}
 	/* Nodes that are not processes need no keeper. */
 	if (run_control_start(run, cause) != 0 ||
+	    run_give_files(run, cause) != 0 ||
 	    (!run->has_ops && keeper_start(run, cause) != 0))
 		goto fail;
 

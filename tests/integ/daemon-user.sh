@@ -2,7 +2,7 @@
 # A second user: lpd checks every request against the caller's
 # credentials. Runs as root (lpd's user) and drives lpctl as nobody with
 # setpriv: nobody sees, stops and calls into none of root's programs, and
-# its own launch is refused, since lpd would run its nodes as root.
+# its own program runs as nobody.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || fail "this test must run as root (it switches to nobody)"
@@ -63,10 +63,41 @@ lpctl_d 0 st2 status --json mine
     fail "root's program did not survive nobody's stop"
 ok "another user sees, stops and calls into none of root's programs"
 
-as_nobody 1 n9 launch --name theirs "$tmp/mine.json"
-expect "$tmp/n9.err" 'runs as uid 0 and you are uid [0-9]+: it would run your nodes as uid 0, so it refuses'
-lpctl_d 1 st3 status theirs
-ok "a launch by another user than lpd's is refused, not run as root"
+# A root lpd runs another user's program as that user: its nodes, its
+# runtime folder and sockets are nobody's, and nobody drives it.
+program "$tmp/theirs.json" '{"program": "theirs", "nodes": [
+  {"group": "srv", "type": "courier", "command": ["testnode"],
+   "config": {"wait": true}},
+  {"group": "who", "type": "process", "command": ["sh", "-c",
+   "echo uid $(id -u) gid $(id -g); exec sleep 1000"]}]}'
+chmod 0644 "$tmp/theirs.json"
+nobody_uid=$(id -u nobody)
+as_nobody 0 n9 launch "$tmp/theirs.json"
+deadline=$(($(date +%s) + 10))
+until as_nobody 0 n10 call theirs srv/0 ping 2>/dev/null; do
+	[ "$(date +%s)" -lt "$deadline" ] || fail "nobody's srv/0 never answered"
+	sleep 0.1
+done
+expect "$tmp/n10.out" 'pong from srv/0'
+deadline=$(($(date +%s) + 10))
+until as_nobody 0 n11 logs theirs who/0 && grep -q '^uid ' "$tmp/n11.out"; do
+	[ "$(date +%s)" -lt "$deadline" ] || fail "no uid line from who/0"
+	sleep 0.1
+done
+expect "$tmp/n11.out" "^uid $nobody_uid gid [0-9]+$"
+lpctl_d 0 st3 status --json theirs
+[ "$(json 'j["programs"][0]["uid"]' "$tmp/st3.out")" = "$nobody_uid" ] ||
+    fail "theirs is not recorded as nobody's"
+for n in 0 1; do
+	pid=$(json "j['programs'][0]['nodes'][$n]['pid']" "$tmp/st3.out")
+	[ "$(stat -c %u "/proc/$pid")" = "$nobody_uid" ] ||
+	    fail "node $n (pid $pid) does not run as nobody"
+done
+as_nobody 0 n12 stop theirs
+as_nobody 0 n13 status --json theirs
+[ "$(json 'j["programs"][0]["state"]' "$tmp/n13.out")" = exited ] ||
+    fail "nobody could not stop its own program"
+ok "a root lpd runs another user's program as that user"
 
 # Root sees and stops everything.
 lpctl_d 0 s1 stop mine

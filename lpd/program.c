@@ -981,10 +981,15 @@ exec_error(struct loader *l, const char *q, const char *path, int why)
 	char	*qp;
 
 	qp = quote(path, strlen(path));
-	if (why == 2)
+	/* The path only when it says more than the name (q is quoted). */
+	if (strcmp(q, qp) == 0)
+		error_at(l, "%s is not %s", q, why == 2 ? "a regular file" :
+		    "executable; chmod +x it, or name another command");
+	else if (why == 2)
 		error_at(l, "%s (%s) is not a regular file", q, qp);
 	else
-		error_at(l, "%s (%s) is not executable", q, qp);
+		error_at(l, "%s (%s) is not executable; chmod +x it, or name "
+		    "another command", q, qp);
 	free(qp);
 }
 

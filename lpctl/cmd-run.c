@@ -186,32 +186,6 @@ run_signal_cb(evutil_socket_t signo, short what, void *arg)
 	lpd_run_stop(rs->run, true, "asked again");
 }
 
-/* mkdir -p. */
-static int
-mkdir_p(const char *path, char **cause)
-{
-	char	*copy, *p;
-
-	copy = xstrdup(path);
-	for (p = copy + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) != 0 && errno != EEXIST)
-			goto fail;
-		*p = '/';
-	}
-	if (mkdir(copy, 0755) != 0 && errno != EEXIST)
-		goto fail;
-	free(copy);
-	return (0);
-fail:
-	xasprintf(cause, "cannot make log folder %s: %s", copy,
-	    strerror(errno));
-	free(copy);
-	return (-1);
-}
-
 /*
  * Where the logs go when --log-dir is not given: the XDG state folder,
  * $XDG_STATE_HOME/lpd/PROGRAM, else ~/.local/state/lpd/PROGRAM.
@@ -386,10 +360,9 @@ lpctl_run(int argc, char **argv)
 		lpd_program_free(p);
 		return (LPCTL_EXIT_USAGE);
 	}
-	if (mkdir_p(log_dir, &cause) != 0) {
-		fprintf(stderr, "lpctl: %s; give another with --log-dir\n",
-		    cause);
-		free(cause);
+	if (lpd_mkdir_p(log_dir, 0755) != 0) {
+		fprintf(stderr, "lpctl: cannot make log folder %s: %s; give "
+		    "another with --log-dir\n", log_dir, strerror(errno));
 		free(log_dir);
 		lpd_program_free(p);
 		return (LPCTL_EXIT_USAGE);

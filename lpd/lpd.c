@@ -103,33 +103,6 @@ default_state_dir(void)
 	return (dir);
 }
 
-/* mkdir -p, the last folder 0700. */
-static int
-mkdir_p(const char *path)
-{
-	char	*copy, *p;
-	int	 saved;
-
-	copy = xstrdup(path);
-	for (p = copy + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) != 0 && errno != EEXIST)
-			goto fail;
-		*p = '/';
-	}
-	if (mkdir(copy, 0700) != 0 && errno != EEXIST)
-		goto fail;
-	free(copy);
-	return (0);
-fail:
-	saved = errno;
-	free(copy);
-	errno = saved;
-	return (-1);
-}
-
 /* Hold the state folder's lock: one lpd per state folder. */
 static int
 lock_state(const char *dir)
@@ -360,7 +333,7 @@ main(int argc, char **argv)
 		    "state in; give --state-dir DIR\n");
 		goto fail;
 	}
-	if (mkdir_p(d.state_dir) != 0) {
+	if (lpd_mkdir_p(d.state_dir, 0700) != 0) {
 		fprintf(stderr, "lpd: cannot make the state folder %s: %s\n",
 		    d.state_dir, strerror(errno));
 		goto fail;

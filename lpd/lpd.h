@@ -308,4 +308,7 @@ void		 lpd_run_free(struct lpd_run *);
 const char	*lpd_wait_string(int status, char *buf, size_t len);
 const char	*lpd_node_state_name(enum lpd_node_state);
 
+/* util.c */
+int		 lpd_mkdir_p(const char *, mode_t);
+
 #endif /* LPD_H */

@@ -1927,33 +1927,6 @@ run_bind(struct lpd_run *run, char **cause)
 	return (0);
 }
 
-/* mkdir -p path, mode 0755. */
-static int
-mkdir_p(const char *path, char **cause)
-{
-	char	*copy, *p;
-	int	 saved;
-
-	copy = xstrdup(path);
-	for (p = copy + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		saved = *p;
-		*p = '\0';
-		if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-			xasprintf(cause, "cannot make log folder %s: %s", copy,
-			    strerror(errno));
-			free(copy);
-			return (-1);
-		}
-		if (saved == '\0')
-			break;
-		*p = (char)saved;
-	}
-	free(copy);
-	return (0);
-}
-
 /* Open every node's log, DIR/GROUP/INDEX.log, emptied. */
 static int
 run_open_logs(struct lpd_run *run, const char *dir, char **cause)
@@ -1964,7 +1937,9 @@ run_open_logs(struct lpd_run *run, const char *dir, char **cause)
 
 	for (i = 0; i < run->p->ngroups; i++) {
 		xasprintf(&path, "%s/%s", dir, run->p->groups[i].name);
-		if (mkdir_p(path, cause) != 0) {
+		if (lpd_mkdir_p(path, 0755) != 0) {
+			xasprintf(cause, "cannot make log folder %s: %s",
+			    path, strerror(errno));
 			free(path);
 			return (-1);
 		}

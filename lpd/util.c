@@ -1,0 +1,42 @@
+/*
+ * util.c: small pieces that lpd, lpctl and the core share.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "courier-internal.h"
+#include "lpd.h"
+
+/*
+ * mkdir -p: make path and the folders above it that are missing, those
+ * with mode 0755 and path itself with mode (umask applies). Returns 0, or
+ * -1 with errno set for the folder that failed.
+ */
+int
+lpd_mkdir_p(const char *path, mode_t mode)
+{
+	char	*copy, *p;
+	int	 saved;
+
+	copy = xstrdup(path);
+	for (p = copy + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		saved = *p;
+		*p = '\0';
+		if (mkdir(copy, saved == '\0' ? mode : 0755) != 0 &&
+		    errno != EEXIST) {
+			saved = errno;
+			free(copy);
+			errno = saved;
+			return (-1);
+		}
+		if (saved == '\0')
+			break;
+		*p = (char)saved;
+	}
+	free(copy);
+	return (0);
+}

@@ -191,6 +191,9 @@ struct lpd_run_opts {
 	double		 grace_s;	/* < 0: the program's stop.grace_s */
 	char *const	*env;		/* base environment; NULL: environ */
 	unsigned	 log_lines;	/* last lines kept per node (0: 10) */
+	unsigned	 healthy_ms;	/* a node that ran this long before it
+					   ended starts its backoff and
+					   max_restarts over (0: 10 s) */
 	const struct lpd_node_ops *ops;	/* NULL: every node a process */
 	/*
 	 * Run the nodes as this user (a root supervisor running a user's

@@ -78,6 +78,7 @@ extern char **environ;
 #define PROBE_CALL_ID	1
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	10000
+#define HEALTHY_MS	10000		/* a run this long: start over */
 #define POLL_MS		10		/* without pidfds */
 #define SUN_PATH_MAX	(sizeof ((struct sockaddr_un *)0)->sun_path)
 
@@ -162,6 +163,7 @@ struct snode {
 	struct event		*status_ev;
 	struct stream		 out[2];	/* stdout, stderr */
 	struct event		*timer;		/* backoff, probe retry */
+	unsigned		 streak;	/* restarts since a healthy run */
 	struct probe		*probe;
 	char			*start_error;	/* why it could not start */
 	char			*exit_why;	/* ops: why it ended, or NULL */
@@ -182,6 +184,7 @@ struct lpd_run {
 
 	double			 grace_s;
 	unsigned		 log_lines;
+	double			 healthy_s;
 	bool			 tcp;
 	bool			 set_ids;	/* nodes run as uid/gid */
 	uid_t			 uid;
@@ -1402,14 +1405,23 @@ node_ended(struct snode *sn, int status)
 		return;
 	}
 
+	/*
+	 * A node that ran long enough before it ended was healthy: its
+	 * backoff and its max_restarts start over, so that a service that
+	 * fails once a day is not given up after max_restarts days.
+	 */
+	if (sn->start_error == NULL &&
+	    realtime_now() - sn->n.started >= run->healthy_s)
+		sn->streak = 0;
 	restart = (g->restart == LPD_RESTART_ALWAYS ||
 	    (g->restart == LPD_RESTART_ON_FAILURE && failed)) &&
-	    sn->n.restarts < g->max_restarts;
+	    sn->streak < g->max_restarts;
 	if (restart) {
 		sn->n.state = LPD_NODE_BACKOFF;
 		sn->n.restarts++;
+		sn->streak++;
 		ms = BACKOFF_MIN_MS;
-		for (k = 1; k < sn->n.restarts && ms < BACKOFF_MAX_MS; k++)
+		for (k = 1; k < sn->streak && ms < BACKOFF_MAX_MS; k++)
 			ms *= 2;
 		if (ms > BACKOFF_MAX_MS)
 			ms = BACKOFF_MAX_MS;
@@ -1419,7 +1431,7 @@ node_ended(struct snode *sn, int status)
 		if (sn->n.state == LPD_NODE_BACKOFF) {
 			run_eventf(run, sn, LPD_EV_RESTARTING,
 			    "restarting in %g s (restart %u of %u)",
-			    ms / 1000.0, sn->n.restarts, g->max_restarts);
+			    ms / 1000.0, sn->streak, g->max_restarts);
 		}
 		free(msg);
 		return;
@@ -2218,6 +2230,8 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	run->grace_s = opts->grace_s >= 0 ? opts->grace_s : p->grace_s;
 	run->log_lines = opts->log_lines != 0 ? opts->log_lines :
 	    LOG_LINES_DEFAULT;
+	run->healthy_s = (opts->healthy_ms != 0 ? opts->healthy_ms :
+	    HEALTHY_MS) / 1000.0;
 	run->tcp = opts->tcp;
 	if (opts->set_ids)
 		run_set_ids(run, opts->uid, opts->gid);

@@ -524,6 +524,38 @@ START_TEST(test_supervisor_restart_on_failure)
 }
 END_TEST
 
+/* A healthy run (long enough) starts the backoff and max_restarts over. */
+START_TEST(test_supervisor_restart_healthy)
+{
+	struct tctx		 t;
+	struct lpd_run_opts	 opts;
+	struct lpd_node		*n;
+
+	t_init(&t);
+	t.stop_on_line = "run 4";
+	memset(&opts, 0, sizeof opts);
+	opts.grace_s = -1;
+	opts.healthy_ms = 100;
+	/* Each run lasts 0.3 s, then fails; the fourth stays. */
+	script("flaky.sh", "n=$(cat count 2>/dev/null || echo 0)\n"
+	    "n=$((n + 1)); echo $n > count\nsleep 0.3\necho run $n\n"
+	    "[ $n -ge 4 ] && exec sleep 1000\nexit 3");
+	start(&t, prog("{\"program\": \"rh\", \"nodes\": ["
+	    "{\"group\": \"g\", \"type\": \"process\", "
+	    "\"restart\": \"on-failure\", \"max_restarts\": 1, "
+	    "\"command\": [\"flaky.sh\"]}]}"), &opts);
+	finish(&t);
+	ck_assert_int_eq(t.status, LPD_STATUS_OK);
+	n = lpd_run_node(t.run, 0);
+	/* Three restarts with a budget of one: each came after a healthy run. */
+	ck_assert_int_eq(n->restarts, 3);
+	ck_assert_int_eq(t.nev[LPD_EV_RESTARTING], 3);
+	ck_assert_ptr_null(strstr(t.evlog, "restart 2 of 1"));
+	ck_assert_ptr_null(strstr(t.evlog, "restarting in 0.2 s"));
+	t_clear(&t);
+}
+END_TEST
+
 START_TEST(test_supervisor_restart_always)
 {
 	struct tctx	 t;
@@ -1447,6 +1479,7 @@ supervisor_suite(void)
 	ADD("ignore", test_supervisor_ignore);
 	ADD("restart_on_failure", test_supervisor_restart_on_failure);
 	ADD("restart_always", test_supervisor_restart_always);
+	ADD("restart_healthy", test_supervisor_restart_healthy);
 	ADD("stop_backoff", test_supervisor_stop_backoff);
 	ADD("stop_term", test_supervisor_stop_term);
 	ADD("stop_kill", test_supervisor_stop_kill);

@@ -188,7 +188,8 @@ run_signal_cb(evutil_socket_t signo, short what, void *arg)
 
 /*
  * Where the logs go when --log-dir is not given: the XDG state folder,
- * $XDG_STATE_HOME/lpd/PROGRAM, else ~/.local/state/lpd/PROGRAM.
+ * $XDG_STATE_HOME/lpctl/PROGRAM, else ~/.local/state/lpctl/PROGRAM (lpd
+ * keeps its own under $XDG_STATE_HOME/lpd: the two never mix).
  */
 static char *
 default_log_dir(const char *program)
@@ -197,9 +198,9 @@ default_log_dir(const char *program)
 	char		*dir;
 
 	if ((state = getenv("XDG_STATE_HOME")) != NULL && *state == '/')
-		xasprintf(&dir, "%s/lpd/%s", state, program);
+		xasprintf(&dir, "%s/lpctl/%s", state, program);
 	else if ((home = getenv("HOME")) != NULL && *home == '/')
-		xasprintf(&dir, "%s/.local/state/lpd/%s", home, program);
+		xasprintf(&dir, "%s/.local/state/lpctl/%s", home, program);
 	else
 		return (NULL);
 	return (dir);

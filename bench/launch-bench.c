@@ -10,7 +10,6 @@
  * It embeds the core as `lpctl run` does (same library, same calls), so the
  * figures are lpctl run's without its terminal output.
  */
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -242,7 +241,6 @@ main(int argc, char **argv)
 		{ "node", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct rlimit			 rl;
 	size_t				 sizes[16], nsizes = 0, i;
 	char				*node = NULL, *dir, tmp[] =
 	    "/tmp/launch-bench.XXXXXX";
@@ -280,11 +278,6 @@ main(int argc, char **argv)
 	if (access(node, X_OK) != 0)
 		fatal("%s", node);
 
-	/* Several fds per node: raise the soft limit to the hard one. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
 	if (mkdtemp(tmp) == NULL)
 		fatal("mkdtemp");
 

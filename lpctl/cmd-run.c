@@ -11,7 +11,6 @@
  * so that the sweep at the end finds and kills it.
  */
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -248,22 +247,6 @@ sweep_orphans(void)
 	}
 }
 
-/*
- * The supervisor holds several descriptors per node (listener, pipes,
- * pidfd, log): lift the soft limit to the hard one, as systemd advises for
- * programs that need many. The core gives nodes the limit we started with.
- */
-static void
-raise_nofile(void)
-{
-	struct rlimit	rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 int
 lpctl_run(int argc, char **argv)
 {
@@ -375,7 +358,6 @@ lpctl_run(int argc, char **argv)
 		    "outlive the program\n", strerror(errno));
 	}
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
 
 	if ((rs.base = event_base_new()) == NULL) {
 		fprintf(stderr, "lpctl: cannot make an event loop\n");

@@ -374,6 +374,7 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 	opts.env = env;
 	opts.grace_s = grace;
 	opts.runtime_dir = NULL;
+	opts.node_nofile = d->has_node_nofile ? &d->node_nofile : NULL;
 	/* A root lpd runs a user's program as that user. */
 	opts.set_ids = d->uid == 0 && uid != 0;
 	opts.uid = uid;

@@ -6,8 +6,9 @@
 #ifndef LPD_DAEMON_H
 #define LPD_DAEMON_H
 
-#include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/types.h>
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -95,6 +96,8 @@ struct lpd_daemon {
 	char			*socket_path;	/* NULL: socket activation */
 	char			*state_dir;
 	uid_t			 uid;		/* our effective uid */
+	struct rlimit		 node_nofile;	/* open files, for nodes */
+	bool			 has_node_nofile;
 	size_t			 log_max;
 	unsigned		 log_keep;
 	bool			 exiting;	/* SIGTERM: stopping all */

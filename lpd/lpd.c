@@ -172,13 +172,20 @@ detach(void)
 	return (0);
 }
 
-/* Several descriptors per node: lift the soft limit (as lpctl run does). */
+/*
+ * Several programs, several descriptors per node: lift the soft limit to
+ * the hard one, keeping the limit we started with for the nodes.
+ */
 static void
-raise_nofile(void)
+raise_nofile(struct lpd_daemon *d)
 {
 	struct rlimit	rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	d->node_nofile = rl;
+	d->has_node_nofile = true;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
@@ -366,7 +373,7 @@ main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);		/* children get SIG_DFL back */
-	raise_nofile();
+	raise_nofile(&d);
 	/* The loop's base is shared with threads answering calls. */
 	if (evthread_use_pthreads() != 0)
 		fatalx("evthread_use_pthreads failed");

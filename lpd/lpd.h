@@ -123,6 +123,7 @@ char	*lpd_program_graph(const struct lpd_program *);
 
 struct event_base;
 struct lpd_run;
+struct rlimit;
 
 enum lpd_node_state {
 	LPD_NODE_PENDING,	/* not started yet */
@@ -191,6 +192,12 @@ struct lpd_run_opts {
 	double		 grace_s;	/* < 0: the program's stop.grace_s */
 	char *const	*env;		/* base environment; NULL: environ */
 	unsigned	 log_lines;	/* last lines kept per node (0: 10) */
+	/*
+	 * The open-file limit nodes get; NULL: the process's when the run
+	 * starts. An embedder that raised its own limit passes the one it
+	 * started with, so that nodes do not inherit the raise.
+	 */
+	const struct rlimit *node_nofile;
 	unsigned	 healthy_ms;	/* a node that ran this long before it
 					   ended starts its backoff and
 					   max_restarts over (0: 10 s) */
@@ -257,7 +264,8 @@ struct lpd_node_ops {
  * (STARTED, ERROR) may come before this returns; done never does. base
  * must outlive the run, and its loop should run on the thread that
  * called this: nodes get SIGKILL when that thread ends (PDEATHSIG). May
- * raise the soft RLIMIT_NOFILE for a large program (nodes get the old).
+ * raise the soft RLIMIT_NOFILE for a large program; nodes get
+ * opts->node_nofile, or the limit as it was.
  */
 struct lpd_run	*lpd_run_start(struct event_base *, struct lpd_program *,
 		    const struct lpd_run_opts *, const struct lpd_run_cb *,

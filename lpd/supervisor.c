@@ -216,7 +216,7 @@ struct lpd_run {
 	int			 keeper_fd;
 	pid_t			 keeper_pid;
 	pid_t			 self;
-	struct rlimit		 nofile;	/* as it was: children get it */
+	struct rlimit		 nofile;	/* what children get */
 	bool			 nofile_raised;
 
 	char			*rbuf;
@@ -2002,27 +2002,31 @@ run_control_start(struct lpd_run *run, char **cause)
 
 /*
  * Raise the soft limit on open files if the program needs more (a node
- * holds up to six fds here); children get the old limit back.
+ * holds up to six fds here); children get the embedder's limit, or the
+ * one we found.
  */
 static void
-run_limits(struct lpd_run *run)
+run_limits(struct lpd_run *run, const struct rlimit *node)
 {
-	struct rlimit	 rl;
+	struct rlimit	 cur, rl;
 	rlim_t		 need;
 
-	if (getrlimit(RLIMIT_NOFILE, &run->nofile) != 0)
+	if (getrlimit(RLIMIT_NOFILE, &cur) != 0)
 		return;
+	/* What nodes get: the embedder's original, else what we have. */
+	run->nofile = node != NULL ? *node : cur;
 	need = (rlim_t)run->nnodes * 6 + 64;
-	if (run->nofile.rlim_cur == RLIM_INFINITY ||
-	    run->nofile.rlim_cur >= need)
-		return;
-	rl = run->nofile;
-	rl.rlim_cur = need;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
-		rl.rlim_cur = rl.rlim_max;
-	if (rl.rlim_cur > run->nofile.rlim_cur && setrlimit(RLIMIT_NOFILE,
-	    &rl) == 0)
-		run->nofile_raised = true;
+	if (cur.rlim_cur != RLIM_INFINITY && cur.rlim_cur < need) {
+		rl = cur;
+		rl.rlim_cur = need;
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+			rl.rlim_cur = rl.rlim_max;
+		if (rl.rlim_cur > cur.rlim_cur &&
+		    setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			cur = rl;
+	}
+	run->nofile_raised = cur.rlim_cur != run->nofile.rlim_cur ||
+	    cur.rlim_max != run->nofile.rlim_max;
 }
 
 /* Pack the probe's Hello and ListMethods frames, the same for all. */
@@ -2271,7 +2275,7 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	}
 	run_make_env(run, opts->env);
 	xasprintf(&run->lp_program, "LP_PROGRAM=%s", p->name);
-	run_limits(run);
+	run_limits(run, opts->node_nofile);
 
 	if (run_make_dir(run, opts->runtime_dir, cause) != 0 ||
 	    run_bind(run, cause) != 0)

@@ -24,9 +24,13 @@ program "$tmp/env.json" '{"program": "envy", "nodes": [
   {"group": "show", "type": "process", "replicas": 2,
    "env": {"EXTRA": "yes"},
    "config": {"peer": {"$handle": "srv"}, "n": [1, 2.5, "x"]},
-   "command": ["sh", "-c", "env | grep -E \"^(LP_|EXTRA=)\" | sort"]}]}'
+   "command": ["sh", "-c",
+     "env | grep -E \"^(LP_|EXTRA=)\" | sort; echo nofile $(ulimit -n)"]}]}'
 # srv serves until stopped: stop it with SIGTERM once all is printed.
-"$LPCTL" run --name renamed "$tmp/env.json" >"$tmp/e.out" 2>"$tmp/e.err" &
+# lpctl starts with a soft open-file limit of 1000, and its nodes get that,
+# not whatever it raised its own to.
+sh -c 'ulimit -Sn 1000 && exec "$@"' sh \
+    "$LPCTL" run --name renamed "$tmp/env.json" >"$tmp/e.out" 2>"$tmp/e.err" &
 lp=$!
 bgpids=$lp
 wait_for "$tmp/e.err" 'show/0: exited with status 0' 10
@@ -41,6 +45,7 @@ for i in 0 1; do
 	expect "$tmp/e.out" "^\[show/$i\] LP_PROGRAM=renamed$"
 	expect "$tmp/e.out" "^\[show/$i\] LP_RUN=1$"
 	expect "$tmp/e.out" "^\[show/$i\] EXTRA=yes$"
+	expect "$tmp/e.out" "^\[show/$i\] nofile 1000$"
 	expect "$tmp/e.out" "^\[show/$i\] LP_CONTROL=unix:/"
 	expect "$tmp/e.out" "^\[show/$i\] LP_CONFIG=\{\"peer\": ?\"unix:/[^\"]+\", ?\"n\": ?\[1, ?2\.5, ?\"x\"\]\}$"
 done

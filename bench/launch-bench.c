@@ -11,7 +11,6 @@
  * figures are lpctl run's without its terminal output.
  */
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +25,7 @@
 #include <event2/event.h>
 
 #include "courier-internal.h"
+#include "floor.h"
 #include "lpd.h"
 
 struct bench {
@@ -39,12 +39,6 @@ struct bench {
 	int			 status;
 	size_t			 heap_ready;
 };
-
-static double
-ms(int64_t ns)
-{
-	return ((double)ns / 1e6);
-}
 
 static size_t
 heap_in_use(void)
@@ -70,33 +64,6 @@ rss_kib(void)
 	}
 	fclose(f);
 	return (kib);
-}
-
-/* The floor: fork and exec n processes of path, then wait for them all. */
-static int64_t
-floor_ns(const char *path, size_t n)
-{
-	char *const	 argv[] = { (char *)path, (char *)"--exit", NULL };
-	extern char	**environ;
-	int64_t		 t0;
-	pid_t		 pid;
-	size_t		 i;
-
-	t0 = courier_now();
-	for (i = 0; i < n; i++) {
-		switch ((pid = fork())) {
-		case -1:
-			fatal("fork");
-		case 0:
-			execve(path, argv, environ);
-			_exit(127);
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if (wait(NULL) == -1)
-			fatal("wait");
-	}
-	return (courier_now() - t0);
 }
 
 static void

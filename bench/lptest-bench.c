@@ -12,7 +12,6 @@
  * example's consumer.c and producer.c, built in without main().
  */
 #include <sys/resource.h>
-#include <sys/wait.h>
 
 #include <getopt.h>
 #include <limits.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 
 #include "courier-internal.h"
+#include "floor.h"
 #include "lptest.h"
 
 LP_NODE_DEF_DECLARE(consumer);
@@ -34,12 +34,6 @@ struct sample {
 	int64_t		 first;		/* to the first call's answer */
 	int64_t		 teardown;	/* stop and free */
 };
-
-static double
-ms(int64_t ns)
-{
-	return ((double)ns / 1e6);
-}
 
 static int
 cmp_i64(const void *a, const void *b)
@@ -54,33 +48,6 @@ median(int64_t *v, size_t n)
 {
 	qsort(v, n, sizeof *v, cmp_i64);
 	return (v[n / 2]);
-}
-
-/* The floor: fork and exec n processes of path, then wait for them all. */
-static int64_t
-floor_ns(const char *path, size_t n)
-{
-	char *const	 argv[] = { (char *)path, (char *)"--exit", NULL };
-	extern char	**environ;
-	int64_t		 t0;
-	pid_t		 pid;
-	size_t		 i;
-
-	t0 = courier_now();
-	for (i = 0; i < n; i++) {
-		switch ((pid = fork())) {
-		case -1:
-			fatal("fork");
-		case 0:
-			execve(path, argv, environ);
-			_exit(127);
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if (wait(NULL) == -1)
-			fatal("wait");
-	}
-	return (courier_now() - t0);
 }
 
 /* One launch, first call and teardown; 0 or -1. */

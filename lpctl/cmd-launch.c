@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,24 +17,6 @@ extern char **environ;
 
 #define FILE_MAX	(16 * 1024 * 1024)
 #define LAUNCH_MS	60000
-
-/* --grace S: seconds from 0 to 86400, or -1 after a message. */
-static double
-parse_grace(const char *cmd, const char *s)
-{
-	double	 g;
-	char	*end;
-
-	errno = 0;
-	g = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(g) || g < 0 ||
-	    g > 86400) {
-		fprintf(stderr, "lpctl %s: --grace %s: not a number of seconds "
-		    "from 0 to 86400\n", cmd, s);
-		return (-1);
-	}
-	return (g);
-}
 
 /* Read a whole file; NULL after a message. */
 static char *
@@ -98,7 +79,7 @@ lpctl_launch(int argc, char **argv)
 			name = optarg;
 			break;
 		case 'g':
-			if ((grace = parse_grace("launch", optarg)) < 0)
+			if ((grace = lpctl_parse_grace("launch", optarg)) < 0)
 				return (LPCTL_EXIT_USAGE);
 			break;
 		case 'S':
@@ -215,7 +196,7 @@ lpctl_stop(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'g':
-			if ((grace = parse_grace("stop", optarg)) < 0)
+			if ((grace = lpctl_parse_grace("stop", optarg)) < 0)
 				return (LPCTL_EXIT_USAGE);
 			break;
 		case 'k':

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -266,7 +265,7 @@ lpctl_run(int argc, char **argv)
 	struct event			*sigev[3];
 	const int			 signos[3] = { SIGINT, SIGTERM, SIGHUP };
 	const char			*name = NULL, *cause_s;
-	char				*log_dir = NULL, *cause = NULL, *end;
+	char				*log_dir = NULL, *cause = NULL;
 	double				 grace = -1;
 	int				 ch, i, exitcode;
 	const char			*nc, *term;
@@ -277,15 +276,8 @@ lpctl_run(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'g':
-			errno = 0;
-			grace = strtod(optarg, &end);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    !isfinite(grace) || grace < 0 || grace > 86400) {
-				fprintf(stderr, "lpctl run: --grace %s: not a "
-				    "number of seconds from 0 to 86400\n",
-				    optarg);
+			if ((grace = lpctl_parse_grace("run", optarg)) < 0)
 				return (LPCTL_EXIT_USAGE);
-			}
 			break;
 		case 'n':
 			if (!lpd_program_name_valid(optarg)) {
@@ -319,13 +311,7 @@ lpctl_run(int argc, char **argv)
 		return (lpctl_usage("run", true));
 	}
 
-	if ((p = lpd_program_load(argv[optind], name, &cause)) == NULL) {
-		fprintf(stderr, "%s", cause);
-		if (*cause != '\0' && cause[strlen(cause) - 1] != '\n')
-			fputc('\n', stderr);
-		fprintf(stderr, "lpctl: %s is not a valid program file; "
-		    "nothing was started\n", argv[optind]);
-		free(cause);
+	if ((p = lpctl_load(argv[optind], name)) == NULL) {
 		free(log_dir);
 		return (LPCTL_EXIT_USAGE);
 	}

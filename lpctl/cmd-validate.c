@@ -32,14 +32,14 @@ file_argument(const char *name, int argc, char **argv)
 	return (argv[optind]);
 }
 
-/* Load a file, printing every error. */
-static struct lpd_program *
-load(const char *file)
+/* Load a file (named name if not NULL), printing every error. */
+struct lpd_program *
+lpctl_load(const char *file, const char *name)
 {
 	struct lpd_program	*p;
 	char			*cause = NULL;
 
-	if ((p = lpd_program_load(file, NULL, &cause)) == NULL) {
+	if ((p = lpd_program_load(file, name, &cause)) == NULL) {
 		fprintf(stderr, "%s", cause);
 		if (cause[0] != '\0' && cause[strlen(cause) - 1] != '\n')
 			fputc('\n', stderr);
@@ -58,7 +58,7 @@ lpctl_validate(int argc, char **argv)
 
 	if ((file = file_argument("validate", argc, argv)) == NULL)
 		return (lpctl_usage("validate", true));
-	if ((p = load(file)) == NULL)
+	if ((p = lpctl_load(file, NULL)) == NULL)
 		return (LPCTL_EXIT_USAGE);
 	printf("%s: ok: program \"%s\", %zu group%s, %zu node%s\n", file,
 	    p->name, p->ngroups, p->ngroups == 1 ? "" : "s", p->nnodes,
@@ -76,7 +76,7 @@ lpctl_graph(int argc, char **argv)
 
 	if ((file = file_argument("graph", argc, argv)) == NULL)
 		return (lpctl_usage("graph", true));
-	if ((p = load(file)) == NULL)
+	if ((p = lpctl_load(file, NULL)) == NULL)
 		return (LPCTL_EXIT_USAGE);
 	dot = lpd_program_graph(p);
 	fputs(dot, stdout);

@@ -6,7 +6,9 @@
  * 0 success, 1 the program failed, 2 usage or invalid program file, 3 lpd
  * unreachable.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,24 @@ lpctl_usage(const char *name, bool error)
 		}
 	}
 	return (error ? LPCTL_EXIT_USAGE : LPCTL_EXIT_OK);
+}
+
+/* --grace S: seconds from 0 to 86400, or -1 after a message. */
+double
+lpctl_parse_grace(const char *cmd, const char *s)
+{
+	double	 g;
+	char	*end;
+
+	errno = 0;
+	g = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(g) || g < 0 ||
+	    g > 86400) {
+		fprintf(stderr, "lpctl %s: --grace %s: not a number of seconds "
+		    "from 0 to 86400\n", cmd, s);
+		return (-1);
+	}
+	return (g);
 }
 
 int

@@ -22,11 +22,15 @@
 
 /* lpctl.c */
 int	lpctl_usage(const char *, bool);
+/* --grace S: seconds from 0 to 86400, or -1 after a message. */
+double	lpctl_parse_grace(const char *, const char *);
 
 /* cmd-run.c */
 int	lpctl_run(int, char **);
 
 /* cmd-validate.c */
+struct lpd_program;
+struct lpd_program *lpctl_load(const char *, const char *);
 int	lpctl_validate(int, char **);
 int	lpctl_graph(int, char **);
 

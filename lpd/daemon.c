@@ -33,15 +33,6 @@
 /* How long a burst of state changes gathers before the record is written. */
 #define RECORD_DELAY_MS	100
 
-static double
-realtime_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-}
-
 const char *
 lpd_prog_state_name(enum lpd_prog_state state)
 {
@@ -213,7 +204,7 @@ prog_done_cb(void *arg, struct lpd_run *run, int status)
 	prog->status = status;
 	prog->state = status == LPD_STATUS_OK ? LPD_PROG_EXITED :
 	    LPD_PROG_FAILED;
-	prog->ended = realtime_now();
+	prog->ended = lpd_realtime_now();
 	free(prog->cause);
 	cause = lpd_run_cause(run);
 	prog->cause = cause != NULL ? xstrdup(cause) : NULL;
@@ -379,7 +370,7 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 	opts.set_ids = d->uid == 0 && uid != 0;
 	opts.uid = uid;
 	opts.gid = gid;
-	prog->started = realtime_now();
+	prog->started = lpd_realtime_now();
 	/* Events that come before this returns only mark the record dirty. */
 	prog->run = lpd_run_start(d->base, p, &opts, &cb, prog, cause);
 	if (prog->run == NULL)
@@ -524,7 +515,7 @@ courier_value *
 lpd_prog_value(struct lpd_prog *prog, bool status)
 {
 	courier_value	*v, *nodes;
-	double		 now = realtime_now();
+	double		 now = lpd_realtime_now();
 	size_t		 i;
 
 	lpd_prog_sync(prog);

@@ -321,5 +321,6 @@ const char	*lpd_node_state_name(enum lpd_node_state);
 
 /* util.c */
 int		 lpd_mkdir_p(const char *, mode_t);
+double		 lpd_realtime_now(void);
 
 #endif /* LPD_H */

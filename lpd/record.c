@@ -331,7 +331,6 @@ lpd_record_recover(struct lpd_prog *prog)
 	pid_t			 pid, pgid, lpgid;
 	unsigned		 killed = 0;
 	size_t			 i;
-	struct timespec		 now;
 	bool			*leader_ok, *leader_gone;
 	char			*end;
 
@@ -392,8 +391,7 @@ lpd_record_recover(struct lpd_prog *prog)
 	prog->state = LPD_PROG_LOST;
 	prog->status = LPD_STATUS_FAILED;
 	/* When lpd died is unknown; when we found out is not. */
-	clock_gettime(CLOCK_REALTIME, &now);
-	prog->ended = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	prog->ended = lpd_realtime_now();
 	free(prog->cause);
 	prog->cause = xstrdup("lost: lpd restarted; the program's nodes were "
 	    "stopped when the lpd running it died");

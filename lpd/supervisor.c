@@ -290,16 +290,6 @@ ms_tv(unsigned ms)
 	return (tv);
 }
 
-/* Wall-clock seconds, for lpd_node.started. */
-static double
-realtime_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-}
-
 /* A traditional wait status from waitid's siginfo. */
 static int
 siginfo_status(const siginfo_t *si)
@@ -1411,7 +1401,7 @@ node_ended(struct snode *sn, int status)
 	 * fails once a day is not given up after max_restarts days.
 	 */
 	if (sn->start_error == NULL &&
-	    realtime_now() - sn->n.started >= run->healthy_s)
+	    lpd_realtime_now() - sn->n.started >= run->healthy_s)
 		sn->streak = 0;
 	restart = (g->restart == LPD_RESTART_ALWAYS ||
 	    (g->restart == LPD_RESTART_ON_FAILURE && failed)) &&
@@ -1508,7 +1498,7 @@ node_start(struct snode *sn)
 		sn->n.state = g->type == LPD_TYPE_COURIER ?
 		    LPD_NODE_STARTING : LPD_NODE_RUNNING;
 	}
-	sn->n.started = realtime_now();
+	sn->n.started = lpd_realtime_now();
 	run->nprocs++;
 	run_event(run, sn, LPD_EV_STARTED, NULL);
 	if (sn->n.state == LPD_NODE_STARTING &&

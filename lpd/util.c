@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "courier-internal.h"
 #include "lpd.h"
@@ -39,4 +40,14 @@ lpd_mkdir_p(const char *path, mode_t mode)
 	}
 	free(copy);
 	return (0);
+}
+
+/* Wall-clock seconds, for the times people read (started, ended). */
+double
+lpd_realtime_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }

@@ -83,19 +83,6 @@ lpd_daemon_idle(struct lpd_daemon *d)
 	return (true);
 }
 
-/* The flat index of a node of the run. */
-static struct lpd_pnode *
-prog_pnode(struct lpd_prog *prog, const struct lpd_node *n)
-{
-	struct lpd_program	*p = lpd_run_program(prog->run);
-	size_t			 g, k = 0;
-
-	for (g = 0; g < n->group && g < p->ngroups; g++)
-		k += p->groups[g].replicas;
-	k += n->index;
-	return (k < prog->nnodes ? &prog->nodes[k] : NULL);
-}
-
 /* Copy what the run knows of its nodes into the program's own. */
 void
 lpd_prog_sync(struct lpd_prog *prog)
@@ -160,7 +147,8 @@ prog_output_cb(void *arg, struct lpd_node *n, bool err, const char *line,
 	struct lpd_prog		*prog = arg;
 	struct lpd_pnode	*pn;
 
-	if ((pn = prog_pnode(prog, n)) != NULL && pn->logf != NULL)
+	pn = &prog->nodes[n->slot];	/* the run's nodes, in its order */
+	if (pn->logf != NULL)
 		lpd_log_write(pn->logf, line, len);
 	if (!TAILQ_EMPTY(&prog->waiters))
 		lpd_ctl_wake(prog, false);

@@ -153,6 +153,7 @@ struct lpd_node {
 	struct lpd_run		*run;
 	size_t			 group;
 	unsigned		 index;
+	size_t			 slot;		/* i of lpd_run_node(run, i) */
 	char			*name;		/* GROUP/INDEX */
 	char			*address;	/* courier nodes, else NULL */
 	enum lpd_node_state	 state;

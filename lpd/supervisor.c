@@ -2245,6 +2245,7 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 			sn->n.run = run;
 			sn->n.group = g;
 			sn->n.index = j;
+			sn->n.slot = k;
 			xasprintf(&sn->n.name, "%s/%u", p->groups[g].name, j);
 			sn->n.state = LPD_NODE_PENDING;
 			sn->n.status = -1;

@@ -76,7 +76,6 @@ struct lp_test {
 	struct lpd_program	*p;		/* until the run owns it */
 	const struct lpd_program *prog;		/* the same, borrowed */
 	const lp_node_def	**gdefs;	/* per group, in-process */
-	size_t			*goff;		/* first node of each group */
 	size_t			 nnodes;
 	struct tnode		*tn;		/* per node, in-process */
 
@@ -119,7 +118,7 @@ struct lp_test {
 static size_t
 node_slot(const struct lp_test *t, const struct lpd_node *n)
 {
-	return (t->goff[n->group] + n->index);
+	return (n->slot);
 }
 
 /* Poke the loop thread. */
@@ -609,7 +608,6 @@ test_clear(struct lp_test *t)
 	free(t->tn);
 	free(t->counted);
 	free(t->gdefs);
-	free(t->goff);
 	free(t->start_cause);
 	free(t->cause);
 	free(t->hang_cause);
@@ -625,7 +623,7 @@ lp_test_launch(const struct lp_test_opts *opts, char **cause)
 	struct lp_test		*t;
 	struct lpd_program	*p;
 	pthread_condattr_t	 ca;
-	size_t			 g, k;
+	size_t			 g;
 	int			 error;
 
 	if (opts == NULL || opts->program == NULL) {
@@ -655,11 +653,8 @@ lp_test_launch(const struct lp_test_opts *opts, char **cause)
 	pthread_condattr_destroy(&ca);
 
 	t->nnodes = p->nnodes;
-	t->goff = xcalloc(p->ngroups, sizeof *t->goff);
 	t->gdefs = xcalloc(p->ngroups, sizeof *t->gdefs);
-	for (g = 0, k = 0; g < p->ngroups; g++) {
-		t->goff[g] = k;
-		k += p->groups[g].replicas;
+	for (g = 0; g < p->ngroups; g++) {
 		if (p->groups[g].type == LPD_TYPE_COURIER)
 			t->ncourier += p->groups[g].replicas;
 		if (t->mode != LP_TEST_THREADS)

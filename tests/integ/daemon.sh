@@ -10,6 +10,9 @@ expect "$tmp/unreach.err" "cannot reach lpd at $tmp/nothing.sock"
 expect "$tmp/unreach.err" 'start lpd first: `lpd`'
 ok "lpd unreachable: exit 3 and how to start it"
 
+# lpd starts with a soft open-file limit of 1000 and raises its own; its
+# nodes must get 1000 back.
+ulimit -Sn 1000
 start_lpd
 
 cp "$TESTNODE" "$tmp/testnode"
@@ -21,7 +24,7 @@ program "$tmp/serve.json" '{"program": "serve", "stop": {"grace_s": 5},
    "command": ["sh", "-c", "echo hello from $MYVAR; echo oops >&2; i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.1; done"]}]}'
 program "$tmp/quick.json" '{"program": "quick", "nodes": [
   {"group": "w", "type": "process", "replicas": 2,
-   "command": ["sh", "-c", "echo done $LP_NODE"]}]}'
+   "command": ["sh", "-c", "echo done $LP_NODE; echo nofile $(ulimit -n)"]}]}'
 program "$tmp/bad.json" '{"program": "bad", "nodes": [
   {"group": "w", "type": "process", "command": ["no-such-command-xyz"]}]}'
 program "$tmp/fails.json" '{"program": "fails", "nodes": [
@@ -115,6 +118,7 @@ expect "$tmp/ln.out" '^tick [0-9]+$'
 [ -f "$statedir/serve/ticker/0.log" ] || fail "no log file STATE/serve/ticker/0.log"
 lpctl_d 0 lq logs quick w/1
 expect "$tmp/lq.out" '^done w/1$'
+expect "$tmp/lq.out" '^nofile 1000$'
 lpctl_d 1 lbad logs serve nosuch/0
 expect "$tmp/lbad.err" 'program "serve" has no node "nosuch/0"'
 "$LPCTL" --socket "$sock" logs -f serve ticker/0 >"$tmp/lf.out" 2>&1 &

@@ -5,7 +5,6 @@
  * on LP_LISTEN_FD until SIGTERM. Nothing here asserts a duration: every
  * wait has a generous deadline, so a hang fails instead of stalling.
  */
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -716,33 +715,6 @@ START_TEST(test_supervisor_stop_regrace)
 	ck_assert_int_eq(WTERMSIG(n->status), SIGKILL);
 	ck_assert_ptr_nonnull(strstr(t.evlog, "waiting 3600 s for 1 node"));
 	ck_assert_ptr_nonnull(strstr(t.evlog, "waiting 0.2 s for 1 node"));
-	t_clear(&t);
-}
-END_TEST
-
-/* Nodes get the open-file limit the embedder gives, not the process's. */
-START_TEST(test_supervisor_node_nofile)
-{
-	struct tctx		 t;
-	struct lpd_run_opts	 opts;
-	struct rlimit		 cur, node;
-
-	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &cur), 0);
-	node = cur;
-	node.rlim_cur = cur.rlim_cur > 256 ? 200 : cur.rlim_cur / 2;
-	t_init(&t);
-	memset(&opts, 0, sizeof opts);
-	opts.grace_s = -1;
-	opts.node_nofile = &node;
-	script("lim.sh", "echo nofile $(ulimit -n)");
-	start(&t, prog("{\"program\": \"nf\", \"nodes\": ["
-	    "{\"group\": \"g\", \"type\": \"process\", "
-	    "\"command\": [\"lim.sh\"]}]}"), &opts);
-	finish(&t);
-	ck_assert_int_eq(t.status, LPD_STATUS_OK);
-	ck_assert_msg(strstr(t.out, "O g/0 nofile ") != NULL, "%s", t.out);
-	ck_assert_int_eq(atol(strstr(t.out, "nofile ") + 7),
-	    (long)node.rlim_cur);
 	t_clear(&t);
 }
 END_TEST
@@ -1512,7 +1484,6 @@ supervisor_suite(void)
 	ADD("stop_term", test_supervisor_stop_term);
 	ADD("stop_kill", test_supervisor_stop_kill);
 	ADD("stop_regrace", test_supervisor_stop_regrace);
-	ADD("node_nofile", test_supervisor_node_nofile);
 	ADD("stop_twice", test_supervisor_stop_twice);
 	ADD("grandchild", test_supervisor_grandchild);
 	ADD("output", test_supervisor_output);

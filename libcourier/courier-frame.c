@@ -101,6 +101,8 @@ courier_buf_write(struct courier_buf *b, int fd)
 {
 	ssize_t	 n;
 
+	if (b->len == b->off)
+		return (0);	/* data may be NULL: no pointer to make */
 	n = send(fd, b->data + b->off, b->len - b->off,
 	    MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n > 0) {
@@ -135,7 +137,7 @@ int
 courier_frame_next(struct courier_buf *b, size_t max_frame,
     struct courier_arena *a, Courier__Frame **out, size_t *need, char **cause)
 {
-	const uint8_t	*p = b->data + b->off;
+	const uint8_t	*p;
 	size_t		 used = b->len - b->off, size;
 	char		*why = NULL;
 
@@ -143,6 +145,7 @@ courier_frame_next(struct courier_buf *b, size_t max_frame,
 		*need = FRAME_HEADER;
 		return (0);
 	}
+	p = b->data + b->off;	/* not before: data is NULL when empty */
 	size = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 |
 	    (size_t)p[3];
 	if (size > max_frame) {

@@ -585,7 +585,8 @@ parse_error(char **cause, const json_error_t *e, const char *text,
 		for (open = close - 1; open > parsed; open--) {
 			if (*open != '"')
 				continue;
-			for (k = 0; open - k > parsed && open[-1 - k] == '\\';
+			/* Count the backslashes before the quote. */
+			for (k = 0; open - k > parsed && *(open - k - 1) == '\\';
 			    k++)
 				/* nothing */;
 			if (k % 2 == 0)

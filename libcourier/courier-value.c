@@ -114,12 +114,14 @@ bool
 courier_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char	*p = (const unsigned char *)s;
-	const unsigned char	*end = p + len;
+	const unsigned char	*end;
 	unsigned char		 lo, hi;
 	size_t			 n, i;
 
+	/* An empty string may come as NULL: NULL + 0 is undefined in C. */
 	if (s == NULL)
 		return (len == 0);
+	end = p + len;
 	while (p < end) {
 		if (*p < 0x80) {
 			p++;

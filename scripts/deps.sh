@@ -1,12 +1,13 @@
 #!/bin/sh
 # Install the Debian packages lpd builds and tests with, if any is missing.
 # Run as root (or with sudo available). Does nothing when all are there.
+# Extra package names given as arguments are installed too (CI's clang).
 set -eu
 
 # python3: the daemon's integration tests parse lpctl status --json with it
 # and play systemd's notify and socket-activation protocols.
 packages="gcc pkg-config meson ninja-build libevent-dev libprotobuf-c-dev
-protobuf-c-compiler libjansson-dev check valgrind procps python3"
+protobuf-c-compiler libjansson-dev check valgrind procps python3 $*"
 
 missing=""
 for p in $packages; do

@@ -606,6 +606,22 @@ conn_unref(struct sconn *c)
 	free(c);
 }
 
+/*
+ * The socket failed a write (the peer went away): write no more, give back
+ * the queued replies, and have the loop close the connection. The read
+ * event may be off (reading paused for backpressure), so it is made active
+ * by hand: waiting for the reader to see the end would wait forever.
+ * wmtx held.
+ */
+static void
+conn_broken_locked(struct sconn *c)
+{
+	c->dead = true;
+	shutdown(c->fd, SHUT_RDWR);
+	courier_buf_free(&c->out);
+	event_active(c->rev, EV_READ, 0);
+}
+
 /* Write what waits in c->out; wmtx held. -1 if the connection broke. */
 static int
 conn_flush_locked(struct sconn *c)
@@ -625,9 +641,7 @@ conn_flush_locked(struct sconn *c)
 			}
 			return (0);
 		}
-		/* The reader sees the end and closes; stop writing. */
-		c->dead = true;
-		shutdown(c->fd, SHUT_RDWR);
+		conn_broken_locked(c);
 		return (-1);
 	}
 	courier_buf_compact(&c->out);
@@ -655,8 +669,7 @@ conn_send(struct sconn *c, struct courier_buf *b)
 			if (n == -1 && (errno == EAGAIN ||
 			    errno == EWOULDBLOCK))
 				break;
-			c->dead = true;
-			shutdown(c->fd, SHUT_RDWR);
+			conn_broken_locked(c);
 			goto out;
 		}
 	}
@@ -717,22 +730,28 @@ conn_fail(struct sconn *c, enum courier_code code, const char *why)
 	conn_close(c, why);
 }
 
-/* Whether a connection should not be read for now (loop thread). */
-static bool
+/*
+ * Whether a connection may be read (loop thread): 0 yes, 1 not for now (its
+ * replies or requests back up), -1 never (a write failed: close it).
+ */
+static int
 conn_backlogged(struct sconn *c)
 {
 	courier_server	*s = c->server;
-	bool		 full;
+	bool		 full, dead;
 
 	pthread_mutex_lock(&c->wmtx);
+	dead = c->dead;
 	full = courier_buf_used(&c->out) > OUT_HIGH;
 	pthread_mutex_unlock(&c->wmtx);
+	if (dead)
+		return (-1);
 	if (full)
-		return (true);
+		return (1);
 	pthread_mutex_lock(&s->mtx);
 	full = c->nqueued >= QUEUE_HIGH;
 	pthread_mutex_unlock(&s->mtx);
-	return (full);
+	return (full ? 1 : 0);
 }
 
 /* Read connections that were paused and may go on (loop thread). */
@@ -1046,8 +1065,12 @@ conn_call(struct sconn *c, uint64_t id, const Courier__CallRequest *call)
 	req->args = args;
 	req->kwargs = kwargs;
 	req->queued = courier_now();
-	req->deadline = call->timeout_us > 0 ? req->queued +
-	    call->timeout_us * 1000 : DEADLINE_NONE;
+	/* A deadline past what the clock can count is no deadline. */
+	if (call->timeout_us > 0 &&
+	    call->timeout_us <= (INT64_MAX - req->queued) / 1000)
+		req->deadline = req->queued + call->timeout_us * 1000;
+	else
+		req->deadline = DEADLINE_NONE;
 	req->deferred = false;
 
 	pthread_mutex_lock(&s->mtx);
@@ -1110,7 +1133,11 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t		 n;
 	int		 r;
 
-	if (conn_backlogged(c)) {
+	switch (conn_backlogged(c)) {
+	case -1:
+		conn_close(c, NULL);
+		return;
+	case 1:
 		c->paused = true;
 		event_del(c->rev);
 		return;

@@ -20,6 +20,7 @@
 #include <sys/un.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -209,8 +210,8 @@ pack_hello(struct courier_buf *b, uint32_t version)
  * taken. Returns the size of the frame without its header.
  */
 static size_t
-pack_call(struct courier_buf *b, uint64_t id, const char *method,
-    courier_value *args, courier_value *kwargs)
+pack_call_timeout(struct courier_buf *b, uint64_t id, const char *method,
+    courier_value *args, courier_value *kwargs, int64_t timeout_us)
 {
 	Courier__Frame		 f = COURIER__FRAME__INIT;
 	Courier__CallRequest	 call = COURIER__CALL_REQUEST__INIT;
@@ -227,6 +228,7 @@ pack_call(struct courier_buf *b, uint64_t id, const char *method,
 	    &cause), 0);
 	call.method = (char *)method;
 	call.arguments = &ca;
+	call.timeout_us = timeout_us;
 	f.call_id = id;
 	f.body_case = COURIER__FRAME__BODY_CALL;
 	f.call = &call;
@@ -236,6 +238,14 @@ pack_call(struct courier_buf *b, uint64_t id, const char *method,
 	courier_value_unref(args);
 	courier_value_unref(kwargs);
 	return (size);
+}
+
+/* Append a call frame with no deadline; see pack_call_timeout. */
+static size_t
+pack_call(struct courier_buf *b, uint64_t id, const char *method,
+    courier_value *args, courier_value *kwargs)
+{
+	return (pack_call_timeout(b, id, method, args, kwargs, 0));
 }
 
 /* Send what b holds and empty it. */
@@ -500,6 +510,129 @@ bomb_frame(size_t n, uint64_t id, size_t *len)
 	memmove(buf, p, *len);
 	return (buf);
 }
+
+/* The number of descriptors this process has open. */
+static int
+count_fds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(d = opendir("/proc/self/fd"));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return (n - 1);		/* opendir's own */
+}
+
+/*
+ * Wait until this process has want descriptors open (the server closed
+ * what it should); false if it still has more after about 10 s.
+ */
+static bool
+fds_back_to(int want)
+{
+	int	 i;
+
+	for (i = 0; i < 1000; i++) {
+		if (count_fds() <= want)
+			return (true);
+		usleep(10000);
+	}
+	return (false);
+}
+
+/*
+ * A peer that sends calls and never reads their replies until the server
+ * stops reading it (its replies back up), then closes: the server closes
+ * its end too, so neither the descriptor nor the queued replies stay.
+ */
+START_TEST(test_frame_flood_then_close)
+{
+	struct courier_buf	 b = { 0 };
+	struct peer		 p;
+	struct pollfd		 pfd;
+	char			*payload;
+	size_t			 sent = 0;
+	ssize_t			 n;
+	int			 base, round, i;
+
+	base = count_fds();
+	payload = xcalloc(1, 64 * 1024);
+	for (round = 0; round < 3; round++) {
+		peer_open(&p, sock_path);
+		pack_hello(&b, COURIER_PROTOCOL_VERSION);
+		/* 64 KiB calls until the server stops reading (>= 16 MiB of
+		 * replies unread, plus what the socket buffers hold). */
+		for (i = 0; i < 2000; i++) {
+			if (courier_buf_used(&b) == 0)
+				pack_call(&b, (uint64_t)i + 1, "iecho",
+				    courier_args(courier_bytes(payload,
+				    64 * 1024)), NULL);
+			n = send(p.fd, b.data + b.off, courier_buf_used(&b),
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0) {
+				b.off += (size_t)n;
+				sent += (size_t)n;
+				if (courier_buf_used(&b) != 0)
+					i--;	/* the rest of this call */
+				else
+					b.off = b.len = 0;
+				continue;
+			}
+			ck_assert_msg(n == -1 && errno == EAGAIN, "send: %s",
+			    strerror(errno));
+			/* Full: the server paused if it stays full. */
+			pfd.fd = p.fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, 500) == 0)
+				break;
+			i--;
+		}
+		ck_assert_msg(i < 2000, "the server read %zu bytes of calls "
+		    "whose replies went unread, and never paused", sent);
+		courier_buf_free(&b);
+		peer_close(&p);
+		ck_assert_msg(fds_back_to(base), "round %d: %d descriptors "
+		    "open, %d before: the server kept the connection of a "
+		    "peer that closed while it was paused", round,
+		    count_fds(), base);
+	}
+	free(payload);
+	server_works();
+}
+END_TEST
+
+/* Deadlines too far to add to the clock are no deadline, not passed. */
+START_TEST(test_frame_huge_deadline)
+{
+	struct courier_buf	 b = { 0 };
+	struct peer		 p;
+
+	static const int64_t	 huge[] = { INT64_MAX, (int64_t)1 << 62,
+				    INT64_MAX / 1000 + 1 };
+	size_t			 i;
+
+	peer_open(&p, sock_path);
+	peer_hello(&p, COURIER_PROTOCOL_VERSION);
+	expect_hello(&p);
+	for (i = 0; i < nitems(huge); i++) {
+		/* One at a time: replies may come in any order. */
+		pack_call_timeout(&b, 2 * i + 1, "echo", courier_args(
+		    courier_int((int64_t)i)), NULL, huge[i]);
+		peer_flush(&p, &b);
+		expect_result(&p, 2 * i + 1, courier_int((int64_t)i));
+		pack_call_timeout(&b, 2 * i + 2, "iecho", courier_args(
+		    courier_int((int64_t)i)), NULL, huge[i]);
+		peer_flush(&p, &b);
+		expect_result(&p, 2 * i + 2, courier_int((int64_t)i));
+	}
+	peer_close(&p);
+}
+END_TEST
 
 /* A call sent one byte at a time is answered. */
 START_TEST(test_frame_byte_at_a_time)
@@ -1309,6 +1442,8 @@ frame_suite(void)
 	CASE("unknown_method", test_frame_unknown_method, setup, teardown);
 	CASE("list_methods", test_frame_list_methods, setup, teardown);
 	CASE("unexpected_kind", test_frame_unexpected_kind, setup, teardown);
+	CASE("flood_then_close", test_frame_flood_then_close, setup, teardown);
+	CASE("huge_deadline", test_frame_huge_deadline, setup, teardown);
 	CASE("client_garbage", test_frame_client_garbage, fake_setup,
 	    fake_teardown);
 	CASE("client_oversize", test_frame_client_oversize, fake_setup,

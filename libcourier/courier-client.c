@@ -885,7 +885,7 @@ client_read(courier_client *c, int64_t limit, courier_future **done)
 	courier_future	*f;
 	size_t		 n = 0, cap = nitems(stack), i, used;
 	size_t		 max_frame = c->max_frame;
-	char		*cause = NULL;
+	char		*cause = NULL, *wcause = NULL;
 	ssize_t		 got;
 	int		 fd = c->fd, cancel_fd = c->cancel_fd, rv, npfd;
 	int64_t		 d;
@@ -921,12 +921,15 @@ client_read(courier_client *c, int64_t limit, courier_future **done)
 	if (rv > 0 && (pfd[0].revents & POLLOUT)) {
 		pthread_mutex_lock(&c->wmtx);
 		if (flush_locked(c) != 0)
-			lost = true;
+			wcause = xstrdup(strerror(errno));
 		pthread_mutex_unlock(&c->wmtx);
-		if (lost)
-			cause = xstrdup(strerror(errno));
 	}
-	if (rv > 0 && !lost && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+	/*
+	 * After a failed write, read all the same: a server that refused us
+	 * (a limit, a bad frame) said why before it closed.
+	 */
+	if (rv > 0 && (wcause != NULL ||
+	    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))) {
 		used = courier_buf_used(&c->in);
 		got = courier_buf_read(&c->in, fd, c->need > used ?
 		    c->need - used : 0);
@@ -944,7 +947,7 @@ client_read(courier_client *c, int64_t limit, courier_future **done)
 				break;
 			if (rv < 0) {
 				lost = true;
-				code = strstr(cause, "over the limit") != NULL ?
+				code = rv == FRAME_TOO_BIG ?
 				    COURIER_RESOURCE_EXHAUSTED :
 				    COURIER_INTERNAL;
 				break;
@@ -970,6 +973,11 @@ client_read(courier_client *c, int64_t limit, courier_future **done)
 		}
 		courier_buf_compact(&c->in);
 	}
+	if (wcause != NULL && !lost) {
+		lost = true;
+		cause = wcause;
+	} else
+		free(wcause);
 
 	pthread_mutex_lock(&c->mtx);
 	for (i = 0; i < n; i++) {

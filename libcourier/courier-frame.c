@@ -151,7 +151,7 @@ courier_frame_next(struct courier_buf *b, size_t max_frame,
 	if (size > max_frame) {
 		set_cause(cause, "frame of %zu bytes is over the limit of %zu "
 		    "bytes", size, max_frame);
-		return (-1);
+		return (FRAME_TOO_BIG);
 	}
 	if (used < FRAME_HEADER + size) {
 		*need = FRAME_HEADER + size;
@@ -162,12 +162,12 @@ courier_frame_next(struct courier_buf *b, size_t max_frame,
 	    COURIER_MAX_PB_DEPTH, &why) != 0) {
 		set_cause(cause, "malformed frame: %s", why);
 		free(why);
-		return (-1);
+		return (FRAME_MALFORMED);
 	}
 	*out = courier__frame__unpack(&a->pb, size, p);
 	if (*out == NULL) {
 		set_cause(cause, "malformed frame of %zu bytes", size);
-		return (-1);
+		return (FRAME_MALFORMED);
 	}
 	b->off += FRAME_HEADER + size;
 	if (b->off == b->len)

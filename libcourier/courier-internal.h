@@ -160,9 +160,11 @@ void	 courier_frame_pack(struct courier_buf *, const Courier__Frame *);
 /*
  * Take the next whole frame from b, unpacked from the arena.
  * Returns 1 with *out set, 0 if b holds no whole frame yet (*need says how
- * many bytes it does need in all), -1 on a malformed or oversized frame with
- * *cause set: the connection must close.
+ * many bytes it does need in all), FRAME_MALFORMED or FRAME_TOO_BIG (both
+ * negative) with *cause set: the connection must close.
  */
+#define FRAME_MALFORMED	(-1)
+#define FRAME_TOO_BIG	(-2)
 int	 courier_frame_next(struct courier_buf *, size_t, struct courier_arena *,
 	    Courier__Frame **, size_t *, char **);
 /* Read what the socket has into b (room for at least want bytes). */

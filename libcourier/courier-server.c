@@ -19,7 +19,12 @@
  *
  * Bounds. A frame over the limit closes its connection with an error frame.
  * A connection whose output backs up, or that has too many requests queued,
- * is not read until it drains.
+ * is not read until it drains. Against peers that mean harm: a limit on
+ * connections (in all, and per user for Unix peers), frames before the
+ * hello of at most HELLO_MAX bytes, a deadline for the hello and for a
+ * frame that stalls half-sent (one sweep timer per server, no timer per
+ * connection), and a budget for the bytes buffered in and out over all
+ * connections: the connection whose growth would pass it is closed.
  *
  * Lifetimes. A connection is referenced by the server's list and by each of
  * its requests; its fd is closed when the last reference goes, so no thread
@@ -52,6 +57,11 @@
 /* Connections accepted per wake-up, and the pause after running out of fds. */
 #define ACCEPT_BATCH	64
 #define ACCEPT_RETRY_MS	100
+/* Frames before the hello, which is a few bytes, are at most this big. */
+#define HELLO_MAX	4096
+/* The idle sweep runs this often, within its timeout's quarter. */
+#define SWEEP_MIN_MS	10
+#define SWEEP_MAX_MS	1000
 
 enum server_state {
 	SERVER_NEW,
@@ -77,6 +87,12 @@ struct listener {
 	TAILQ_ENTRY(listener)	 entry;
 };
 
+/* Connections of one user (Unix peers), for the per-user limit. */
+struct uid_count {
+	uint32_t		 uid;
+	unsigned		 n;
+};
+
 struct sconn {
 	struct courier_server	*server;
 	int			 fd;
@@ -90,12 +106,15 @@ struct sconn {
 	struct courier_arena	 arena;
 	bool			 hello;
 	bool			 paused;
+	int64_t			 idle_since;	/* or 0: not subject to idling */
+	size_t			 in_acct;	/* of in, counted in buffered */
 
 	/* Under wmtx. */
 	pthread_mutex_t		 wmtx;
 	struct courier_buf	 out;
 	bool			 wpending;	/* wev is armed */
 	bool			 dead;
+	size_t			 out_acct;	/* of out, counted in buffered */
 
 	/* Under the server's mtx. */
 	bool			 closed;
@@ -139,12 +158,26 @@ struct courier_server {
 	bool			 own_base;
 	struct event		*wake;		/* makes the leader return */
 	struct event		*resume;	/* reads paused connections */
+	struct event		*sweep;		/* closes idle connections */
 
 	struct method		*methods;
 	size_t			 nmethods;
 	unsigned		 nworkers;
 	size_t			 max_frame;
 	char			*address;
+
+	/* Limits; see courier.h. */
+	unsigned		 max_conns;
+	unsigned		 max_conns_per_user;
+	int			 idle_ms;
+	size_t			 max_buffered;
+	atomic_size_t		 buffered;	/* in and out, all conns */
+
+	/* Under mtx. */
+	unsigned		 nconns;
+	struct uid_count	*users;
+	size_t			 nusers;
+	bool			 refusing;	/* said so since last under */
 
 	TAILQ_HEAD(listener_list, listener) listeners;
 	TAILQ_HEAD(, sconn)	 conns;
@@ -170,6 +203,7 @@ static void	 conn_write_cb(evutil_socket_t, short, void *);
 static void	 conn_close(struct sconn *, const char *);
 static void	*server_worker(void *);
 static void	 server_resume_cb(evutil_socket_t, short, void *);
+static void	 server_sweep_cb(evutil_socket_t, short, void *);
 
 /* libevent must lock for threads before the first base exists. */
 static void
@@ -210,6 +244,10 @@ courier_server_new(void)
 	courier_cond_init(&s->drained);
 	s->nworkers = COURIER_WORKERS_DEFAULT;
 	s->max_frame = COURIER_MAX_FRAME_DEFAULT;
+	s->max_conns = COURIER_MAX_CONNS_DEFAULT;
+	s->idle_ms = COURIER_IDLE_TIMEOUT_DEFAULT;
+	s->max_buffered = COURIER_MAX_BUFFERED_DEFAULT;
+	atomic_init(&s->buffered, 0);
 	TAILQ_INIT(&s->listeners);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->queue);
@@ -235,6 +273,38 @@ courier_server_set_max_frame(courier_server *s, size_t n)
 	if (s->state != SERVER_NEW || n < 64 || n > UINT32_MAX)
 		return (-1);
 	s->max_frame = n;
+	return (0);
+}
+
+/* Limit the connections, in all and per user. */
+int
+courier_server_set_max_conns(courier_server *s, unsigned total,
+    unsigned per_user)
+{
+	if (s->state != SERVER_NEW)
+		return (-1);
+	s->max_conns = total;
+	s->max_conns_per_user = per_user;
+	return (0);
+}
+
+/* Close connections that stay idle with a frame unfinished. */
+int
+courier_server_set_idle_timeout(courier_server *s, int ms)
+{
+	if (s->state != SERVER_NEW || (ms <= 0 && ms != COURIER_FOREVER))
+		return (-1);
+	s->idle_ms = ms;
+	return (0);
+}
+
+/* Bound the bytes buffered for all connections. */
+int
+courier_server_set_max_buffered(courier_server *s, size_t n)
+{
+	if (s->state != SERVER_NEW || n < 2 * HELLO_MAX)
+		return (-1);
+	s->max_buffered = n;
 	return (0);
 }
 
@@ -319,6 +389,84 @@ method_find(courier_server *s, const char *name)
 	    method_cmp));
 }
 
+/*
+ * Count a new connection against the limits; mtx held. NULL if it may
+ * stay, else why not (static text).
+ */
+static const char *
+conn_admit(courier_server *s, struct sconn *c)
+{
+	struct uid_count	*u = NULL;
+	size_t			 i;
+
+	if (s->max_conns != 0 && s->nconns >= s->max_conns)
+		return ("the server has as many connections as its limit "
+		    "allows; close idle clients or raise the limit");
+	if (c->has_cred) {
+		for (i = 0; i < s->nusers; i++) {
+			if (s->users[i].uid == c->uid) {
+				u = &s->users[i];
+				break;
+			}
+		}
+		if (u != NULL && s->max_conns_per_user != 0 &&
+		    u->n >= s->max_conns_per_user)
+			return ("this user has as many connections to the "
+			    "server as its per-user limit allows; close "
+			    "some first");
+		if (u == NULL) {
+			s->users = xreallocarray(s->users, s->nusers + 1,
+			    sizeof *s->users);
+			u = &s->users[s->nusers++];
+			u->uid = c->uid;
+			u->n = 0;
+		}
+		u->n++;
+	}
+	s->nconns++;
+	return (NULL);
+}
+
+/* Give back what conn_admit counted; mtx held. */
+static void
+conn_unadmit(courier_server *s, struct sconn *c)
+{
+	size_t	 i;
+
+	s->nconns--;
+	if (!c->has_cred)
+		return;
+	for (i = 0; i < s->nusers; i++) {
+		if (s->users[i].uid != c->uid)
+			continue;
+		if (--s->users[i].n == 0)
+			s->users[i] = s->users[--s->nusers];
+		break;
+	}
+	if (s->refusing && (s->max_conns == 0 || s->nconns < s->max_conns))
+		s->refusing = false;
+}
+
+/* Tell a peer we will not serve why, if its socket takes it, and close. */
+static void
+refuse(courier_server *s, int fd, const char *why, bool say)
+{
+	Courier__Frame		 f = COURIER__FRAME__INIT;
+	Courier__Status		 st = COURIER__STATUS__INIT;
+	struct courier_buf	 b = { 0 };
+
+	if (say)
+		server_warn(s, "refusing connections: %s", why);
+	st.code = COURIER_RESOURCE_EXHAUSTED;
+	st.message = (char *)why;
+	f.body_case = COURIER__FRAME__BODY_ERROR;
+	f.error = &st;
+	courier_frame_pack(&b, &f);
+	(void)courier_buf_write(&b, fd);
+	courier_buf_free(&b);
+	close(fd);
+}
+
 /* Accept what the listener has; on EMFILE, pause it for a while. */
 static void
 listener_accept_cb(evutil_socket_t fd, short what, void *arg)
@@ -329,6 +477,8 @@ listener_accept_cb(evutil_socket_t fd, short what, void *arg)
 	struct ucred	 cred;
 	struct timeval	 tv;
 	socklen_t	 len;
+	const char	*why;
+	bool		 say;
 	int		 cfd, i;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
@@ -367,16 +517,23 @@ listener_accept_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->rev == NULL || c->wev == NULL)
 			fatalx("event_new failed");
 
+		c->idle_since = courier_now();	/* until its hello */
+
 		pthread_mutex_lock(&s->mtx);
-		if (s->state != SERVER_RUNNING) {
+		why = s->state != SERVER_RUNNING ? "the server is stopping" :
+		    conn_admit(s, c);
+		if (why != NULL) {
+			say = s->state == SERVER_RUNNING && !s->refusing;
+			if (s->state == SERVER_RUNNING)
+				s->refusing = true;
 			pthread_mutex_unlock(&s->mtx);
-			c->closed = true;
 			event_free(c->rev);
 			event_free(c->wev);
-			close(cfd);
 			pthread_mutex_destroy(&c->wmtx);
+			courier_arena_free(&c->arena);
 			free(c);
-			return;
+			refuse(s, cfd, why, say);
+			continue;
 		}
 		TAILQ_INSERT_TAIL(&s->conns, c, entry);
 		pthread_mutex_unlock(&s->mtx);
@@ -556,6 +713,8 @@ int
 courier_server_start(courier_server *s, char **cause)
 {
 	struct listener	*l;
+	struct timeval	 tv;
+	int		 period;
 
 	if (s->state != SERVER_NEW) {
 		set_cause(cause, "the server was already started");
@@ -569,6 +728,20 @@ courier_server_start(courier_server *s, char **cause)
 	s->resume = event_new(s->base, -1, 0, server_resume_cb, s);
 	if (s->wake == NULL || s->resume == NULL)
 		fatalx("event_new failed");
+	if (s->idle_ms != COURIER_FOREVER) {
+		s->sweep = event_new(s->base, -1, EV_PERSIST, server_sweep_cb,
+		    s);
+		if (s->sweep == NULL)
+			fatalx("event_new failed");
+		period = s->idle_ms / 4;
+		if (period < SWEEP_MIN_MS)
+			period = SWEEP_MIN_MS;
+		if (period > SWEEP_MAX_MS)
+			period = SWEEP_MAX_MS;
+		tv.tv_sec = period / 1000;
+		tv.tv_usec = (period % 1000) * 1000;
+		event_add(s->sweep, &tv);
+	}
 	TAILQ_FOREACH(l, &s->listeners, entry)
 		event_add(l->ev, NULL);
 
@@ -590,12 +763,38 @@ conn_ref(struct sconn *c)
 	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 }
 
+/*
+ * Bring the server's count of buffered bytes up to date with what b holds
+ * now (*acct is what was counted of it). True if b grew and so put the
+ * server over its budget: a buffer that shrank or stayed is never blamed.
+ */
+static bool
+buf_account(courier_server *s, const struct courier_buf *b, size_t *acct)
+{
+	size_t	 now = b->cap, total;
+
+	if (now == *acct)
+		return (false);
+	if (now < *acct) {
+		atomic_fetch_sub_explicit(&s->buffered, *acct - now,
+		    memory_order_relaxed);
+		*acct = now;
+		return (false);
+	}
+	total = atomic_fetch_add_explicit(&s->buffered, now - *acct,
+	    memory_order_relaxed) + (now - *acct);
+	*acct = now;
+	return (total > s->max_buffered);
+}
+
 /* Drop a reference; the last one frees the connection and closes its fd. */
 static void
 conn_unref(struct sconn *c)
 {
 	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	atomic_fetch_sub_explicit(&c->server->buffered, c->in_acct +
+	    c->out_acct, memory_order_relaxed);
 	event_free(c->rev);
 	event_free(c->wev);
 	close(c->fd);
@@ -619,7 +818,25 @@ conn_broken_locked(struct sconn *c)
 	c->dead = true;
 	shutdown(c->fd, SHUT_RDWR);
 	courier_buf_free(&c->out);
+	(void)buf_account(c->server, &c->out, &c->out_acct);
 	event_active(c->rev, EV_READ, 0);
+}
+
+/*
+ * Count what c->out holds now; wmtx held. If that puts the server over its
+ * budget, this connection (whose peer is not reading) is broken off.
+ */
+static void
+conn_out_account_locked(struct sconn *c)
+{
+	courier_server	*s = c->server;
+
+	if (c->dead || !buf_account(s, &c->out, &c->out_acct))
+		return;
+	server_warn(s, "closing a connection: holding %zu bytes for replies "
+	    "its peer does not read puts the server over its budget of %zu "
+	    "bytes buffered", c->out.cap, s->max_buffered);
+	conn_broken_locked(c);
 }
 
 /* Write what waits in c->out; wmtx held. -1 if the connection broke. */
@@ -645,6 +862,7 @@ conn_flush_locked(struct sconn *c)
 		return (-1);
 	}
 	courier_buf_compact(&c->out);
+	conn_out_account_locked(c);
 	return (0);
 }
 
@@ -681,6 +899,7 @@ conn_send(struct sconn *c, struct courier_buf *b)
 			c->wpending = true;
 			event_add(c->wev, NULL);
 		}
+		conn_out_account_locked(c);
 	}
 out:
 	pthread_mutex_unlock(&c->wmtx);
@@ -693,8 +912,10 @@ static void
 conn_queue_frame(struct sconn *c, const Courier__Frame *f)
 {
 	pthread_mutex_lock(&c->wmtx);
-	if (!c->dead)
+	if (!c->dead) {
 		courier_frame_pack(&c->out, f);
+		conn_out_account_locked(c);
+	}
 	pthread_mutex_unlock(&c->wmtx);
 }
 
@@ -752,6 +973,40 @@ conn_backlogged(struct sconn *c)
 	full = c->nqueued >= QUEUE_HIGH;
 	pthread_mutex_unlock(&s->mtx);
 	return (full ? 1 : 0);
+}
+
+/*
+ * Close connections idle past the timeout: no hello yet, or half a frame
+ * with no byte since (loop thread, every quarter of the timeout).
+ */
+static void
+server_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	courier_server	*s = arg;
+	struct sconn	*c, *list[64];
+	int64_t		 now = courier_now(), limit;
+	size_t		 i, n = 0;
+	char		*why;
+
+	limit = now - (int64_t)s->idle_ms * NSEC_PER_MSEC;
+	pthread_mutex_lock(&s->mtx);
+	TAILQ_FOREACH(c, &s->conns, entry) {
+		if (c->idle_since != 0 && c->idle_since < limit &&
+		    n < nitems(list)) {
+			conn_ref(c);
+			list[n++] = c;
+		}
+	}
+	pthread_mutex_unlock(&s->mtx);
+	for (i = 0; i < n; i++) {
+		c = list[i];
+		xasprintf(&why, "no %s in %d ms (the server's idle timeout)",
+		    c->hello ? "byte of a half-sent frame" : "hello frame",
+		    s->idle_ms);
+		conn_fail(c, COURIER_DEADLINE_EXCEEDED, why);
+		free(why);
+		conn_unref(c);
+	}
 }
 
 /* Read connections that were paused and may go on (loop thread). */
@@ -870,8 +1125,10 @@ request_answer(struct courier_request *req, courier_value *v,
 		conn_send(c, b);
 	} else {
 		pthread_mutex_lock(&c->wmtx);
-		if (!c->dead)
+		if (!c->dead) {
 			request_pack(req, v, err, &c->out, &c->arena);
+			conn_out_account_locked(c);
+		}
 		pthread_mutex_unlock(&c->wmtx);
 	}
 	courier_value_unref(v);
@@ -1128,7 +1385,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct sconn	*c = arg;
 	courier_server	*s = c->server;
 	Courier__Frame	*f;
-	char		*cause = NULL;
+	char		*cause = NULL, *why;
 	size_t		 used;
 	ssize_t		 n;
 	int		 r;
@@ -1144,6 +1401,14 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	used = courier_buf_used(&c->in);
 	n = courier_buf_read(&c->in, fd, c->need > used ? c->need - used : 0);
+	if (buf_account(s, &c->in, &c->in_acct)) {
+		xasprintf(&cause, "reading puts the server over its budget "
+		    "of %zu bytes buffered for all its connections",
+		    s->max_buffered);
+		conn_fail(c, COURIER_RESOURCE_EXHAUSTED, cause);
+		free(cause);
+		return;
+	}
 	if (n == 0) {
 		conn_close(c, NULL);
 		return;
@@ -1155,12 +1420,19 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	for (;;) {
-		r = courier_frame_next(&c->in, s->max_frame, &c->arena, &f,
-		    &c->need, &cause);
+		/* Until the hello, a peer is not known to speak courier. */
+		r = courier_frame_next(&c->in, c->hello ? s->max_frame :
+		    HELLO_MAX, &c->arena, &f, &c->need, &cause);
 		if (r == 0)
 			break;
 		if (r < 0) {
-			conn_fail(c, strstr(cause, "over the limit") != NULL ?
+			if (!c->hello && r == FRAME_TOO_BIG) {
+				why = cause;
+				xasprintf(&cause, "%s, the limit for frames "
+				    "before the hello", why);
+				free(why);
+			}
+			conn_fail(c, r == FRAME_TOO_BIG ?
 			    COURIER_RESOURCE_EXHAUSTED :
 			    COURIER_INVALID_ARGUMENT, cause);
 			free(cause);
@@ -1172,6 +1444,24 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		courier_arena_reset(&c->arena);
 	}
 	courier_buf_compact(&c->in);
+	(void)buf_account(s, &c->in, &c->in_acct);
+	/* A frame announced that will not fit: refuse it before reading. */
+	if (c->need > c->in.cap && atomic_load_explicit(&s->buffered,
+	    memory_order_relaxed) + (c->need - c->in.cap) > s->max_buffered) {
+		xasprintf(&cause, "a frame of %zu bytes would put the server "
+		    "over its budget of %zu bytes buffered for all its "
+		    "connections", c->need - FRAME_HEADER, s->max_buffered);
+		conn_fail(c, COURIER_RESOURCE_EXHAUSTED, cause);
+		free(cause);
+		return;
+	}
+	/*
+	 * Idle: before the hello, since the connection came; with half a
+	 * frame, since the last bytes came. The clock is read only then.
+	 */
+	if (c->hello)
+		c->idle_since = courier_buf_used(&c->in) != 0 ?
+		    courier_now() : 0;
 
 	pthread_mutex_lock(&c->wmtx);
 	if (!c->dead && !c->wpending)
@@ -1214,6 +1504,7 @@ conn_close(struct sconn *c, const char *why)
 	}
 	c->closed = true;
 	TAILQ_REMOVE(&s->conns, c, entry);
+	conn_unadmit(s, c);
 	pthread_mutex_unlock(&s->mtx);
 
 	pthread_mutex_lock(&c->wmtx);
@@ -1249,6 +1540,8 @@ courier_server_stop(courier_server *s, int timeout_ms)
 	s->state = SERVER_STOPPING;
 	pthread_mutex_unlock(&s->mtx);
 
+	if (s->sweep != NULL)
+		event_del(s->sweep);
 	while ((l = TAILQ_FIRST(&s->listeners)) != NULL) {
 		TAILQ_REMOVE(&s->listeners, l, entry);
 		listener_free(l);
@@ -1338,6 +1631,9 @@ courier_server_free(courier_server *s)
 		event_free(s->wake);
 	if (s->resume != NULL)
 		event_free(s->resume);
+	if (s->sweep != NULL)
+		event_free(s->sweep);
+	free(s->users);
 	if (s->own_base)
 		event_base_free(s->base);
 	for (j = 0; j < s->nmethods; j++)

@@ -859,7 +859,7 @@ probe_read(struct snode *sn)
 	for (;;) {
 		r = courier_frame_next(&pr->in, PROBE_MAX_FRAME, &run->arena,
 		    &f, &need, NULL);
-		if (r == -1) {
+		if (r < 0) {
 			courier_arena_reset(&run->arena);
 			probe_retry(sn);
 			return;

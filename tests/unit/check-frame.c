@@ -80,6 +80,14 @@ echo(void *self, courier_request *req, courier_error **err)
 	return (a != NULL ? courier_value_ref(a) : courier_null());
 }
 
+/* Limits for the next server_up, set by the fixtures; 0 keeps defaults. */
+static struct {
+	unsigned	 conns;
+	unsigned	 per_user;
+	int		 idle_ms;
+	size_t		 buffered;
+} limits;
+
 /* Start a server on a fresh socket; max_frame 0 keeps the default. */
 static void
 server_up(size_t max_frame)
@@ -94,6 +102,15 @@ server_up(size_t max_frame)
 	if (max_frame != 0)
 		ck_assert_int_eq(courier_server_set_max_frame(server,
 		    max_frame), 0);
+	if (limits.conns != 0 || limits.per_user != 0)
+		ck_assert_int_eq(courier_server_set_max_conns(server,
+		    limits.conns, limits.per_user), 0);
+	if (limits.idle_ms != 0)
+		ck_assert_int_eq(courier_server_set_idle_timeout(server,
+		    limits.idle_ms), 0);
+	if (limits.buffered != 0)
+		ck_assert_int_eq(courier_server_set_max_buffered(server,
+		    limits.buffered), 0);
 	ck_assert_int_eq(courier_server_add_method(server, "echo", echo,
 	    NULL, 0, &cause), 0);
 	ck_assert_int_eq(courier_server_add_method(server, "iecho", echo,
@@ -117,11 +134,44 @@ setup_small(void)
 	server_up(4096);
 }
 
+/* A server with 3 connections in all, 2 per user. */
+static void
+setup_conns(void)
+{
+	limits.conns = 3;
+	limits.per_user = 0;
+	server_up(0);
+}
+
+static void
+setup_per_user(void)
+{
+	limits.per_user = 2;
+	server_up(0);
+}
+
+/* A server whose connections may idle mid-frame for 200 ms. */
+static void
+setup_idle(void)
+{
+	limits.idle_ms = 200;
+	server_up(0);
+}
+
+/* A server that buffers at most 1 MiB for all its connections. */
+static void
+setup_budget(void)
+{
+	limits.buffered = 1024 * 1024;
+	server_up(0);
+}
+
 static void
 teardown(void)
 {
 	courier_server_free(server);
 	server = NULL;
+	memset(&limits, 0, sizeof limits);
 	unlink(sock_path);
 	rmdir(tmpdir);
 }
@@ -631,6 +681,162 @@ START_TEST(test_frame_huge_deadline)
 		expect_result(&p, 2 * i + 2, courier_int((int64_t)i));
 	}
 	peer_close(&p);
+}
+END_TEST
+
+/* A peer that said hello and got the server's. */
+static void
+peer_up(struct peer *p)
+{
+	peer_open(p, sock_path);
+	peer_hello(p, COURIER_PROTOCOL_VERSION);
+	expect_hello(p);
+}
+
+/*
+ * Connections past the limit get an error saying so and are closed; once
+ * one closes, a new one is served.
+ */
+START_TEST(test_frame_conn_limit)
+{
+	struct peer	 p[3], extra;
+	int		 i;
+
+	for (i = 0; i < 3; i++)
+		peer_up(&p[i]);
+	peer_open(&extra, sock_path);
+	expect_error(&extra, 0, COURIER_RESOURCE_EXHAUSTED, "limit");
+	expect_eof(&extra);
+	peer_close(&extra);
+	/* The three are served still. */
+	for (i = 0; i < 3; i++) {
+		peer_call(&p[i], 1, "echo", courier_args(courier_int(i)));
+		expect_result(&p[i], 1, courier_int(i));
+	}
+	peer_close(&p[0]);
+	/* The server sees the close when its loop runs: poll for it. */
+	for (i = 0; i < 1000; i++) {
+		peer_open(&extra, sock_path);
+		peer_hello(&extra, COURIER_PROTOCOL_VERSION);
+		struct reply r;
+		ck_assert_int_eq(peer_read(&extra, &r), 1);
+		if (r.kind == COURIER__FRAME__BODY_HELLO) {
+			reply_clear(&r);
+			break;
+		}
+		ck_assert_int_eq(r.code, COURIER_RESOURCE_EXHAUSTED);
+		reply_clear(&r);
+		peer_close(&extra);
+		usleep(10000);
+	}
+	ck_assert_int_lt(i, 1000);
+	peer_call(&extra, 2, "iecho", courier_args(courier_int(2)));
+	expect_result(&extra, 2, courier_int(2));
+	peer_close(&extra);
+	peer_close(&p[1]);
+	peer_close(&p[2]);
+}
+END_TEST
+
+/* One user's connections past its limit are refused, naming the user. */
+START_TEST(test_frame_per_user_limit)
+{
+	struct peer	 p[2], extra;
+
+	peer_up(&p[0]);
+	peer_up(&p[1]);
+	peer_open(&extra, sock_path);
+	expect_error(&extra, 0, COURIER_RESOURCE_EXHAUSTED, "per-user limit");
+	expect_eof(&extra);
+	peer_close(&extra);
+	peer_call(&p[1], 1, "echo", courier_args(courier_int(1)));
+	expect_result(&p[1], 1, courier_int(1));
+	peer_close(&p[0]);
+	peer_close(&p[1]);
+}
+END_TEST
+
+/*
+ * A peer that never says hello, or stops in the middle of a frame, is
+ * closed after the idle timeout with the reason; a peer idle between
+ * calls is not.
+ */
+START_TEST(test_frame_idle_timeout)
+{
+	static const uint8_t	 half[6] = { 0x00, 0x00, 0x00, 0x40, 0x08,
+				    0x01 };
+	struct peer		 silent, stalled, quiet;
+
+	peer_open(&silent, sock_path);
+	peer_up(&stalled);
+	peer_write(&stalled, half, sizeof half);
+	peer_up(&quiet);
+
+	expect_error(&silent, 0, COURIER_DEADLINE_EXCEEDED, "hello");
+	expect_eof(&silent);
+	expect_error(&stalled, 0, COURIER_DEADLINE_EXCEEDED, "half-sent");
+	expect_eof(&stalled);
+	/* Both are gone, after at least 200 ms: quiet idled as long. */
+	peer_call(&quiet, 1, "echo", courier_args(courier_int(1)));
+	expect_result(&quiet, 1, courier_int(1));
+	usleep(600 * 1000);
+	peer_call(&quiet, 2, "echo", courier_args(courier_int(2)));
+	expect_result(&quiet, 2, courier_int(2));
+	peer_close(&silent);
+	peer_close(&stalled);
+	peer_close(&quiet);
+}
+END_TEST
+
+/*
+ * Over the budget of bytes buffered: a frame too big for what is left,
+ * and replies that a peer leaves unread, close that peer's connection
+ * with RESOURCE_EXHAUSTED; a peer beside it is served all along.
+ */
+START_TEST(test_frame_buffer_budget)
+{
+	static const uint8_t	 big[4] = { 0x00, 0x20, 0x00, 0x00 };
+	struct courier_buf	 b = { 0 };
+	struct peer		 p, other;
+	char			*payload;
+	int			 i;
+
+	peer_up(&other);
+
+	/* A 2 MiB frame does not fit in a 1 MiB budget. */
+	peer_up(&p);
+	peer_write(&p, big, sizeof big);
+	expect_error(&p, 0, COURIER_RESOURCE_EXHAUSTED, "budget");
+	expect_eof(&p);
+	peer_close(&p);
+	peer_call(&other, 1, "echo", courier_args(courier_int(1)));
+	expect_result(&other, 1, courier_int(1));
+
+	/* 64 KiB replies left unread pass it: that peer is cut off. */
+	payload = xcalloc(1, 64 * 1024);
+	peer_up(&p);
+	for (i = 0; i < 64; i++) {
+		pack_call(&b, (uint64_t)i + 1, "iecho", courier_args(
+		    courier_bytes(payload, 64 * 1024)), NULL);
+		if (!write_all(p.fd, b.data + b.off, courier_buf_used(&b)))
+			break;		/* cut off already */
+		courier_buf_free(&b);
+	}
+	courier_buf_free(&b);
+	free(payload);
+	/* Whatever replies it got, the connection ends. */
+	{
+		struct reply	 r;
+
+		for (i = 0; i < 64 && peer_read(&p, &r) == 1; i++)
+			reply_clear(&r);
+		ck_assert_int_lt(i, 64);
+	}
+	peer_close(&p);
+	peer_call(&other, 2, "echo", courier_args(courier_int(2)));
+	expect_result(&other, 2, courier_int(2));
+	peer_close(&other);
+	server_works();
 }
 END_TEST
 
@@ -1444,6 +1650,12 @@ frame_suite(void)
 	CASE("unexpected_kind", test_frame_unexpected_kind, setup, teardown);
 	CASE("flood_then_close", test_frame_flood_then_close, setup, teardown);
 	CASE("huge_deadline", test_frame_huge_deadline, setup, teardown);
+	CASE("conn_limit", test_frame_conn_limit, setup_conns, teardown);
+	CASE("per_user_limit", test_frame_per_user_limit, setup_per_user,
+	    teardown);
+	CASE("idle_timeout", test_frame_idle_timeout, setup_idle, teardown);
+	CASE("buffer_budget", test_frame_buffer_budget, setup_budget,
+	    teardown);
 	CASE("client_garbage", test_frame_client_garbage, fake_setup,
 	    fake_teardown);
 	CASE("client_oversize", test_frame_client_oversize, fake_setup,

@@ -324,6 +324,39 @@ courier_server	*courier_server_new(void);
 int		 courier_server_set_workers(courier_server *s, unsigned n);
 /** Refuse frames over n bytes (default 64 MiB). Before start only. */
 int		 courier_server_set_max_frame(courier_server *s, size_t n);
+
+/** Connections a server keeps open at once, by default. */
+#define COURIER_MAX_CONNS_DEFAULT 1024
+/** Milliseconds a connection may idle with a frame unfinished, by default. */
+#define COURIER_IDLE_TIMEOUT_DEFAULT 30000
+/** Bytes a server buffers in and out for all its connections, by default. */
+#define COURIER_MAX_BUFFERED_DEFAULT (256u * 1024 * 1024)
+
+/**
+ * Keep at most total connections open (default COURIER_MAX_CONNS_DEFAULT)
+ * and at most per_user from one user (Unix peers, by SO_PEERCRED; default
+ * no limit); 0 means no limit. A connection over a limit is sent an error
+ * frame (RESOURCE_EXHAUSTED, saying which limit) and closed; the peer's
+ * calls fail with it. Before start only.
+ */
+int		 courier_server_set_max_conns(courier_server *s,
+		    unsigned total, unsigned per_user);
+/**
+ * Close a connection that sends no hello within ms of connecting, or that
+ * stops for ms in the middle of a frame (default
+ * COURIER_IDLE_TIMEOUT_DEFAULT; COURIER_FOREVER never does). A client
+ * that is connected and idle between calls is never closed. The peer is
+ * told why (DEADLINE_EXCEEDED). Before start only.
+ */
+int		 courier_server_set_idle_timeout(courier_server *s, int ms);
+/**
+ * Bound the bytes the server buffers for all its connections together:
+ * frames being read and replies not yet taken by their peers (default
+ * COURIER_MAX_BUFFERED_DEFAULT; keep it at least twice the frame limit).
+ * The connection whose buffer grows past the budget is closed with
+ * RESOURCE_EXHAUSTED; the others go on. Before start only.
+ */
+int		 courier_server_set_max_buffered(courier_server *s, size_t n);
 /**
  * Run on the caller's event loop instead of threads of the server's own:
  * I/O and inline handlers run in base's callbacks, and the caller runs the

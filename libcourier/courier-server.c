@@ -147,6 +147,8 @@ struct worker {
 	pthread_t		 thread;
 	struct courier_buf	 scratch;
 	struct courier_arena	 arena;
+	const char		*running;	/* method; under mtx */
+	bool			 abandoned;	/* left running by free */
 };
 
 struct courier_server {
@@ -194,6 +196,11 @@ struct courier_server {
 	unsigned		 nsignalled;	/* cv signals not yet taken */
 	bool			 leader;	/* a thread runs the loop */
 	unsigned		 ninflight;	/* requests not yet answered */
+
+	/* courier_server_free's wait for handlers, and what it left. */
+	int			 handler_wait_ms;
+	unsigned		 nabandoned;	/* still running */
+	bool			 handed_over;	/* the last of them frees */
 };
 
 static pthread_once_t	 evthread_once = PTHREAD_ONCE_INIT;
@@ -204,6 +211,7 @@ static void	 conn_close(struct sconn *, const char *);
 static void	*server_worker(void *);
 static void	 server_resume_cb(evutil_socket_t, short, void *);
 static void	 server_sweep_cb(evutil_socket_t, short, void *);
+static void	 server_destroy(courier_server *);
 
 /* libevent must lock for threads before the first base exists. */
 static void
@@ -248,6 +256,7 @@ courier_server_new(void)
 	s->idle_ms = COURIER_IDLE_TIMEOUT_DEFAULT;
 	s->max_buffered = COURIER_MAX_BUFFERED_DEFAULT;
 	atomic_init(&s->buffered, 0);
+	s->handler_wait_ms = COURIER_HANDLER_WAIT_DEFAULT;
 	TAILQ_INIT(&s->listeners);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->queue);
@@ -295,6 +304,16 @@ courier_server_set_idle_timeout(courier_server *s, int ms)
 	if (s->state != SERVER_NEW || (ms <= 0 && ms != COURIER_FOREVER))
 		return (-1);
 	s->idle_ms = ms;
+	return (0);
+}
+
+/* Bound courier_server_free's wait for handlers that do not return. */
+int
+courier_server_set_handler_wait(courier_server *s, int ms)
+{
+	if (ms < 0 && ms != COURIER_FOREVER)
+		return (-1);
+	s->handler_wait_ms = ms;
 	return (0);
 }
 
@@ -1193,6 +1212,7 @@ server_worker(void *arg)
 	struct worker		*w = arg;
 	courier_server		*s = w->server;
 	struct courier_request	*req;
+	bool			 last;
 
 	pthread_mutex_lock(&s->mtx);
 	for (;;) {
@@ -1201,11 +1221,14 @@ server_worker(void *arg)
 		if (!TAILQ_EMPTY(&s->queue) && s->nbusy < s->nworkers) {
 			req = server_take(s);
 			s->nbusy++;
+			w->running = req->method->name;
 			server_ensure_leader(s);
 			pthread_mutex_unlock(&s->mtx);
 			request_run(req, &w->scratch, &w->arena);
 			pthread_mutex_lock(&s->mtx);
-			s->nbusy--;
+			w->running = NULL;
+			if (--s->nbusy == 0)
+				pthread_cond_broadcast(&s->drained);
 			continue;
 		}
 		if (s->own_base && !s->leader) {
@@ -1223,7 +1246,11 @@ server_worker(void *arg)
 		if (s->nsignalled > 0)
 			s->nsignalled--;
 	}
+	/* Left running by courier_server_free: the last one out frees. */
+	last = w->abandoned && --s->nabandoned == 0 && s->handed_over;
 	pthread_mutex_unlock(&s->mtx);
+	if (last)
+		server_destroy(s);
 	return (NULL);
 }
 
@@ -1592,14 +1619,20 @@ courier_server_stop(courier_server *s, int timeout_ms)
 	return (running);
 }
 
-/* Stop and free the server. */
+/*
+ * Stop and free the server. Handlers still running get handler_wait_ms to
+ * return; those that do not are named and left running on their threads,
+ * and the last of them frees the server when it returns (with the
+ * caller's base, which may be gone by then, the server is left instead).
+ */
 void
 courier_server_free(courier_server *s)
 {
-	struct courier_request	*req;
-	struct listener		*l;
-	unsigned		 i;
-	size_t			 j;
+	struct worker	*w;
+	int64_t		 deadline;
+	unsigned	 i, n = 0;
+	char		*names = NULL, *tmp;
+	bool		 destroy;
 
 	if (s == NULL)
 		return;
@@ -1611,8 +1644,56 @@ courier_server_free(courier_server *s)
 	pthread_mutex_unlock(&s->mtx);
 	if (s->wake != NULL)
 		event_active(s->wake, 0, 0);
+
+	deadline = courier_deadline(s->handler_wait_ms);
+	pthread_mutex_lock(&s->mtx);
+	while (s->nbusy != 0 && courier_now() < deadline)
+		courier_cond_wait(&s->drained, &s->mtx, deadline);
 	for (i = 0; i < s->nthreads; i++) {
-		pthread_join(s->workers[i].thread, NULL);
+		w = &s->workers[i];
+		if (w->running == NULL)
+			continue;
+		w->abandoned = true;
+		s->nabandoned++;
+		pthread_detach(w->thread);
+		xasprintf(&tmp, "%s%s%s", names != NULL ? names : "",
+		    names != NULL ? ", " : "", w->running);
+		free(names);
+		names = tmp;
+		n++;
+	}
+	pthread_mutex_unlock(&s->mtx);
+	if (n != 0) {
+		server_warn(s, "freed with %u handler%s still running after "
+		    "%d ms (method %s): left running; %s", n, n == 1 ? "" :
+		    "s", s->handler_wait_ms, names, s->own_base ? "the server "
+		    "is freed when the last returns" : "the server's memory "
+		    "stays, since its event loop is the caller's");
+		free(names);
+	}
+	for (i = 0; i < s->nthreads; i++) {
+		if (!s->workers[i].abandoned)
+			pthread_join(s->workers[i].thread, NULL);
+	}
+
+	pthread_mutex_lock(&s->mtx);
+	s->handed_over = s->own_base;
+	destroy = s->nabandoned == 0;
+	pthread_mutex_unlock(&s->mtx);
+	if (destroy)
+		server_destroy(s);
+}
+
+/* Free what is left of a stopped server whose threads are all gone. */
+static void
+server_destroy(courier_server *s)
+{
+	struct courier_request	*req;
+	struct listener		*l;
+	unsigned		 i;
+	size_t			 j;
+
+	for (i = 0; i < s->nthreads; i++) {
 		courier_buf_free(&s->workers[i].scratch);
 		courier_arena_free(&s->workers[i].arena);
 	}

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -1276,6 +1277,57 @@ START_TEST(test_rpc_bad_arguments)
 }
 END_TEST
 
+/* Threads this process has. */
+static int
+count_threads(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(d = opendir("/proc/self/task"));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return (n);
+}
+
+/*
+ * Freeing a server whose handler never returns is bounded: free returns
+ * after the wait, and the server goes once the handler returns at last.
+ */
+START_TEST(test_rpc_free_stuck_handler)
+{
+	courier_server	*s;
+	courier_client	*c;
+	courier_future	*f;
+	courier_error	*err = NULL;
+	courier_value	*v;
+	int		 base, i;
+
+	base = count_threads();
+	s = server_new(address, 2);
+	ck_assert_int_eq(courier_server_set_handler_wait(s, 100), 0);
+	c = client_new(address);
+	f = courier_call_async(c, "block", courier_args(courier_int(1)));
+	gate_wait_entered(&gate, 1);
+	courier_server_free(s);		/* would wait forever before */
+	v = courier_future_wait(f, 10000, &err);
+	ck_assert_ptr_null(v);
+	ck_assert_ptr_nonnull(err);
+	courier_error_free(err);
+	courier_future_free(f);
+	courier_client_free(c);
+	gate_open(&gate);
+	for (i = 0; i < 1000 && count_threads() > base; i++)
+		usleep(10000);
+	ck_assert_msg(count_threads() == base, "%d threads, %d before: the "
+	    "stuck handler's thread did not end", count_threads(), base);
+}
+END_TEST
+
 static Suite *
 rpc_suite(void)
 {
@@ -1319,6 +1371,7 @@ rpc_suite(void)
 	ADD("client_free_pending", test_rpc_client_free_pending);
 	ADD("cancel_fd", test_rpc_cancel_fd);
 	ADD("bad_arguments", test_rpc_bad_arguments);
+	ADD("free_stuck_handler", test_rpc_free_stuck_handler);
 #undef ADD
 	return (s);
 }

@@ -357,6 +357,18 @@ int		 courier_server_set_idle_timeout(courier_server *s, int ms);
  * RESOURCE_EXHAUSTED; the others go on. Before start only.
  */
 int		 courier_server_set_max_buffered(courier_server *s, size_t n);
+
+/** How long courier_server_free() waits for running handlers, by default. */
+#define COURIER_HANDLER_WAIT_DEFAULT 10000
+/**
+ * Let courier_server_free() wait at most ms (default
+ * COURIER_HANDLER_WAIT_DEFAULT; COURIER_FOREVER waits forever) for
+ * handlers still running on the server's threads. Handlers that have not
+ * returned by then are named on stderr and left running; the server is
+ * freed when the last of them returns (on the caller's event_base, its
+ * memory is left instead, since the base may be gone by then). Any time.
+ */
+int		 courier_server_set_handler_wait(courier_server *s, int ms);
 /**
  * Run on the caller's event loop instead of threads of the server's own:
  * I/O and inline handlers run in base's callbacks, and the caller runs the

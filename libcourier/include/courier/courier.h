@@ -29,6 +29,12 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility: what is declared here is
+ * its interface, and the only names it exports. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #if defined(__GNUC__)
 #define COURIER_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
@@ -529,6 +535,10 @@ void		 courier_future_then(courier_future *f,
 void		 courier_future_cancel(courier_future *f);
 /** Free a future, cancelling the call if it is still pending. */
 void		 courier_future_free(courier_future *f);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

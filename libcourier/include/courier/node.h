@@ -44,6 +44,12 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility: what is declared here is
+ * its interface, and the only names it exports. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 typedef struct lp_node lp_node;
 
 /**
@@ -249,6 +255,10 @@ void		 lp_node_fail(lp_node *node, const char *fmt, ...)
 		    COURIER_PRINTF(2, 3);
 /** Why the node failed (lp_node_fail, setup or run), or NULL. */
 const char	*lp_node_failure(const lp_node *node);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,12 @@
 #define WAIT_MS_MAX		300000
 #define CALL_MS_DEFAULT		30000
 #define HELPERS_MAX		64
+/*
+ * Connections to the control socket: one user cannot take them all (each
+ * lpctl command holds one; logs -f and wait hold theirs while they last).
+ */
+#define CONNS_MAX		1024
+#define CONNS_PER_USER		128
 
 /* A call or methods request, on its helper thread. */
 struct helper {
@@ -747,7 +753,9 @@ lpd_ctl_start(struct lpd_daemon *d, int fd, char **cause)
 	}
 	d->server = courier_server_new();
 	if (courier_server_set_workers(d->server, 0) != 0 ||
-	    courier_server_set_base(d->server, d->base) != 0)
+	    courier_server_set_base(d->server, d->base) != 0 ||
+	    courier_server_set_max_conns(d->server, CONNS_MAX,
+	    CONNS_PER_USER) != 0)
 		fatalx("%s: cannot set up the server", __func__);
 	for (i = 0; i < nitems(methods); i++) {
 		if (courier_server_add_method(d->server, methods[i].name,

@@ -30,6 +30,14 @@
  * deadline. A lost connection fails every call in flight with UNAVAILABLE at
  * once; the next call reconnects.
  *
+ * On the caller's event loop (courier_client_set_base), the loop plays
+ * every role: it connects without blocking, owns the reader role while
+ * connected (read event), flushes what the socket did not take, and ends
+ * calls at their deadlines (a timer at the earliest). Other threads still
+ * call and wait, and are woken as usual; callbacks run on the loop. No
+ * thread is started. Events are added from any thread (libevent locks for
+ * threads), but deleted only on the loop, never under mtx.
+ *
  * Locks: mtx guards the call tables and roles; wmtx guards the socket's
  * writing side. mtx may be held when taking wmtx, never the reverse.
  */
@@ -45,6 +53,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "courier-internal.h"
 
@@ -140,10 +150,27 @@ struct courier_client {
 	bool			 helper_waiting;
 	pthread_t		 helper;
 	pthread_cond_t		 helper_cv;
+
+	/* On the caller's loop: its events (the loop's alone to delete). */
+	struct event_base	*base;
+	struct event		*kick_ev;	/* connect, flush, expire */
+	struct event		*read_ev;	/* while connected */
+	struct event		*write_ev;	/* while output waits */
+	struct event		*connect_ev;	/* a connect in progress */
+	struct event		*timer_ev;	/* deadlines, backoff */
+	struct event		*cancel_ev;	/* the cancel fd */
+	int			 connect_fd;	/* under connect_ev */
+	int64_t			 timer_at;	/* what timer_ev is armed for */
+	int64_t			 retry_at;	/* no connect before, backoff */
+	pthread_t		 loop_thread;
+	bool			 loop_seen;
 };
 
 static void	 future_unref(courier_future *);
 static void	*helper_main(void *);
+static void	 base_kick_cb(evutil_socket_t, short, void *);
+static void	 base_timer_cb(evutil_socket_t, short, void *);
+static void	 base_cancel_cb(evutil_socket_t, short, void *);
 
 /* A new client; nothing is connected yet. */
 courier_client *
@@ -225,6 +252,43 @@ courier_client_set_cancel_fd(courier_client *c, int fd)
 	pthread_mutex_lock(&c->mtx);
 	c->cancel_fd = fd;
 	pthread_mutex_unlock(&c->mtx);
+	if (c->base != NULL && fd >= 0) {
+		if (c->cancel_ev != NULL)
+			event_free(c->cancel_ev);
+		c->cancel_ev = event_new(c->base, fd, EV_READ, base_cancel_cb,
+		    c);
+		if (c->cancel_ev == NULL)
+			fatalx("event_new failed");
+		event_add(c->cancel_ev, NULL);
+	}
+}
+
+/* Do all I/O on base's loop, run by the caller. Before the first call. */
+int
+courier_client_set_base(courier_client *c, struct event_base *base)
+{
+	int	 fd;
+
+	pthread_mutex_lock(&c->mtx);
+	if (c->base != NULL || c->next_id != 1 || c->helper_started) {
+		pthread_mutex_unlock(&c->mtx);
+		return (-1);
+	}
+	c->base = base;
+	c->timer_at = DEADLINE_NONE;
+	c->connect_fd = -1;
+	/* Most likely the loop's thread; the loop's callbacks say for sure. */
+	c->loop_thread = pthread_self();
+	c->loop_seen = true;
+	fd = c->cancel_fd;
+	pthread_mutex_unlock(&c->mtx);
+	c->kick_ev = event_new(base, -1, 0, base_kick_cb, c);
+	c->timer_ev = evtimer_new(base, base_timer_cb, c);
+	if (c->kick_ev == NULL || c->timer_ev == NULL)
+		fatalx("event_new failed");
+	if (fd >= 0)
+		courier_client_set_cancel_fd(c, fd);
+	return (0);
 }
 
 /* Drop a reference to the client; the last frees it. */
@@ -276,12 +340,16 @@ helper_kick(courier_client *c)
 	}
 }
 
-/* Interrupt the poll of whoever reads or connects. */
+/* Interrupt the poll of whoever reads or connects (on a loop: run it). */
 static void
 client_wake(courier_client *c)
 {
 	uint64_t	 one = 1;
 
+	if (c->base != NULL) {
+		event_active(c->kick_ev, EV_TIMEOUT, 0);
+		return;
+	}
 	(void)write(c->wake_fd, &one, sizeof one);
 }
 
@@ -304,6 +372,11 @@ client_kick(courier_client *c)
 {
 	struct waiter	*w;
 
+	if (c->base != NULL) {
+		/* The loop takes every role. */
+		event_active(c->kick_ev, EV_TIMEOUT, 0);
+		return;
+	}
 	if (c->reading || c->connecting)
 		return;
 	TAILQ_FOREACH(w, &c->waiters, entry) {
@@ -464,6 +537,16 @@ client_disconnect(courier_client *c, enum courier_code code, const char *why,
 {
 	char	*msg;
 
+	/* On a loop, only the loop reads, so this runs there. */
+	if (c->read_ev != NULL) {
+		event_free(c->read_ev);
+		c->read_ev = NULL;
+		c->reading = false;
+	}
+	if (c->write_ev != NULL) {
+		event_free(c->write_ev);
+		c->write_ev = NULL;
+	}
 	pthread_mutex_lock(&c->wmtx);
 	if (c->fd != -1) {
 		shutdown(c->fd, SHUT_RDWR);
@@ -633,6 +716,79 @@ client_cancel_all(courier_client *c, const char *why, courier_future **done)
 }
 
 /*
+ * A connection attempt failed with cause (taken); mtx held. Without
+ * retry, the calls not sent fail; with it, returns how long to back off
+ * before the next try (else 0).
+ */
+static int
+client_connect_failed(courier_client *c, char *cause, bool retry,
+    courier_future **done)
+{
+	char	*msg;
+	int	 ms;
+
+	free(c->connect_error);
+	c->connect_error = cause;
+	if (!retry) {
+		xasprintf(&msg, "cannot connect to %s", cause);
+		fail_all(c, false, COURIER_UNAVAILABLE, msg, done);
+		free(msg);
+		return (0);
+	}
+	if (c->backoff_ms == 0)
+		c->backoff_ms = BACKOFF_FIRST_MS;
+	ms = (int)(c->backoff_ms * (80 + rand_r(&c->seed) % 41) / 100);
+	c->backoff_ms *= 2;
+	if (c->backoff_ms > BACKOFF_MAX_MS)
+		c->backoff_ms = BACKOFF_MAX_MS;
+	return (ms);
+}
+
+/*
+ * Connected on fd: pack the unsent calls behind a hello and write them;
+ * mtx held.
+ */
+static void
+client_connected(courier_client *c, int fd, courier_future **done)
+{
+	Courier__Frame	 fr = COURIER__FRAME__INIT;
+	Courier__Hello	 hello = COURIER__HELLO__INIT;
+	courier_future	*f, *next;
+	char		*cause = NULL;
+
+	c->backoff_ms = 0;
+	pthread_mutex_lock(&c->wmtx);
+	c->fd = fd;
+	c->gen++;
+	hello.protocol_version = COURIER_PROTOCOL_VERSION;
+	hello.agent = (char *)"libcourier";
+	fr.body_case = COURIER__FRAME__BODY_HELLO;
+	fr.hello = &hello;
+	courier_frame_pack(&c->out, &fr);
+	TAILQ_FOREACH_SAFE(f, &c->unsent, entry, next) {
+		if (future_pack(c, f, f->args, f->kwargs, &c->out, &c->arena,
+		    &cause) != 0) {
+			future_complete(f, NULL, courier_error_new(
+			    COURIER_RESOURCE_EXHAUSTED, "%s", cause), done);
+			free(cause);
+			cause = NULL;
+			continue;
+		}
+		TAILQ_REMOVE(&c->unsent, f, entry);
+		f->state = FUTURE_SENT;
+		f->gen = c->gen;
+		courier_value_unref(f->args);
+		courier_value_unref(f->kwargs);
+		f->args = f->kwargs = NULL;
+		TAILQ_INSERT_TAIL(&c->sent, f, entry);
+		table_add(c, f);
+	}
+	if (flush_locked(c) != 0)
+		shutdown(c->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&c->wmtx);
+}
+
+/*
  * Try to connect once, waiting at most until limit; mtx held on entry and
  * exit, dropped while connecting. On success the unsent calls are packed
  * and written behind a hello. Returns 0 connected, -1 not (yet).
@@ -640,11 +796,8 @@ client_cancel_all(courier_client *c, const char *why, courier_future **done)
 static int
 client_connect(courier_client *c, int64_t limit, courier_future **done)
 {
-	Courier__Frame	 fr = COURIER__FRAME__INIT;
-	Courier__Hello	 hello = COURIER__HELLO__INIT;
-	courier_future	*f, *next;
 	struct pollfd	 pfd[3];
-	char		*cause = NULL, *msg;
+	char		*cause = NULL;
 	socklen_t	 len;
 	int		 fd, r, error, cancel_fd = c->cancel_fd;
 	bool		 retry, cancelled = false;
@@ -695,22 +848,12 @@ client_connect(courier_client *c, int64_t limit, courier_future **done)
 		return (-1);
 	}
 	if (fd == -1) {
-		free(c->connect_error);
-		c->connect_error = cause;
+		r = client_connect_failed(c, cause, retry, done);
 		if (!retry) {
-			xasprintf(&msg, "cannot connect to %s", cause);
-			fail_all(c, false, COURIER_UNAVAILABLE, msg, done);
-			free(msg);
 			client_kick(c);
 			return (-1);
 		}
 		/* Wait a little, then let a thread try again. */
-		if (c->backoff_ms == 0)
-			c->backoff_ms = BACKOFF_FIRST_MS;
-		r = (int)(c->backoff_ms * (80 + rand_r(&c->seed) % 41) / 100);
-		c->backoff_ms *= 2;
-		if (c->backoff_ms > BACKOFF_MAX_MS)
-			c->backoff_ms = BACKOFF_MAX_MS;
 		c->connecting = true;
 		pthread_mutex_unlock(&c->mtx);
 		if (limit != DEADLINE_NONE && courier_poll_timeout(limit) < r)
@@ -722,37 +865,7 @@ client_connect(courier_client *c, int64_t limit, courier_future **done)
 		return (-1);
 	}
 	free(cause);
-	c->backoff_ms = 0;
-
-	pthread_mutex_lock(&c->wmtx);
-	c->fd = fd;
-	c->gen++;
-	hello.protocol_version = COURIER_PROTOCOL_VERSION;
-	hello.agent = (char *)"libcourier";
-	fr.body_case = COURIER__FRAME__BODY_HELLO;
-	fr.hello = &hello;
-	courier_frame_pack(&c->out, &fr);
-	TAILQ_FOREACH_SAFE(f, &c->unsent, entry, next) {
-		if (future_pack(c, f, f->args, f->kwargs, &c->out, &c->arena,
-		    &cause) != 0) {
-			future_complete(f, NULL, courier_error_new(
-			    COURIER_RESOURCE_EXHAUSTED, "%s", cause), done);
-			free(cause);
-			cause = NULL;
-			continue;
-		}
-		TAILQ_REMOVE(&c->unsent, f, entry);
-		f->state = FUTURE_SENT;
-		f->gen = c->gen;
-		courier_value_unref(f->args);
-		courier_value_unref(f->kwargs);
-		f->args = f->kwargs = NULL;
-		TAILQ_INSERT_TAIL(&c->sent, f, entry);
-		table_add(c, f);
-	}
-	if (flush_locked(c) != 0)
-		shutdown(c->fd, SHUT_RDWR);
-	pthread_mutex_unlock(&c->wmtx);
+	client_connected(c, fd, done);
 	client_kick(c);
 	return (0);
 }
@@ -1001,6 +1114,252 @@ client_read(courier_client *c, int64_t limit, courier_future **done)
 	expire_calls(c, done);
 }
 
+/* Arm the loop's timer for the earliest deadline or retry; mtx held. */
+static void
+base_arm_timer(courier_client *c)
+{
+	struct timeval	 tv;
+	int64_t		 at, left;
+
+	at = earliest_deadline(c);
+	if (c->fd == -1 && !c->connecting && !TAILQ_EMPTY(&c->unsent) &&
+	    c->retry_at < at)
+		at = c->retry_at;
+	/*
+	 * libevent's clock may run a little behind ours, so a timer can fire
+	 * just before a deadline is over: arm it again then.
+	 */
+	if (at == c->timer_at && (at == DEADLINE_NONE ||
+	    evtimer_pending(c->timer_ev, NULL)))
+		return;
+	c->timer_at = at;
+	if (at == DEADLINE_NONE) {
+		evtimer_del(c->timer_ev);
+		return;
+	}
+	left = at - courier_now();
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = left / 1000000000;
+	tv.tv_usec = (left % 1000000000) / 1000 + 1;
+	evtimer_add(c->timer_ev, &tv);
+}
+
+static void	 base_read_cb(evutil_socket_t, short, void *);
+static void	 base_write_cb(evutil_socket_t, short, void *);
+static void	 base_connect_cb(evutil_socket_t, short, void *);
+
+/* Free the loop's events of a client being freed (loop thread). */
+static void
+base_free_events(courier_client *c)
+{
+	struct event	**evs[] = { &c->kick_ev, &c->timer_ev, &c->cancel_ev,
+			    &c->read_ev, &c->write_ev, &c->connect_ev };
+	size_t		  i;
+
+	for (i = 0; i < nitems(evs); i++) {
+		if (*evs[i] != NULL)
+			event_free(*evs[i]);
+		*evs[i] = NULL;
+	}
+	if (c->connect_fd != -1)
+		close(c->connect_fd);
+	c->connect_fd = -1;
+}
+
+/* Connected on fd, on the loop: the loop reads from now on; mtx held. */
+static void
+base_connected(courier_client *c, int fd, courier_future **done)
+{
+	client_connected(c, fd, done);
+	c->read_ev = event_new(c->base, fd, EV_READ | EV_PERSIST,
+	    base_read_cb, c);
+	c->write_ev = event_new(c->base, fd, EV_WRITE, base_write_cb, c);
+	if (c->read_ev == NULL || c->write_ev == NULL)
+		fatalx("event_new failed");
+	c->reading = true;
+	event_add(c->read_ev, NULL);
+	pthread_mutex_lock(&c->wmtx);
+	if (courier_buf_used(&c->out) != 0)
+		event_add(c->write_ev, NULL);
+	pthread_mutex_unlock(&c->wmtx);
+}
+
+/* A connection attempt failed, on the loop: back off or fail; mtx held. */
+static void
+base_connect_failed(courier_client *c, char *cause, bool retry,
+    courier_future **done)
+{
+	int	 ms;
+
+	ms = client_connect_failed(c, cause, retry, done);
+	if (retry)
+		c->retry_at = courier_now() + (int64_t)ms * NSEC_PER_MSEC;
+}
+
+/* Start connecting without blocking, on the loop; mtx held. */
+static void
+base_connect(courier_client *c, courier_future **done)
+{
+	char	*cause = NULL;
+	int	 fd, r;
+	bool	 retry;
+
+	r = courier_addr_connect(&c->addr, &fd, &cause);
+	if (r == 0) {
+		free(cause);
+		base_connected(c, fd, done);
+		return;
+	}
+	if (r == 1) {
+		free(cause);
+		c->connecting = true;
+		c->connect_fd = fd;
+		c->connect_ev = event_new(c->base, fd, EV_WRITE,
+		    base_connect_cb, c);
+		if (c->connect_ev == NULL)
+			fatalx("event_new failed");
+		event_add(c->connect_ev, NULL);
+		return;
+	}
+	retry = errno == EAGAIN || c->wait_for_ready;
+	base_connect_failed(c, cause, retry, done);
+}
+
+/*
+ * The loop's turn: end expired calls, connect for calls not sent, flush
+ * what waits, and arm the timer.
+ */
+static void
+base_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	courier_client	*c = arg;
+	courier_future	*done = NULL;
+
+	pthread_mutex_lock(&c->mtx);
+	c->loop_thread = pthread_self();
+	c->loop_seen = true;
+	if (c->closed) {
+		pthread_mutex_unlock(&c->mtx);
+		return;
+	}
+	expire_calls(c, &done);
+	if (c->fd == -1 && !c->connecting && !TAILQ_EMPTY(&c->unsent) &&
+	    courier_now() >= c->retry_at)
+		base_connect(c, &done);
+	if (c->fd != -1) {
+		pthread_mutex_lock(&c->wmtx);
+		if (courier_buf_used(&c->out) != 0)
+			event_add(c->write_ev, NULL);
+		pthread_mutex_unlock(&c->wmtx);
+	}
+	base_arm_timer(c);
+	pthread_mutex_unlock(&c->mtx);
+	run_callbacks(done);
+}
+
+/* The timer fired: it is armed for nothing now; then the loop's turn. */
+static void
+base_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	courier_client	*c = arg;
+
+	pthread_mutex_lock(&c->mtx);
+	c->timer_at = DEADLINE_NONE;
+	pthread_mutex_unlock(&c->mtx);
+	base_kick_cb(fd, what, arg);
+}
+
+/* The connect in progress ended, well or not (loop). */
+static void
+base_connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	courier_client	*c = arg;
+	courier_future	*done = NULL;
+	socklen_t	 len;
+	char		*cause;
+	int		 error = 0;
+
+	pthread_mutex_lock(&c->mtx);
+	event_free(c->connect_ev);
+	c->connect_ev = NULL;
+	c->connect_fd = -1;
+	c->connecting = false;
+	len = sizeof error;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0)
+		error = errno;
+	if (error == 0)
+		base_connected(c, fd, &done);
+	else {
+		close(fd);
+		xasprintf(&cause, "%s: %s", c->address, strerror(error));
+		errno = error;
+		base_connect_failed(c, cause, c->wait_for_ready, &done);
+	}
+	base_arm_timer(c);
+	pthread_mutex_unlock(&c->mtx);
+	run_callbacks(done);
+}
+
+/* Replies came (or the end): read them all without blocking (loop). */
+static void
+base_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	courier_client	*c = arg;
+	courier_future	*done = NULL;
+
+	pthread_mutex_lock(&c->mtx);
+	c->loop_thread = pthread_self();
+	c->loop_seen = true;
+	/* A limit of now: the poll inside does not wait. */
+	client_read(c, courier_now(), &done);
+	if (c->fd == -1 && !TAILQ_EMPTY(&c->unsent))
+		event_active(c->kick_ev, EV_TIMEOUT, 0);
+	base_arm_timer(c);
+	pthread_mutex_unlock(&c->mtx);
+	run_callbacks(done);
+}
+
+/* The socket takes more of what waits (loop). */
+static void
+base_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	courier_client	*c = arg;
+
+	pthread_mutex_lock(&c->wmtx);
+	if (c->fd != -1) {
+		if (flush_locked(c) != 0)
+			shutdown(c->fd, SHUT_RDWR);	/* read_cb ends it */
+		else if (courier_buf_used(&c->out) != 0)
+			event_add(c->write_ev, NULL);
+	}
+	pthread_mutex_unlock(&c->wmtx);
+}
+
+/* The cancel fd fired: every call ends, now and later (loop). */
+static void
+base_cancel_cb(evutil_socket_t fd, short what, void *arg)
+{
+	courier_client	*c = arg;
+	courier_future	*done = NULL;
+
+	pthread_mutex_lock(&c->mtx);
+	client_cancel_all(c, "cancelled", &done);
+	pthread_mutex_unlock(&c->mtx);
+	run_callbacks(done);
+}
+
+static const char own_loop_why[] = "a wait on the client's own event "
+    "loop would stop the loop that reads the reply: use courier_future_then";
+
+/* Whether this thread runs the client's loop, where nothing may wait. */
+static bool
+on_own_loop(courier_client *c)
+{
+	return (c->base != NULL && c->loop_seen &&
+	    pthread_equal(c->loop_thread, pthread_self()));
+}
+
 /*
  * Wait for f until limit, reading or connecting for everyone meanwhile if
  * those roles are free; mtx held.
@@ -1025,12 +1384,13 @@ future_wait_locked(courier_future *f, int64_t limit, courier_future **done)
 				expire_calls(c, done);
 			break;
 		}
-		if (!c->reading && !c->connecting && c->fd == -1 &&
-		    !TAILQ_EMPTY(&c->unsent)) {
+		if (c->base == NULL && !c->reading && !c->connecting &&
+		    c->fd == -1 && !TAILQ_EMPTY(&c->unsent)) {
 			client_connect(c, until, done);
 			continue;
 		}
-		if (!c->reading && !c->connecting && c->fd != -1) {
+		if (c->base == NULL && !c->reading && !c->connecting &&
+		    c->fd != -1) {
 			c->reading = true;
 			client_read(c, until, done);
 			c->reading = false;
@@ -1185,8 +1545,9 @@ future_submit(courier_future *f, bool waited)
 		goto out;
 	}
 	if (c->fd == -1) {
-		/* Kept for the connection: a waiter or the helper makes it. */
-		if (!waited)
+		/* Kept for the connection: a waiter, the helper or the loop
+		 * makes it. */
+		if (!waited || c->base != NULL)
 			client_kick(c);
 		goto out;
 	}
@@ -1200,7 +1561,8 @@ future_submit(courier_future *f, bool waited)
 	args = f->args;
 	kwargs = f->kwargs;
 	f->args = f->kwargs = NULL;
-	if (!waited)
+	/* On a loop, which always reads, only a nearer deadline is news. */
+	if (c->base != NULL ? f->deadline < c->timer_at : !waited)
 		client_kick(c);
 	pthread_mutex_unlock(&c->mtx);
 
@@ -1274,6 +1636,10 @@ call_sync(courier_client *c, courier_future *f, courier_error **err)
 
 	future_submit(f, true);
 	pthread_mutex_lock(&c->mtx);
+	if (f->state != FUTURE_DONE && on_own_loop(c)) {
+		future_complete(f, NULL, courier_error_new(
+		    COURIER_FAILED_PRECONDITION, "%s", own_loop_why), &done);
+	}
 	if (f->state != FUTURE_DONE) {
 		/* future_submit counted this thread as waiting already. */
 		f->nwaiters--;
@@ -1330,6 +1696,12 @@ courier_future_wait(courier_future *f, int timeout_ms, courier_error **err)
 	bool		 finished;
 
 	pthread_mutex_lock(&c->mtx);
+	if (f->state != FUTURE_DONE && on_own_loop(c)) {
+		pthread_mutex_unlock(&c->mtx);
+		courier_error_set(err, COURIER_FAILED_PRECONDITION, "%s",
+		    own_loop_why);
+		return (NULL);
+	}
 	if (f->state != FUTURE_DONE)
 		future_wait_locked(f, courier_deadline(timeout_ms), &done);
 	finished = f->state == FUTURE_DONE;
@@ -1434,6 +1806,21 @@ courier_client_free(courier_client *c)
 	pthread_mutex_lock(&c->mtx);
 	c->closed = true;
 	fail_all(c, false, COURIER_CANCELLED, "the client was freed", &done);
+	if (c->base != NULL) {
+		/* On the loop's thread (or with the loop stopped). */
+		pthread_mutex_unlock(&c->mtx);
+		run_callbacks(done);
+		base_free_events(c);
+		pthread_mutex_lock(&c->mtx);
+		pthread_mutex_lock(&c->wmtx);
+		if (c->fd != -1)
+			close(c->fd);
+		c->fd = -1;
+		pthread_mutex_unlock(&c->wmtx);
+		pthread_mutex_unlock(&c->mtx);
+		client_unref(c);
+		return;
+	}
 	helper = c->helper_started;
 	pthread_cond_signal(&c->helper_cv);
 	pthread_mutex_unlock(&c->mtx);

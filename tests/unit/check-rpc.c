@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 
 #include "courier/courier.h"
 
@@ -1294,6 +1295,124 @@ count_threads(void)
 	return (n);
 }
 
+/* What the callbacks of test_rpc_client_on_base saw (loop thread). */
+struct on_base {
+	struct event_base	*base;
+	courier_client		*c;
+	courier_client		*dead;
+	courier_future		*f[64];
+	courier_future		*slow;
+	courier_future		*nobody;
+	int			 sum;
+	int			 ndone;
+	int			 sync_code;
+	int			 slow_code;
+	int			 nobody_code;
+};
+
+/* A future of the window ended: add its result; the last one stops. */
+static void
+on_base_done_cb(courier_future *f, void *arg)
+{
+	struct on_base	*ob = arg;
+	courier_error	*err = NULL;
+	courier_value	*v;
+
+	v = courier_future_wait(f, 0, &err);
+	ck_assert_msg(v != NULL, "future: %s", courier_error_message(err));
+	ob->sum += (int)courier_value_int(v);
+	courier_value_unref(v);
+	if (++ob->ndone == 64 + 2)
+		event_base_loopbreak(ob->base);
+}
+
+/* The call with a deadline, or the one to no server, ended. */
+static void
+on_base_fail_cb(courier_future *f, void *arg)
+{
+	struct on_base	*ob = arg;
+	courier_error	*err = NULL;
+
+	ck_assert_ptr_null(courier_future_wait(f, 0, &err));
+	if (f == ob->slow)
+		ob->slow_code = courier_error_code(err);
+	else
+		ob->nobody_code = courier_error_code(err);
+	courier_error_free(err);
+	if (++ob->ndone == 64 + 2)
+		event_base_loopbreak(ob->base);
+}
+
+/* On the loop: start everything, and try a sync call where none fits. */
+static void
+on_base_start_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct on_base	*ob = arg;
+	courier_error	*err = NULL;
+	int		 i;
+
+	for (i = 0; i < 64; i++) {
+		ob->f[i] = courier_call_async(ob->c, i % 2 ? "echo" :
+		    "echo_inline", courier_args(courier_int(i)));
+		courier_future_then(ob->f[i], on_base_done_cb, ob);
+	}
+	ob->slow = courier_call_async_kw(ob->c, "block", courier_list_new(),
+	    courier_dict_new(), 100);
+	courier_future_then(ob->slow, on_base_fail_cb, ob);
+	ob->nobody = courier_call_async(ob->dead, "echo", courier_list_new());
+	courier_future_then(ob->nobody, on_base_fail_cb, ob);
+	ck_assert_ptr_null(courier_call(ob->c, "echo", courier_args(
+	    courier_int(1)), &err) == NULL ? NULL : (void *)1);
+	ob->sync_code = courier_error_code(err);
+	courier_error_free(err);
+}
+
+/*
+ * A client on the caller's event loop: futures with callbacks run there,
+ * a deadline ends a call that the server holds, a server that is not
+ * there fails at once (no wait_for_ready), a sync call on the loop fails
+ * instead of hanging it, and the client starts no thread.
+ */
+START_TEST(test_rpc_client_on_base)
+{
+	struct on_base	 ob;
+	char		*cause = NULL, dead[200];
+	int		 i, nthreads;
+	pid_t		 pid;
+
+	/* The server in a child: this process's threads are the client's. */
+	memset(&ob, 0, sizeof ob);
+	pid = child_server();
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	ob.base = event_base_new();
+	ob.c = client_new(address);
+	ck_assert_int_eq(courier_client_set_base(ob.c, ob.base), 0);
+	snprintf(dead, sizeof dead, "unix:%s/none", tmpdir);
+	ob.dead = courier_client_new(dead, &cause);
+	courier_client_set_wait_for_ready(ob.dead, false);
+	ck_assert_int_eq(courier_client_set_base(ob.dead, ob.base), 0);
+	nthreads = count_threads();
+
+	event_base_once(ob.base, -1, EV_TIMEOUT, on_base_start_cb, &ob, NULL);
+	event_base_loop(ob.base, EVLOOP_NO_EXIT_ON_EMPTY);
+
+	ck_assert_int_eq(ob.sum, 63 * 64 / 2);
+	ck_assert_int_eq(ob.slow_code, COURIER_DEADLINE_EXCEEDED);
+	ck_assert_int_eq(ob.nobody_code, COURIER_UNAVAILABLE);
+	ck_assert_int_eq(ob.sync_code, COURIER_FAILED_PRECONDITION);
+	ck_assert_int_eq(count_threads(), nthreads);
+	for (i = 0; i < 64; i++)
+		courier_future_free(ob.f[i]);
+	courier_future_free(ob.slow);
+	courier_future_free(ob.nobody);
+	courier_client_free(ob.c);
+	courier_client_free(ob.dead);
+	event_base_free(ob.base);
+	kill(pid, SIGKILL);	/* its block handler never returns */
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
 /*
  * Freeing a server whose handler never returns is bounded: free returns
  * after the wait, and the server goes once the handler returns at last.
@@ -1372,6 +1491,7 @@ rpc_suite(void)
 	ADD("cancel_fd", test_rpc_cancel_fd);
 	ADD("bad_arguments", test_rpc_bad_arguments);
 	ADD("free_stuck_handler", test_rpc_free_stuck_handler);
+	ADD("client_on_base", test_rpc_client_on_base);
 #undef ADD
 	return (s);
 }

@@ -477,6 +477,22 @@ void		 courier_client_set_wait_for_ready(courier_client *c, bool on);
 /** Refuse frames over n bytes, sent or received (default 64 MiB). */
 void		 courier_client_set_max_frame(courier_client *c, size_t n);
 /**
+ * Do the client's I/O on base, an event loop the caller runs, instead of
+ * in the calling threads: it connects without blocking, reads replies,
+ * ends calls at their deadlines and runs future callbacks, all in base's
+ * callbacks; no thread is started. Calls may still be made, and waited
+ * for, from any other thread. On the loop's own thread, use futures with
+ * courier_future_then(): a wait there would stop the loop that reads the
+ * reply, and fails with FAILED_PRECONDITION. Free the client on the loop's
+ * thread, or once the loop no longer runs. Before the first call.
+ * A tcp: address is resolved when connecting: use a numeric one so that
+ * the loop never waits on a name server. libevent's thread support must
+ * be on before base is made (evthread_use_pthreads()).
+ * @return 0, or -1 if calls were made already.
+ */
+int		 courier_client_set_base(courier_client *c,
+		    struct event_base *base);
+/**
  * Cancel every call, pending and future, with CANCELLED once fd becomes
  * readable (a node's stop event). fd stays the caller's.
  */

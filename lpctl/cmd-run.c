@@ -9,10 +9,15 @@
  * lpctl makes itself a child subreaper: a node's descendant that leaves
  * its process group (setsid) still becomes our child when its parent dies,
  * so that the sweep at the end finds and kills it.
+ *
+ * Nothing here writes to stdout or stderr itself once the run starts:
+ * output.c does, so that a reader that stops reading can cost lines of
+ * the live stream but never the loop, and so never the stop.
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -60,17 +65,55 @@ group_colour(const struct lpd_node *n)
 	return (colours[n->group % (sizeof colours / sizeof colours[0])]);
 }
 
+/* Set an iovec to a string's bytes. */
+static void
+iov_set(struct iovec *iov, const char *s, size_t len)
+{
+	iov->iov_base = (void *)(uintptr_t)s;
+	iov->iov_len = len;
+}
+
+/* A node's line to the live stream, prefixed [GROUP/INDEX]. */
 static void
 run_output_cb(void *arg, struct lpd_node *n, bool err, const char *line,
     size_t len)
 {
 	struct run_state	*rs = arg;
+	struct iovec		 iov[7];
+	int			 i = 0;
 
+	/* Pieces, not a format: the output copies them once. */
 	if (rs->colour) {
-		printf("%s[%s]%s %.*s\n", group_colour(n), n->name,
-		    COLOUR_RESET, (int)len, line);
-	} else
-		printf("[%s] %.*s\n", n->name, (int)len, line);
+		iov_set(&iov[i++], group_colour(n), strlen(group_colour(n)));
+		iov_set(&iov[i++], "[", 1);
+		iov_set(&iov[i++], n->name, strlen(n->name));
+		iov_set(&iov[i++], "]" COLOUR_RESET " ",
+		    sizeof "]" COLOUR_RESET " " - 1);
+	} else {
+		iov_set(&iov[i++], "[", 1);
+		iov_set(&iov[i++], n->name, strlen(n->name));
+		iov_set(&iov[i++], "] ", 2);
+	}
+	iov_set(&iov[i++], line, len);
+	iov_set(&iov[i++], "\n", 1);
+	lpctl_output_line(iov, i);
+}
+
+/* Text of lpctl's own for stderr, as it is, behind the stream's lines. */
+static void
+put(const char *fmt, ...) COURIER_PRINTF(1, 2);
+static void
+put(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*text;
+	int	 len;
+
+	va_start(ap, fmt);
+	len = xvasprintf(&text, fmt, ap);
+	va_end(ap);
+	lpctl_output_message(text, (size_t)len);
+	free(text);
 }
 
 /* A message of the supervisor's own, on stderr. */
@@ -80,18 +123,17 @@ say(struct run_state *rs, bool alert, const char *fmt, ...)
 static void
 say(struct run_state *rs, bool alert, const char *fmt, ...)
 {
-	va_list	ap;
+	va_list	 ap;
+	char	*text;
 
-	fflush(stdout);
-	if (rs->colour && alert)
-		fputs(COLOUR_BOLD_RED, stderr);
-	fputs("lpctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	xvasprintf(&text, fmt, ap);
 	va_end(ap);
 	if (rs->colour && alert)
-		fputs(COLOUR_RESET, stderr);
-	fputc('\n', stderr);
+		put("%slpctl: %s%s\n", COLOUR_BOLD_RED, text, COLOUR_RESET);
+	else
+		put("lpctl: %s\n", text);
+	free(text);
 }
 
 static void
@@ -125,7 +167,7 @@ run_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
 				if ((next = strchr(line, '\n')) != NULL)
 					*next++ = '\0';
 				if (*line != '\0' || next != NULL)
-					fprintf(stderr, "  | %s\n", line);
+					put("  | %s\n", line);
 			}
 		}
 		free(lines);
@@ -170,7 +212,7 @@ run_signal_cb(evutil_socket_t signo, short what, void *arg)
 	if (rs->nsignals++ == 0) {
 		rs->signo = signo;
 		if (signo == SIGINT) {
-			fputc('\n', stderr);
+			put("\n");
 			say(rs, false, "%s: stopping gracefully; press Ctrl+C "
 			    "again to kill every node now", name);
 		}
@@ -179,7 +221,7 @@ run_signal_cb(evutil_socket_t signo, short what, void *arg)
 		return;
 	}
 	if (signo == SIGINT)
-		fputc('\n', stderr);
+		put("\n");
 	say(rs, true, "%s again: killing every node now", name);
 	lpd_run_stop(rs->run, true, "asked again");
 }
@@ -321,8 +363,6 @@ lpctl_run(int argc, char **argv)
 	rs.colour = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO) &&
 	    (nc == NULL || *nc == '\0') &&
 	    (term == NULL || strcmp(term, "dumb") != 0);
-	/* Lines stay whole and in order with the supervisor's messages. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	if (log_dir == NULL && (log_dir = default_log_dir(p->name)) == NULL) {
 		fprintf(stderr, "lpctl: no HOME nor XDG_STATE_HOME to keep "
@@ -347,6 +387,12 @@ lpctl_run(int argc, char **argv)
 
 	if ((rs.base = event_base_new()) == NULL) {
 		fprintf(stderr, "lpctl: cannot make an event loop\n");
+		free(log_dir);
+		lpd_program_free(p);
+		return (LPCTL_EXIT_FAILED);
+	}
+	if (lpctl_output_start(log_dir) != 0) {
+		event_base_free(rs.base);
 		free(log_dir);
 		lpd_program_free(p);
 		return (LPCTL_EXIT_FAILED);
@@ -399,6 +445,8 @@ lpctl_run(int argc, char **argv)
 	sweep_orphans();
 
 out:
+	/* Bounded: a reader that never reads again cannot keep us. */
+	lpctl_output_stop();
 	for (i = 0; i < 3; i++)
 		event_free(sigev[i]);
 	event_base_free(rs.base);

@@ -28,6 +28,13 @@ double	lpctl_parse_grace(const char *, const char *);
 /* cmd-run.c */
 int	lpctl_run(int, char **);
 
+/* output.c: lpctl run's stdout and stderr, which never block its loop. */
+struct iovec;
+int	lpctl_output_start(const char *);
+void	lpctl_output_line(const struct iovec *, int);
+void	lpctl_output_message(const char *, size_t);
+void	lpctl_output_stop(void);
+
 /* cmd-validate.c */
 struct lpd_program;
 struct lpd_program *lpctl_load(const char *, const char *);

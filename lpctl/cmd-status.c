@@ -70,8 +70,8 @@ print_program(const courier_value *p)
 	static const char *const	 heads[NCOLS] = {
 		"NODE", "STATE", "PID", "RESTARTS", "UPTIME", "EXIT", "ADDRESS"
 	};
-	const courier_value		*nodes;
-	const char			*cause;
+	const courier_value		*nodes, *warnings;
+	const char			*cause, *w;
 	char				***cells, up[32];
 	size_t				 n, i, width[NCOLS];
 	int				 c;
@@ -88,6 +88,13 @@ print_program(const courier_value *p)
 	printf("  file %s\n", lpctl_get_string(p, "file", "?"));
 	if ((cause = lpctl_get_string(p, "cause", NULL)) != NULL)
 		printf("  %s\n", cause);
+	/* What lpd cannot do for it now: write its logs, or its record. */
+	warnings = courier_dict_get(p, "warnings");
+	for (i = 0; i < courier_list_len(warnings); i++) {
+		w = courier_value_string(courier_list_get(warnings, i), NULL);
+		if (w != NULL)
+			printf("  warning: %s\n", w);
+	}
 
 	if ((cells = calloc(n, sizeof *cells)) == NULL)
 		return;

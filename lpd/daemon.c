@@ -11,6 +11,12 @@
  * Once a program ends, its run is freed and what status shows of it (the
  * nodes' last states, pids, exit statuses) stays in struct lpd_pnode, the
  * same form a record read back at start has.
+ *
+ * A full disk stops neither lpd nor a program. A record that cannot be
+ * written is tried again on a timer until it is (the one on disk stays
+ * whole meanwhile); a node's lines that cannot be written are lost and
+ * counted (logfile.c). Both show in status as warnings, and lpd's own log
+ * says so once when it begins and once when it ends, not once a line.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -32,6 +38,9 @@
 
 /* How long a burst of state changes gathers before the record is written. */
 #define RECORD_DELAY_MS	100
+/* A record that could not be written is tried again after 1 s, 2 s, ... */
+#define RECORD_RETRY_MS		1000
+#define RECORD_RETRY_MAX_MS	10000
 
 const char *
 lpd_prog_state_name(enum lpd_prog_state state)
@@ -83,12 +92,25 @@ lpd_daemon_idle(struct lpd_daemon *d)
 	return (true);
 }
 
+/* Copy what the run knows of one node into the program's own. */
+static void
+pnode_sync(struct lpd_pnode *pn, const struct lpd_node *n)
+{
+	free(pn->state);
+	pn->state = xstrdup(lpd_node_state_name(n->state));
+	if (pn->address == NULL && n->address != NULL)
+		pn->address = xstrdup(n->address);
+	pn->pid = n->pid;
+	pn->status = n->status;
+	pn->restarts = n->restarts;
+	pn->started = n->started;
+}
+
 /* Copy what the run knows of its nodes into the program's own. */
 void
 lpd_prog_sync(struct lpd_prog *prog)
 {
 	struct lpd_node		*n;
-	struct lpd_pnode	*pn;
 	size_t			 i;
 
 	if (prog->run == NULL)
@@ -96,29 +118,63 @@ lpd_prog_sync(struct lpd_prog *prog)
 	for (i = 0; i < prog->nnodes; i++) {
 		if ((n = lpd_run_node(prog->run, i)) == NULL)
 			break;
-		pn = &prog->nodes[i];
-		free(pn->state);
-		pn->state = xstrdup(lpd_node_state_name(n->state));
-		if (pn->address == NULL && n->address != NULL)
-			pn->address = xstrdup(n->address);
-		pn->pid = n->pid;
-		pn->status = n->status;
-		pn->restarts = n->restarts;
-		pn->started = n->started;
+		pnode_sync(&prog->nodes[i], n);
 	}
 }
 
+/* A time of day for a person: "14:03:07", or with the date if not today. */
+static void
+when_string(double t, char *buf, size_t len)
+{
+	struct tm	 tm, today;
+	time_t		 sec = (time_t)t, now = time(NULL);
+
+	localtime_r(&sec, &tm);
+	localtime_r(&now, &today);
+	if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday)
+		strftime(buf, len, "%H:%M:%S", &tm);
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/*
+ * Write the record. One that cannot be written (a full disk) is tried
+ * again later, less often the longer it lasts, until it is: what is on
+ * disk is the last record written whole, and a change made meanwhile
+ * waits for the next try.
+ */
 static void
 prog_record_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lpd_prog	*prog = arg;
+	struct timeval	 tv;
 	char		*cause = NULL;
+	int		 error;
 
 	lpd_prog_sync(prog);
-	if (lpd_record_write(prog, &cause) != 0) {
-		log_warn("%s: %s: %s", __func__, prog->name, cause);
-		free(cause);
+	if (lpd_record_write(prog, &cause) == 0) {
+		if (prog->record_error != 0)
+			log_info("%s: record: written again", prog->name);
+		prog->record_error = 0;
+		prog->record_retry_ms = 0;
+		return;
 	}
+	error = errno != 0 ? errno : EIO;
+	if (prog->record_error == 0) {
+		log_warn("%s: record: %s; trying again until it is written",
+		    prog->name, cause);
+		prog->record_error = error;
+		prog->record_since = lpd_realtime_now();
+	} else
+		log_debug("%s: record: %s", prog->name, cause);
+	free(cause);
+	if (prog->record_retry_ms == 0)
+		prog->record_retry_ms = RECORD_RETRY_MS;
+	else if ((prog->record_retry_ms *= 2) > RECORD_RETRY_MAX_MS)
+		prog->record_retry_ms = RECORD_RETRY_MAX_MS;
+	tv.tv_sec = prog->record_retry_ms / 1000;
+	tv.tv_usec = (suseconds_t)(prog->record_retry_ms % 1000) * 1000;
+	evtimer_add(prog->record_ev, &tv);
 }
 
 /* Something changed: write the record soon, once for a burst. */
@@ -140,6 +196,34 @@ prog_record_now(struct lpd_prog *prog)
 	prog_record_cb(-1, 0, prog);
 }
 
+/* A node's log began to lose lines: say so, once for the program. */
+static void
+prog_logs_broke(struct lpd_prog *prog, struct lpd_pnode *pn)
+{
+	double	since;
+	int	error;
+
+	error = lpd_log_error(pn->logf, &since);
+	if (prog->logs_broken++ != 0)
+		return;
+	prog->logs_error = error;
+	prog->logs_since = since;
+	prog->logs_lost = 0;
+	log_warn("%s: logs: cannot write %s: %s; lines are lost until it "
+	    "can be written again", prog->name, pn->log, strerror(error));
+}
+
+/* A node's log is written again: say so when the last one is. */
+static void
+prog_logs_mended(struct lpd_prog *prog)
+{
+	if (prog->logs_broken == 0 || --prog->logs_broken != 0)
+		return;
+	log_info("%s: logs: written again; %llu line%s lost", prog->name,
+	    (unsigned long long)prog->logs_lost,
+	    prog->logs_lost == 1 ? "" : "s");
+}
+
 static void
 prog_output_cb(void *arg, struct lpd_node *n, bool err, const char *line,
     size_t len)
@@ -148,8 +232,20 @@ prog_output_cb(void *arg, struct lpd_node *n, bool err, const char *line,
 	struct lpd_pnode	*pn;
 
 	pn = &prog->nodes[n->slot];	/* the run's nodes, in its order */
-	if (pn->logf != NULL)
-		lpd_log_write(pn->logf, line, len);
+	if (pn->logf != NULL) {
+		switch (lpd_log_write(pn->logf, line, len)) {
+		case LPD_LOG_BROKE:
+			prog_logs_broke(prog, pn);
+			prog->logs_lost++;
+			break;
+		case LPD_LOG_LOST:
+			prog->logs_lost++;
+			break;
+		case LPD_LOG_MENDED:
+			prog_logs_mended(prog);
+			break;
+		}
+	}
 	if (!TAILQ_EMPTY(&prog->waiters))
 		lpd_ctl_wake(prog, false);
 }
@@ -178,7 +274,18 @@ prog_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
 		    n != NULL ? ": " : "", msg);
 		break;
 	}
-	lpd_prog_changed(prog);
+	if (prog->launching && n != NULL)
+		pnode_sync(&prog->nodes[n->slot], n);
+	if (prog->launching && !prog->launch_recorded) {
+		/*
+		 * The first node is forked: should lpd die from here on, the
+		 * next one must find this run's record and show it lost, not
+		 * find none (or the record of the run this one replaces).
+		 */
+		prog->launch_recorded = true;
+		prog_record_now(prog);
+	} else
+		lpd_prog_changed(prog);
 }
 
 static void
@@ -200,6 +307,12 @@ prog_done_cb(void *arg, struct lpd_run *run, int status)
 		if (prog->nodes[i].logf != NULL)
 			lpd_log_close(prog->nodes[i].logf);
 		prog->nodes[i].pid = 0;
+	}
+	if (prog->logs_broken != 0) {
+		log_warn("%s: logs: %llu line%s lost while they could not be "
+		    "written", prog->name, (unsigned long long)prog->logs_lost,
+		    prog->logs_lost == 1 ? "" : "s");
+		prog->logs_broken = 0;
 	}
 	log_info("%s: ended: %s%s%s", prog->name,
 	    lpd_prog_state_name(prog->state), cause != NULL ? ": " : "",
@@ -262,15 +375,20 @@ lpd_prog_free(struct lpd_prog *prog)
 	free(prog);
 }
 
-/* mkdir that accepts an existing folder. */
+/*
+ * mkdir that accepts an existing folder; 1 on a full disk, which is not
+ * an error: the logs and the record make the folders they need once there
+ * is room.
+ */
 static int
 make_dir(const char *path, char **cause)
 {
-	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-		xasprintf(cause, "cannot make %s: %s", path, strerror(errno));
-		return (-1);
-	}
-	return (0);
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return (0);
+	if (lpd_log_no_space(errno))
+		return (1);
+	xasprintf(cause, "cannot make %s: %s", path, strerror(errno));
+	return (-1);
 }
 
 /*
@@ -294,6 +412,7 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 	char				*gdir;
 	size_t				 i, k;
 	unsigned			 j;
+	int				 full;
 
 	if ((old = lpd_prog_find(d, p->name)) != NULL) {
 		if (!lpd_prog_ended(old)) {
@@ -317,14 +436,14 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 	prog->uid = uid;
 	prog->gid = gid;
 	prog->state = LPD_PROG_RUNNING;
-	if (make_dir(prog->dir, cause) != 0)
+	if ((full = make_dir(prog->dir, cause)) == -1)
 		goto fail;
 	prog->nnodes = p->nnodes;
 	prog->nodes = xcalloc(p->nnodes, sizeof *prog->nodes);
 	for (i = 0, k = 0; i < p->ngroups; i++) {
 		g = &p->groups[i];
 		xasprintf(&gdir, "%s/%s", prog->dir, g->name);
-		if (make_dir(gdir, cause) != 0) {
+		if (!full && make_dir(gdir, cause) == -1) {
 			free(gdir);
 			goto fail;
 		}
@@ -345,6 +464,8 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 				free(gdir);
 				goto fail;
 			}
+			if (lpd_log_error(pn->logf, NULL) != 0)
+				prog_logs_broke(prog, pn);
 		}
 		free(gdir);
 	}
@@ -359,8 +480,10 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 	opts.uid = uid;
 	opts.gid = gid;
 	prog->started = lpd_realtime_now();
-	/* Events that come before this returns only mark the record dirty. */
+	/* The first event writes the record; the others mark it dirty. */
+	prog->launching = true;
 	prog->run = lpd_run_start(d->base, p, &opts, &cb, prog, cause);
+	prog->launching = false;
 	if (prog->run == NULL)
 		goto fail;
 	if (old != NULL) {
@@ -495,6 +618,30 @@ pnode_value(const struct lpd_pnode *pn, double now, bool status)
 	return (v);
 }
 
+/* What status says is wrong now: logs or a record lpd cannot write. */
+static courier_value *
+prog_warnings(const struct lpd_prog *prog)
+{
+	courier_value	*w;
+	char		 when[32];
+
+	w = courier_list_new();
+	if (prog->logs_broken != 0) {
+		when_string(prog->logs_since, when, sizeof when);
+		courier_list_append(w, courier_stringf("logs: not written "
+		    "since %s: %s; %llu line%s lost", when,
+		    strerror(prog->logs_error),
+		    (unsigned long long)prog->logs_lost,
+		    prog->logs_lost == 1 ? "" : "s"));
+	}
+	if (prog->record_error != 0) {
+		when_string(prog->record_since, when, sizeof when);
+		courier_list_append(w, courier_stringf("record: not written "
+		    "since %s: %s", when, strerror(prog->record_error)));
+	}
+	return (w);
+}
+
 /*
  * A program as a value: what lpctl status --json prints (status true,
  * with uptimes) and what the record holds (status false).
@@ -525,6 +672,7 @@ lpd_prog_value(struct lpd_prog *prog, bool status)
 	if (status) {
 		courier_dict_set(v, "uptime", courier_double((prog->ended > 0 ?
 		    prog->ended : now) - prog->started));
+		courier_dict_set(v, "warnings", prog_warnings(prog));
 	}
 	nodes = courier_list_new();
 	for (i = 0; i < prog->nnodes; i++)
@@ -571,14 +719,30 @@ lpd_daemon_load(struct lpd_daemon *d)
 			log_info("%s: was running when lpd died: marked lost, "
 			    "%u process%s left killed", prog->name, killed,
 			    killed == 1 ? "" : "es");
-			if (lpd_record_write(prog, &cause) != 0) {
-				log_warn("%s: %s", __func__, cause);
-				free(cause);
-				cause = NULL;
-			}
+			prog_record_now(prog);
 		}
 		TAILQ_INSERT_TAIL(&d->progs, prog, entry);
 	}
 	closedir(dir);
 	return (0);
+}
+
+/*
+ * lpd exits: one last try at the records that could not be written, and
+ * a word about those that still cannot.
+ */
+void
+lpd_daemon_flush(struct lpd_daemon *d)
+{
+	struct lpd_prog	*prog;
+
+	TAILQ_FOREACH(prog, &d->progs, entry) {
+		if (prog->record_error == 0)
+			continue;
+		prog_record_now(prog);
+		if (prog->record_error != 0)
+			log_warn("%s: record: still not written; the next lpd "
+			    "shows the program as it was last recorded",
+			    prog->name);
+	}
 }

@@ -83,7 +83,17 @@ struct lpd_prog {
 	struct lpd_run		*run;		/* NULL once it ended */
 	struct lpd_pnode	*nodes;
 	size_t			 nnodes;
-	struct event		*record_ev;	/* a coalesced record write */
+	struct event		*record_ev;	/* a coalesced record write,
+						   or its next try */
+	int			 record_error;	/* not written: why; 0: it is */
+	double			 record_since;	/* when it was first not */
+	unsigned		 record_retry_ms;
+	bool			 launching;	/* inside lpd_run_start */
+	bool			 launch_recorded;
+	unsigned		 logs_broken;	/* node logs losing lines */
+	int			 logs_error;	/* why the first one did */
+	double			 logs_since;	/* and when */
+	uint64_t		 logs_lost;	/* lines lost since */
 	struct lpd_waiters	 waiters;
 	TAILQ_ENTRY(lpd_prog)	 entry;
 };
@@ -116,8 +126,13 @@ void	 log_info(const char *, ...) COURIER_PRINTF(1, 2);
 void	 log_warn(const char *, ...) COURIER_PRINTF(1, 2);
 
 /* logfile.c: a node's log file, capped and rotated. */
+#define LPD_LOG_BROKE	1	/* lpd_log_write: lost, the first one */
+#define LPD_LOG_LOST	2	/* ... lost, after others */
+#define LPD_LOG_MENDED	3	/* ... written, the first after a loss */
 struct lpd_log	*lpd_log_open(const char *, size_t, unsigned, char **);
-void		 lpd_log_write(struct lpd_log *, const char *, size_t);
+int		 lpd_log_write(struct lpd_log *, const char *, size_t);
+int		 lpd_log_error(const struct lpd_log *, double *);
+bool		 lpd_log_no_space(int);
 uint64_t	 lpd_log_base(const struct lpd_log *);
 void		 lpd_log_close(struct lpd_log *);
 void		 lpd_log_free(struct lpd_log *);
@@ -143,6 +158,7 @@ const char	*lpd_prog_state_name(enum lpd_prog_state);
 void		 lpd_prog_changed(struct lpd_prog *);
 void		 lpd_daemon_stop_all(struct lpd_daemon *);
 bool		 lpd_daemon_idle(struct lpd_daemon *);
+void		 lpd_daemon_flush(struct lpd_daemon *);
 
 /* record.c: a program's record, STATE/NAME/record.json. */
 int		 lpd_record_write(struct lpd_prog *, char **);

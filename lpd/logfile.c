@@ -7,6 +7,12 @@
  * the log was opened, across rotations. The current file holds the cursors
  * from base (end minus the file's size) to the end; what rotated away
  * before a reader caught up is skipped.
+ *
+ * A full disk loses lines, never the node: a line that cannot be written
+ * is counted and dropped, and the first one written after that is
+ * preceded by a line saying how many were lost. A file that cannot be
+ * opened (no room for it, or for its folder) is tried again at most once
+ * a second, as lines come.
  */
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -23,16 +29,30 @@
 
 /* The most a reply carries at once; a follower asks again for more. */
 #define LOG_READ_MAX	(4 * 1024 * 1024)
+/* How often a file that cannot be opened is tried again. */
+#define LOG_RETRY_NS	NSEC_PER_SEC
 
 struct lpd_log {
 	char		*path;
-	int		 fd;
+	int		 fd;		/* -1: closed, or not open yet */
+	bool		 closed;	/* the run ended: no more lines */
 	size_t		 max;
 	unsigned	 keep;
 	uint64_t	 size;		/* of the current file */
 	uint64_t	 total;		/* written since open */
-	bool		 warned;
+	int		 error;		/* why lines are lost; 0: none are */
+	double		 since;		/* when the first was lost */
+	uint64_t	 lost;		/* lines lost since */
+	int64_t		 retry;		/* fd -1: when to open again */
+	bool		 partial;	/* the file ends inside a line */
 };
+
+/* Whether error says the disk (or the user's quota) is full. */
+bool
+lpd_log_no_space(int error)
+{
+	return (error == ENOSPC || error == EDQUOT);
+}
 
 /* Shift path.N-1 to path.N, ..., path to path.1; the oldest goes. */
 void
@@ -59,78 +79,199 @@ lpd_log_rotate_file(const char *path, unsigned keep)
 	}
 }
 
-/* Open a file for appending; -1 with *cause. */
+/*
+ * Make the folders above path that are missing, 0700 as a launch makes
+ * them: a launch on a full disk may not have made them. 0, or -1 with
+ * errno set.
+ */
 static int
-log_open_fd(const char *path, char **cause)
+make_parents(const char *path)
 {
-	int	fd;
+	char	*dir, *slash;
+	int	 r = -1, saved;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (fd == -1)
-		xasprintf(cause, "cannot open log %s: %s", path,
-		    strerror(errno));
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+			r = 0;
+		else if (errno == ENOENT && make_parents(dir) == 0 &&
+		    (mkdir(dir, 0700) == 0 || errno == EEXIST))
+			r = 0;
+	}
+	saved = errno;
+	free(dir);
+	errno = saved;
+	return (r);
+}
+
+/* Open a file for appending, and its folders if they are missing. */
+static int
+log_open_fd(const char *path)
+{
+	int	fd, flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
+
+	fd = open(path, flags, 0640);
+	if (fd == -1 && errno == ENOENT && make_parents(path) == 0)
+		fd = open(path, flags, 0640);
 	return (fd);
+}
+
+/* A line is lost: count it; LPD_LOG_BROKE if it is the first. */
+static int
+log_lost(struct lpd_log *log, int error)
+{
+	log->lost++;
+	if (log->error != 0)
+		return (LPD_LOG_LOST);
+	log->error = error != 0 ? error : EIO;
+	log->since = lpd_realtime_now();
+	return (LPD_LOG_BROKE);
+}
+
+/* (Re)open the file; -1 with errno set, and a time to try again. */
+static int
+log_file_reopen(struct lpd_log *log)
+{
+	if ((log->fd = log_open_fd(log->path)) == -1) {
+		log->retry = courier_now() + LOG_RETRY_NS;
+		return (-1);
+	}
+	log->size = 0;
+	log->partial = false;
+	return (0);
 }
 
 /*
  * Start a node's log for a new run: an earlier run's file is rotated away,
- * so INDEX.log is always this run's. The caller frees with lpd_log_free.
+ * so INDEX.log is always this run's. On a full disk the log starts without
+ * a file and opens it once it can (lpd_log_error says so); other errors
+ * return NULL with *cause. The caller frees with lpd_log_free.
  */
 struct lpd_log *
 lpd_log_open(const char *path, size_t max, unsigned keep, char **cause)
 {
 	struct lpd_log	*log;
 	struct stat	 sb;
-	int		 fd;
+	int		 fd, error = 0;
 
 	if (stat(path, &sb) == 0 && sb.st_size > 0)
 		lpd_log_rotate_file(path, keep);
-	if ((fd = log_open_fd(path, cause)) == -1)
-		return (NULL);
+	if ((fd = log_open_fd(path)) == -1) {
+		error = errno;
+		if (!lpd_log_no_space(error)) {
+			xasprintf(cause, "cannot open log %s: %s", path,
+			    strerror(error));
+			return (NULL);
+		}
+	}
 	log = xcalloc(1, sizeof *log);
 	log->path = xstrdup(path);
 	log->fd = fd;
 	log->max = max;
 	log->keep = keep;
+	if (fd == -1) {
+		log->error = error;
+		log->since = lpd_realtime_now();
+		log->retry = courier_now() + LOG_RETRY_NS;
+	}
 	return (log);
 }
 
-/* Append one line and its newline, rotating first if it would not fit. */
-void
+/* Where a short write of iov stopped: inside a line, or after one. */
+static bool
+ends_inside_line(const struct iovec *iov, int niov, size_t n)
+{
+	const char	*p;
+	int		 i;
+
+	for (i = 0; i < niov && n > iov[i].iov_len; i++)
+		n -= iov[i].iov_len;
+	if (i == niov || n == 0)
+		return (false);
+	p = iov[i].iov_base;
+	return (p[n - 1] != '\n');
+}
+
+/*
+ * Append one line and its newline, rotating first if it would not fit.
+ * Returns 0 when it is written; LPD_LOG_MENDED when it is the first
+ * written after some were lost; LPD_LOG_BROKE when it is lost and the one
+ * before was not; LPD_LOG_LOST when it is lost after others.
+ */
+int
 lpd_log_write(struct lpd_log *log, const char *line, size_t len)
 {
-	struct iovec	 iov[2];
-	char		*cause = NULL;
+	struct iovec	 iov[4];
+	char		 marker[128];
+	size_t		 want = 0;
 	ssize_t		 n;
+	int		 niov = 0, i;
 
-	if (log->fd == -1)
-		return;
+	if (log->closed)
+		return (0);
+	if (log->fd == -1) {
+		if (courier_now() < log->retry)
+			return (log_lost(log, log->error));
+		if (log_file_reopen(log) != 0)
+			return (log_lost(log, errno));
+	}
 	if (log->size != 0 && log->size + len + 1 > log->max) {
 		close(log->fd);
 		lpd_log_rotate_file(log->path, log->keep);
-		if ((log->fd = log_open_fd(log->path, &cause)) == -1) {
-			log_warn("%s: %s", __func__, cause);
-			free(cause);
-			return;
-		}
-		log->size = 0;
+		if (log_file_reopen(log) != 0)
+			return (log_lost(log, errno));
 	}
-	iov[0].iov_base = (void *)(uintptr_t)line;
-	iov[0].iov_len = len;
-	iov[1].iov_base = (void *)(uintptr_t)"\n";
-	iov[1].iov_len = 1;
-	while ((n = writev(log->fd, iov, 2)) == -1 && errno == EINTR)
+
+	/* After a loss: end the cut line, and say what is missing. */
+	if (log->partial) {
+		iov[niov].iov_base = (void *)(uintptr_t)"\n";
+		iov[niov++].iov_len = 1;
+	}
+	if (log->lost != 0) {
+		snprintf(marker, sizeof marker, "lpd: %llu line%s lost: %s\n",
+		    (unsigned long long)log->lost, log->lost == 1 ? "" : "s",
+		    strerror(log->error));
+		iov[niov].iov_base = marker;
+		iov[niov++].iov_len = strlen(marker);
+	}
+	iov[niov].iov_base = (void *)(uintptr_t)line;
+	iov[niov++].iov_len = len;
+	iov[niov].iov_base = (void *)(uintptr_t)"\n";
+	iov[niov++].iov_len = 1;
+	for (i = 0; i < niov; i++)
+		want += iov[i].iov_len;
+
+	while ((n = writev(log->fd, iov, niov)) == -1 && errno == EINTR)
 		continue;
-	if (n == -1) {
-		/* A full disk loses lines, not the program: say so once. */
-		if (!log->warned)
-			log_warn("%s: %s: %s", __func__, log->path,
-			    strerror(errno));
-		log->warned = true;
-		return;
-	}
+	if (n == -1)
+		return (log_lost(log, errno));
 	log->size += (uint64_t)n;
 	log->total += (uint64_t)n;
+	if ((size_t)n < want) {
+		/* A short write is a full disk that took part of it. */
+		if (n != 0)
+			log->partial = ends_inside_line(iov, niov, (size_t)n);
+		return (log_lost(log, ENOSPC));
+	}
+	log->partial = false;
+	if (log->error == 0)
+		return (0);
+	log->error = 0;
+	log->lost = 0;
+	return (LPD_LOG_MENDED);
+}
+
+/*
+ * Why lines of this log are lost (an errno), with when that began, or 0
+ * if none are.
+ */
+int
+lpd_log_error(const struct lpd_log *log, double *since)
+{
+	if (since != NULL)
+		*since = log->since;
+	return (log->closed ? 0 : log->error);
 }
 
 /* The cursor of the current file's first byte. */
@@ -147,6 +288,7 @@ lpd_log_close(struct lpd_log *log)
 	if (log->fd != -1)
 		close(log->fd);
 	log->fd = -1;
+	log->closed = true;
 }
 
 void

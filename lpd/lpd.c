@@ -413,6 +413,7 @@ main(int argc, char **argv)
 	event_base_dispatch(d.base);
 
 	log_info("%s: exiting", __func__);
+	lpd_daemon_flush(&d);
 	lpd_ctl_stop(&d);
 	while ((prog = TAILQ_FIRST(&d.progs)) != NULL) {
 		TAILQ_REMOVE(&d.progs, prog, entry);

@@ -59,7 +59,11 @@ write_all(int fd, const char *buf, size_t len)
 	return (0);
 }
 
-/* Write the record: tmp, fsync, rename. 0, or -1 with *cause. */
+/*
+ * Write the record: tmp, fsync, rename. 0, or -1 with *cause and errno
+ * set; the record on disk is then the one before, whole. The program's
+ * folder is made if it is missing (a launch on a full disk could not).
+ */
 int
 lpd_record_write(struct lpd_prog *prog, char **cause)
 {
@@ -82,12 +86,15 @@ lpd_record_write(struct lpd_prog *prog, char **cause)
 	if (json == NULL) {
 		xasprintf(cause, "cannot format the record: %s", why);
 		free(why);
+		errno = EINVAL;
 		return (-1);
 	}
 
 	xasprintf(&tmp, "%s/.%s.tmp", prog->dir, RECORD_FILE);
 	xasprintf(&path, "%s/%s", prog->dir, RECORD_FILE);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1 && errno == ENOENT && mkdir(prog->dir, 0700) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd == -1 || write_all(fd, json, strlen(json)) != 0 ||
 	    write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
 		saved = errno;
@@ -115,6 +122,7 @@ fail:
 	free(json);
 	free(tmp);
 	free(path);
+	errno = saved;
 	return (-1);
 }
 

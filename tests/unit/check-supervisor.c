@@ -5,10 +5,13 @@
  * on LP_LISTEN_FD until SIGTERM. Nothing here asserts a duration: every
  * wait has a generous deadline, so a hang fails instead of stalling.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <check.h>
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -33,6 +36,15 @@ static char	 self_exe[PATH_MAX];
 static char	 tmpdir[PATH_MAX];
 static struct event_base *base;
 
+/*
+ * Faults in the real spawn path: this binary's fork() is the one the
+ * supervisor calls (lpd_core is linked in statically). It lets fork_skip
+ * calls through, then fails fork_fail of them with EAGAIN, as a full
+ * process table or RLIMIT_NPROC would. Both are 0 outside those tests.
+ */
+static unsigned	 fork_skip;
+static unsigned	 fork_fail;
+
 /* What a test saw of its run. */
 struct tctx {
 	struct lpd_run		*run;
@@ -50,6 +62,9 @@ struct tctx {
 	const char		*stop_on_event_node;
 	unsigned		 nready;
 	void			*user;		/* per test */
+	/* Per test: called on every event, after it is logged. */
+	void			(*hook)(struct tctx *, struct lpd_node *,
+				    enum lpd_event, const char *);
 };
 
 static const char *const ev_names[] = {
@@ -112,6 +127,8 @@ t_event(void *arg, struct lpd_node *n, enum lpd_event ev, const char *msg)
 		t->nready++;
 		ck_assert_int_eq(n->state, LPD_NODE_RUNNING);
 	}
+	if (t->hook != NULL)
+		t->hook(t, n, ev, msg);
 	if ((int)ev == t->stop_on_event && (t->stop_on_event_node == NULL ||
 	    (n != NULL && strcmp(n->name, t->stop_on_event_node) == 0))) {
 		t->stop_on_event = -1;
@@ -389,6 +406,42 @@ teardown(void)
 	event_base_free(base);
 	base = NULL;
 	nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* fork, failing as a test asked (see fork_fail). */
+pid_t
+fork(void)
+{
+	static pid_t	(*real)(void);
+
+	/* POSIX's way to take a function from dlsym's void *. */
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "fork");
+	if (fork_skip > 0)
+		fork_skip--;
+	else if (fork_fail > 0) {
+		fork_fail--;
+		errno = EAGAIN;
+		return (-1);
+	}
+	return (real());
+}
+
+/* How many files this process has open. */
+static int
+count_fds(void)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(dir = opendir("/proc/self/fd"));
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] != '.')
+			n++;
+	}
+	closedir(dir);
+	return (n - 1);		/* the folder's own */
 }
 
 /* ------------------------------------------------------------------ */
@@ -1038,6 +1091,178 @@ START_TEST(test_supervisor_exec_fail)
 }
 END_TEST
 
+/*
+ * fork failing (EAGAIN) is a failed start of the node, not of the
+ * supervisor: the group's restart policy retries it with its backoff, and
+ * nothing the failed start opened is left open.
+ */
+START_TEST(test_supervisor_fork_fail)
+{
+	struct tctx	 t;
+	struct lpd_node	*n;
+	int		 fds;
+
+	t_init(&t);
+	script("up.sh", "echo up; exit 3");
+	fds = count_fds();
+	/* The keeper and the first start fork; the next two starts fail. */
+	fork_skip = 2;
+	fork_fail = 2;
+	start(&t, prog("{\"program\": \"ff\", \"nodes\": ["
+	    "{\"group\": \"g\", \"type\": \"process\", "
+	    "\"restart\": \"on-failure\", \"max_restarts\": 3, "
+	    "\"command\": [\"up.sh\"]}]}"), NULL);
+	finish(&t);
+	ck_assert_int_eq(fork_fail, 0);
+	ck_assert_int_eq(t.status, LPD_STATUS_FAILED);
+	ck_assert_str_eq(lpd_run_cause(t.run), "g/0 exited with status 3");
+	ck_assert_int_eq(t.nev[LPD_EV_ERROR], 2);
+	ck_assert_int_eq(t.nev[LPD_EV_STARTED], 2);
+	ck_assert_msg(strstr(t.evlog, "ERROR g/0 cannot start: fork: "
+	    "Resource temporarily unavailable\n"
+	    "EXITED g/0 did not start\n"
+	    "RESTARTING g/0 restarting in 0.2 s (restart 2 of 3)\n") != NULL,
+	    "events:\n%s", t.evlog);
+	ck_assert_ptr_nonnull(strstr(t.evlog, "RESTARTING g/0 restarting in "
+	    "0.4 s (restart 3 of 3)\n"));
+	ck_assert_str_eq(t.out, "O g/0 up\nO g/0 up\n");
+	n = lpd_run_node(t.run, 0);
+	ck_assert_int_eq(n->restarts, 3);
+	ck_assert_int_eq(n->state, LPD_NODE_FAILED);
+	t_clear(&t);
+	ck_assert_int_eq(count_fds(), fds);
+}
+END_TEST
+
+/* Two groups; g's on_failure is the one parameter. */
+#define FFF_TEXT "{\"program\": \"fff\", \"nodes\": ["			\
+	    "{\"group\": \"slow\", \"type\": \"process\", "		\
+	    "\"command\": [\"slow.sh\"]},"				\
+	    "{\"group\": \"g\", \"type\": \"process\", "		\
+	    "\"on_failure\": \"%s\", \"command\": [\"slow.sh\"]}]}"
+
+/*
+ * A node that cannot be forked and has no restart left fails: it stops
+ * the program under on_failure stop_program, and the others run on under
+ * ignore.
+ */
+START_TEST(test_supervisor_fork_fail_final)
+{
+	struct tctx		 t;
+	struct lpd_node		*g, *slow;
+
+	script("slow.sh", "exec sleep 1000");
+	t_init(&t);
+	fork_skip = 2;		/* the keeper and slow/0 */
+	fork_fail = 1;
+	start(&t, prog(FFF_TEXT, "stop_program"), NULL);
+	finish(&t);
+	ck_assert_int_eq(t.status, LPD_STATUS_FAILED);
+	ck_assert_str_eq(lpd_run_cause(t.run), "g/0: cannot start: fork: "
+	    "Resource temporarily unavailable");
+	g = lpd_run_find(t.run, "g/0");
+	slow = lpd_run_find(t.run, "slow/0");
+	ck_assert_int_eq(g->state, LPD_NODE_FAILED);
+	ck_assert_int_eq(g->restarts, 0);
+	ck_assert_int_eq(slow->state, LPD_NODE_EXITED);
+	ck_assert_int_eq(WTERMSIG(slow->status), SIGTERM);
+	t_clear(&t);
+
+	t_init(&t);
+	fork_skip = 2;
+	fork_fail = 1;
+	start(&t, prog(FFF_TEXT, "ignore"), NULL);
+	loop_a_while(0.2);
+	ck_assert_int_eq(t.ndone, 0);
+	g = lpd_run_find(t.run, "g/0");
+	slow = lpd_run_find(t.run, "slow/0");
+	ck_assert_int_eq(g->state, LPD_NODE_FAILED);
+	ck_assert_int_eq(slow->state, LPD_NODE_RUNNING);
+	ck_assert_int_gt(slow->pid, 0);
+	lpd_run_stop(t.run, false, "the test is over");
+	finish(&t);
+	ck_assert_int_eq(t.status, LPD_STATUS_OK);
+	t_clear(&t);
+}
+#undef FFF_TEXT
+END_TEST
+
+/* What test_supervisor_emfile holds: the files that fill the table. */
+struct emfile {
+	int	 fds[512];
+	int	 nfds;
+	bool	 filled;
+};
+
+/* Fill the file table when the node first ends; empty it at the error. */
+static void
+emfile_hook(struct tctx *t, struct lpd_node *n, enum lpd_event ev,
+    const char *msg)
+{
+	struct emfile	*e = t->user;
+	int		 fd;
+
+	if (ev == LPD_EV_EXITED && !e->filled) {
+		e->filled = true;
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		ck_assert_int_ne(fd, -1);
+		e->fds[e->nfds++] = fd;
+		while (e->nfds < (int)nitems(e->fds) &&
+		    (fd = fcntl(e->fds[0], F_DUPFD_CLOEXEC, 0)) != -1)
+			e->fds[e->nfds++] = fd;
+		ck_assert_int_eq(errno, EMFILE);
+	}
+	if (ev == LPD_EV_ERROR) {
+		while (e->nfds > 0)
+			close(e->fds[--e->nfds]);
+	}
+}
+
+/*
+ * Out of file descriptors (EMFILE) when a node restarts: a failed start,
+ * retried after its backoff, which works once there are files again.
+ */
+START_TEST(test_supervisor_emfile)
+{
+	struct tctx	 t;
+	struct emfile	 e;
+	struct rlimit	 old, rl;
+	struct lpd_node	*n;
+	int		 fds;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl = old;
+	/* A table the test can fill. */
+	rl.rlim_cur = old.rlim_max < 256 ? old.rlim_max : 256;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	memset(&e, 0, sizeof e);
+	t_init(&t);
+	t.user = &e;
+	t.hook = emfile_hook;
+	script("up.sh", "echo up; exit 3");
+	fds = count_fds();
+	start(&t, prog("{\"program\": \"mf\", \"nodes\": ["
+	    "{\"group\": \"g\", \"type\": \"process\", "
+	    "\"restart\": \"on-failure\", \"max_restarts\": 2, "
+	    "\"command\": [\"up.sh\"]}]}"), NULL);
+	finish(&t);
+	ck_assert_int_eq(e.filled, true);
+	ck_assert_int_eq(e.nfds, 0);
+	ck_assert_int_eq(t.nev[LPD_EV_ERROR], 1);
+	ck_assert_msg(strstr(t.evlog, "ERROR g/0 cannot start: ") != NULL &&
+	    strstr(t.evlog, "Too many open files\n") != NULL,
+	    "events:\n%s", t.evlog);
+	ck_assert_str_eq(t.out, "O g/0 up\nO g/0 up\n");
+	n = lpd_run_node(t.run, 0);
+	ck_assert_int_eq(n->restarts, 2);
+	ck_assert_int_eq(t.status, LPD_STATUS_FAILED);
+	ck_assert_str_eq(lpd_run_cause(t.run), "g/0 exited with status 3");
+	t_clear(&t);
+	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+}
+END_TEST
+
 /* A program that cannot start starts nothing and says why. */
 START_TEST(test_supervisor_start_fail)
 {
@@ -1491,6 +1716,9 @@ supervisor_suite(void)
 	ADD("courier_restart", test_supervisor_courier_restart);
 	ADD("control", test_supervisor_control);
 	ADD("exec_fail", test_supervisor_exec_fail);
+	ADD("fork_fail", test_supervisor_fork_fail);
+	ADD("fork_fail_final", test_supervisor_fork_fail_final);
+	ADD("emfile", test_supervisor_emfile);
 	ADD("start_fail", test_supervisor_start_fail);
 	ADD("free_running", test_supervisor_free_running);
 	ADD("find", test_supervisor_find);

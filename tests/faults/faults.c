@@ -1,0 +1,59 @@
+/*
+ * faults.c: an LD_PRELOAD library for the integration tests, which makes
+ * fork() fail or stop in the process that loads it (lpd), as the machine
+ * would: a full process table, or a kill that lands in the middle of a
+ * launch. Each fault comes from the environment:
+ *
+ *   FAULTS_FORK_FAIL=PATH	fork fails with EAGAIN while PATH exists
+ *   FAULTS_FORK_STOP=N		the Nth fork stops the process (SIGSTOP)
+ *				before it forks, for a test to kill it there
+ *
+ * A node does not inherit these: lpd gives nodes the environment lpctl
+ * sent, not its own.
+ */
+#include <sys/types.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static pid_t		(*real_fork)(void);
+static const char	*fail_path;
+static unsigned long	 stop_at;
+static unsigned long	 nforks;
+
+/* Read the faults once, before main. */
+__attribute__((constructor)) static void
+faults_init(void)
+{
+	const char	*s;
+
+	/* POSIX's way to take a function from dlsym's void *. */
+	*(void **)&real_fork = dlsym(RTLD_NEXT, "fork");
+	if ((s = getenv("FAULTS_FORK_FAIL")) != NULL && *s != '\0')
+		fail_path = s;
+	if ((s = getenv("FAULTS_FORK_STOP")) != NULL)
+		stop_at = strtoul(s, NULL, 10);
+}
+
+/*
+ * fork, with the faults asked for. Called with every signal blocked
+ * (lpd's spawn does that): SIGSTOP cannot be, and access is safe here.
+ */
+pid_t
+fork(void)
+{
+	if (real_fork == NULL) {
+		errno = ENOSYS;
+		return (-1);
+	}
+	if (fail_path != NULL && access(fail_path, F_OK) == 0) {
+		errno = EAGAIN;
+		return (-1);
+	}
+	if (stop_at != 0 && ++nforks == stop_at)
+		raise(SIGSTOP);
+	return (real_fork());
+}

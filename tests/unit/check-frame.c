@@ -20,7 +20,6 @@
 #include <sys/un.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -31,6 +30,7 @@
 
 #include "courier-internal.h"
 #include "courier.pb-c.h"
+#include "harness.h"
 
 /* How long a raw read may block before the test gives up on it. */
 #define READ_GUARD_SEC	30
@@ -561,40 +561,6 @@ bomb_frame(size_t n, uint64_t id, size_t *len)
 	return (buf);
 }
 
-/* The number of descriptors this process has open. */
-static int
-count_fds(void)
-{
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	ck_assert_ptr_nonnull(d = opendir("/proc/self/fd"));
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.')
-			n++;
-	}
-	closedir(d);
-	return (n - 1);		/* opendir's own */
-}
-
-/*
- * Wait until this process has want descriptors open (the server closed
- * what it should); false if it still has more after about 10 s.
- */
-static bool
-fds_back_to(int want)
-{
-	int	 i;
-
-	for (i = 0; i < 1000; i++) {
-		if (count_fds() <= want)
-			return (true);
-		usleep(10000);
-	}
-	return (false);
-}
-
 /*
  * A peer that sends calls and never reads their replies until the server
  * stops reading it (its replies back up), then closes: the server closes
@@ -610,7 +576,7 @@ START_TEST(test_frame_flood_then_close)
 	ssize_t			 n;
 	int			 base, round, i;
 
-	base = count_fds();
+	base = harness_count_fds();
 	payload = xcalloc(1, 64 * 1024);
 	for (round = 0; round < 3; round++) {
 		peer_open(&p, sock_path);
@@ -646,10 +612,11 @@ START_TEST(test_frame_flood_then_close)
 		    "whose replies went unread, and never paused", sent);
 		courier_buf_free(&b);
 		peer_close(&p);
-		ck_assert_msg(fds_back_to(base), "round %d: %d descriptors "
-		    "open, %d before: the server kept the connection of a "
-		    "peer that closed while it was paused", round,
-		    count_fds(), base);
+		ck_assert_msg(harness_wait_down_to(harness_count_fds, base),
+		    "round %d: %d descriptors open, %d before: the server "
+		    "kept the connection of a peer that closed while it was "
+		    "paused", round,
+		    harness_count_fds(), base);
 	}
 	free(payload);
 	server_works();

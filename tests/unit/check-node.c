@@ -31,6 +31,7 @@
 
 #include "courier/courier.h"
 #include "courier/node.h"
+#include "harness.h"
 
 /* Generous for valgrind; only a broken runtime ever waits this long. */
 #define CALL_TIMEOUT_MS	20000
@@ -43,48 +44,6 @@ static const char *const lp_vars[] = {
 
 static char	 tmpdir[64];
 static char	*saved_env[NVARS];
-
-/* A gate that handlers block on until the test opens it. */
-struct gate {
-	pthread_mutex_t	 mtx;
-	pthread_cond_t	 cv;
-	bool		 open;
-	int		 entered;
-};
-
-static void
-gate_init(struct gate *g)
-{
-	pthread_mutex_init(&g->mtx, NULL);
-	pthread_cond_init(&g->cv, NULL);
-	g->open = false;
-	g->entered = 0;
-}
-
-static void
-gate_open(struct gate *g)
-{
-	pthread_mutex_lock(&g->mtx);
-	g->open = true;
-	pthread_cond_broadcast(&g->cv);
-	pthread_mutex_unlock(&g->mtx);
-}
-
-static void
-gate_wait_entered(struct gate *g, int n)
-{
-	pthread_mutex_lock(&g->mtx);
-	while (g->entered < n)
-		pthread_cond_wait(&g->cv, &g->mtx);
-	pthread_mutex_unlock(&g->mtx);
-}
-
-static void
-gate_destroy(struct gate *g)
-{
-	pthread_cond_destroy(&g->cv);
-	pthread_mutex_destroy(&g->mtx);
-}
 
 /*
  * Save the LP_* environment and clear it; teardown puts it back, since
@@ -274,14 +233,8 @@ static courier_value *
 m_block(void *self, courier_request *req, courier_error **err)
 {
 	struct state	*st = self;
-	struct gate	*g = st->gate;
 
-	pthread_mutex_lock(&g->mtx);
-	g->entered++;
-	pthread_cond_broadcast(&g->cv);
-	while (!g->open)
-		pthread_cond_wait(&g->cv, &g->mtx);
-	pthread_mutex_unlock(&g->mtx);
+	gate_pass(st->gate);
 	return (courier_string("released"));
 }
 

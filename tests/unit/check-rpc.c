@@ -15,7 +15,6 @@
 #include <sys/wait.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -30,49 +29,12 @@
 #include <event2/thread.h>
 
 #include "courier/courier.h"
-
-/* A gate handlers block on until the test opens it. */
-struct gate {
-	pthread_mutex_t	 mtx;
-	pthread_cond_t	 cv;
-	bool		 open;
-	int		 running;	/* handlers inside */
-	int		 max_running;
-	int		 entered;	/* handlers that ever entered */
-};
+#include "harness.h"
 
 static char		 tmpdir[64];
 static char		 sock_path[128];
 static char		 address[160];
 static struct gate	 gate;
-
-static void
-gate_init(struct gate *g)
-{
-	pthread_mutex_init(&g->mtx, NULL);
-	pthread_cond_init(&g->cv, NULL);
-	g->open = false;
-	g->running = g->max_running = g->entered = 0;
-}
-
-static void
-gate_open(struct gate *g)
-{
-	pthread_mutex_lock(&g->mtx);
-	g->open = true;
-	pthread_cond_broadcast(&g->cv);
-	pthread_mutex_unlock(&g->mtx);
-}
-
-/* Wait until at least n handlers have entered the gate. */
-static void
-gate_wait_entered(struct gate *g, int n)
-{
-	pthread_mutex_lock(&g->mtx);
-	while (g->entered < n)
-		pthread_cond_wait(&g->cv, &g->mtx);
-	pthread_mutex_unlock(&g->mtx);
-}
 
 static void
 setup(void)
@@ -119,17 +81,7 @@ m_fail(void *self, courier_request *req, courier_error **err)
 static courier_value *
 m_block(void *self, courier_request *req, courier_error **err)
 {
-	struct gate	*g = self;
-
-	pthread_mutex_lock(&g->mtx);
-	g->entered++;
-	if (++g->running > g->max_running)
-		g->max_running = g->running;
-	pthread_cond_broadcast(&g->cv);
-	while (!g->open)
-		pthread_cond_wait(&g->cv, &g->mtx);
-	g->running--;
-	pthread_mutex_unlock(&g->mtx);
+	gate_pass(self);
 	return (courier_string("unblocked"));
 }
 
@@ -1278,23 +1230,6 @@ START_TEST(test_rpc_bad_arguments)
 }
 END_TEST
 
-/* Threads this process has. */
-static int
-count_threads(void)
-{
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	ck_assert_ptr_nonnull(d = opendir("/proc/self/task"));
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.')
-			n++;
-	}
-	closedir(d);
-	return (n);
-}
-
 /* What the callbacks of test_rpc_client_on_base saw (loop thread). */
 struct on_base {
 	struct event_base	*base;
@@ -1391,7 +1326,7 @@ START_TEST(test_rpc_client_on_base)
 	ob.dead = courier_client_new(dead, &cause);
 	courier_client_set_wait_for_ready(ob.dead, false);
 	ck_assert_int_eq(courier_client_set_base(ob.dead, ob.base), 0);
-	nthreads = count_threads();
+	nthreads = harness_count_threads();
 
 	event_base_once(ob.base, -1, EV_TIMEOUT, on_base_start_cb, &ob, NULL);
 	event_base_loop(ob.base, EVLOOP_NO_EXIT_ON_EMPTY);
@@ -1400,7 +1335,7 @@ START_TEST(test_rpc_client_on_base)
 	ck_assert_int_eq(ob.slow_code, COURIER_DEADLINE_EXCEEDED);
 	ck_assert_int_eq(ob.nobody_code, COURIER_UNAVAILABLE);
 	ck_assert_int_eq(ob.sync_code, COURIER_FAILED_PRECONDITION);
-	ck_assert_int_eq(count_threads(), nthreads);
+	ck_assert_int_eq(harness_count_threads(), nthreads);
 	for (i = 0; i < 64; i++)
 		courier_future_free(ob.f[i]);
 	courier_future_free(ob.slow);
@@ -1424,9 +1359,9 @@ START_TEST(test_rpc_free_stuck_handler)
 	courier_future	*f;
 	courier_error	*err = NULL;
 	courier_value	*v;
-	int		 base, i;
+	int		 base;
 
-	base = count_threads();
+	base = harness_count_threads();
 	s = server_new(address, 2);
 	ck_assert_int_eq(courier_server_set_handler_wait(s, 100), 0);
 	c = client_new(address);
@@ -1440,10 +1375,8 @@ START_TEST(test_rpc_free_stuck_handler)
 	courier_future_free(f);
 	courier_client_free(c);
 	gate_open(&gate);
-	for (i = 0; i < 1000 && count_threads() > base; i++)
-		usleep(10000);
-	ck_assert_msg(count_threads() == base, "%d threads, %d before: the "
-	    "stuck handler's thread did not end", count_threads(), base);
+	ck_assert_msg(harness_wait_down_to(harness_count_threads, base), "%d threads, %d before: the "
+	    "stuck handler's thread did not end", harness_count_threads(), base);
 }
 END_TEST
 

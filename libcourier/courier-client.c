@@ -1687,6 +1687,31 @@ courier_list_methods(courier_client *c, int timeout_ms, courier_error **err)
 	return (call_sync(c, f, err));
 }
 
+/* End every call, now and later, with CANCELLED and why. */
+void
+courier_client_cancel(courier_client *c, const char *why)
+{
+	courier_future	*done = NULL;
+
+	pthread_mutex_lock(&c->mtx);
+	client_cancel_all(c, why, &done);
+	pthread_mutex_unlock(&c->mtx);
+	client_wake(c);		/* a reader in a poll learns it now */
+	run_callbacks(done);
+}
+
+/* Start a ListMethods; see courier.h. */
+courier_future *
+courier_list_methods_async(courier_client *c, int timeout_ms)
+{
+	courier_future	*f;
+
+	f = future_new(c, NULL, NULL, NULL, timeout_ms);
+	f->list_methods = true;
+	future_submit(f, false);
+	return (f);
+}
+
 /* Wait for a future; see courier.h. */
 courier_value *
 courier_future_wait(courier_future *f, int timeout_ms, courier_error **err)

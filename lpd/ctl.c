@@ -14,16 +14,15 @@
  * handler runs on the loop and must not block. Long requests are deferred:
  * wait and logs -f are long polls (answered when something happens or
  * when their wait_ms is over, and then asked again), and call and methods
- * run on a helper thread each with a client of their own, answering from
- * there (courier_request_reply may be called from any thread).
+ * go through a client per node, kept while the program is known, that
+ * runs on lpd's loop too: the node's answer comes back as a future's
+ * callback, which answers the request. No thread, no blocking.
  */
 #include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +37,7 @@
 #define WAIT_MS_DEFAULT		30000
 #define WAIT_MS_MAX		300000
 #define CALL_MS_DEFAULT		30000
-#define HELPERS_MAX		64
+#define CALLS_MAX		1024
 /*
  * Connections to the control socket: one user cannot take them all (each
  * lpctl command holds one; logs -f and wait hold theirs while they last).
@@ -46,17 +45,7 @@
 #define CONNS_MAX		1024
 #define CONNS_PER_USER		128
 
-/* A call or methods request, on its helper thread. */
-struct helper {
-	struct lpd_daemon	*d;
-	courier_request		*req;
-	char			*node;
-	char			*address;
-	char			*method;	/* NULL: methods */
-	courier_value		*args;
-	courier_value		*kwargs;
-	int			 timeout_ms;
-};
+static void	 node_clients_free(struct lpd_prog *);
 
 /* Keyword argument name if it is a string, else NULL. */
 static const char *
@@ -494,12 +483,13 @@ lpd_ctl_wake(struct lpd_prog *prog, bool ended)
 	}
 }
 
-/* The program goes away: its waiters are told so. */
+/* The program goes away: its waiters and calls in flight are told so. */
 void
 lpd_ctl_drop(struct lpd_prog *prog)
 {
 	struct lpd_waiter	*w;
 
+	node_clients_free(prog);
 	while ((w = TAILQ_FIRST(&prog->waiters)) != NULL) {
 		TAILQ_REMOVE(&prog->waiters, w, entry);
 		courier_request_fail(w->req, COURIER_UNAVAILABLE, "program "
@@ -572,36 +562,64 @@ ctl_forget(void *self, courier_request *req, courier_error **err)
 	return (v);
 }
 
-/* A helper thread: one call (or ListMethods) to a node, then the answer. */
-static void *
-helper_main(void *arg)
+/* The node's client on lpd's loop, made at first use; NULL, *err. */
+static courier_client *
+node_client(struct lpd_daemon *d, struct lpd_pnode *pn, courier_error **err)
 {
-	struct helper	*h = arg;
-	courier_client	*c;
+	char	*cause = NULL;
+
+	if (pn->client != NULL)
+		return (pn->client);
+	if ((pn->client = courier_client_new(pn->address, &cause)) == NULL) {
+		courier_error_set(err, COURIER_INTERNAL, "%s: %s", pn->name,
+		    cause);
+		free(cause);
+		return (NULL);
+	}
+	if (courier_client_set_base(pn->client, d->base) != 0)
+		fatalx("%s: cannot put a new client on the loop", __func__);
+	return (pn->client);
+}
+
+/* Free the program's node clients: their calls end CANCELLED (loop). */
+static void
+node_clients_free(struct lpd_prog *prog)
+{
+	char	*why;
+	size_t	 i;
+
+	xasprintf(&why, "program \"%s\" is gone from lpd (replaced, "
+	    "forgotten, or lpd is shutting down)", prog->name);
+	for (i = 0; i < prog->nnodes; i++) {
+		if (prog->nodes[i].client == NULL)
+			continue;
+		courier_client_cancel(prog->nodes[i].client, why);
+		courier_client_free(prog->nodes[i].client);
+		prog->nodes[i].client = NULL;
+	}
+	free(why);
+}
+
+/* A call or methods request on its way to a node. */
+struct pending {
+	struct lpd_daemon	*d;
+	courier_request		*req;
+	bool			 methods;
+};
+
+/* The node answered (or not): that is lpctl's answer (loop). */
+static void
+pending_done_cb(courier_future *f, void *arg)
+{
+	struct pending	*p = arg;
 	courier_value	*v, *r;
 	courier_error	*err = NULL;
-	char		*cause = NULL;
 
-	if ((c = courier_client_new(h->address, &cause)) == NULL) {
-		courier_request_fail(h->req, COURIER_INTERNAL, "%s: %s",
-		    h->node, cause);
-		free(cause);
-		goto out;
-	}
-	courier_client_set_cancel_fd(c, h->d->cancel[0]);
-	if (h->method == NULL)
-		v = courier_list_methods(c, h->timeout_ms, &err);
-	else {
-		v = courier_call_kw(c, h->method, h->args, h->kwargs,
-		    h->timeout_ms, &err);
-		h->args = h->kwargs = NULL;
-	}
-	courier_client_free(c);
+	v = courier_future_wait(f, 0, &err);
 	r = courier_dict_new();
 	if (v != NULL) {
 		courier_dict_set(r, "ok", courier_bool(true));
-		courier_dict_set(r, h->method == NULL ? "methods" : "result",
-		    v);
+		courier_dict_set(r, p->methods ? "methods" : "result", v);
 	} else {
 		/* The node's error is the answer, not lpd's failure. */
 		courier_dict_set(r, "ok", courier_bool(false));
@@ -611,32 +629,28 @@ helper_main(void *arg)
 		    courier_error_message(err)));
 		courier_error_free(err);
 	}
-	courier_request_reply(h->req, r);
-out:
-	courier_value_unref(h->args);
-	courier_value_unref(h->kwargs);
-	atomic_fetch_sub(&h->d->helpers, 1);
-	free(h->node);
-	free(h->address);
-	free(h->method);
-	free(h);
-	return (NULL);
+	courier_request_reply(p->req, r);
+	p->d->ncalls--;
+	courier_future_free(f);
+	free(p);
 }
 
-/* Start a helper for call (method set) or methods. */
+/*
+ * Call method (or, NULL, list the methods) on the node the request names,
+ * through the node's client on lpd's loop; the answer comes from
+ * pending_done_cb.
+ */
 static courier_value *
-helper_start(struct lpd_daemon *d, courier_request *req, const char *method,
+node_request(struct lpd_daemon *d, courier_request *req, const char *method,
     courier_error **err)
 {
 	struct lpd_prog		*prog;
 	struct lpd_pnode	*pn;
-	struct helper		*h;
+	struct pending		*p;
 	const courier_value	*args, *kwargs;
-	pthread_attr_t		 attr;
-	pthread_t		 t;
-	sigset_t		 all, old;
+	courier_client		*c;
+	courier_future		*f;
 	double			 timeout;
-	int			 error;
 
 	if ((prog = access_prog(d, req, err)) == NULL ||
 	    (pn = access_node(prog, req, err)) == NULL)
@@ -662,46 +676,32 @@ helper_start(struct lpd_daemon *d, courier_request *req, const char *method,
 		    "must be a list and kwargs a dict");
 		return (NULL);
 	}
-	if (atomic_load(&d->helpers) >= HELPERS_MAX) {
+	if (d->ncalls >= CALLS_MAX) {
 		courier_error_set(err, COURIER_RESOURCE_EXHAUSTED, "%d calls "
-		    "are in flight already; try again", HELPERS_MAX);
+		    "are in flight already; try again", CALLS_MAX);
 		return (NULL);
 	}
 	timeout = kw_number(req, "timeout_ms", CALL_MS_DEFAULT);
 	if (timeout <= 0 || timeout > INT32_MAX)
 		timeout = CALL_MS_DEFAULT;
+	if ((c = node_client(d, pn, err)) == NULL)
+		return (NULL);
 
-	h = xcalloc(1, sizeof *h);
-	h->d = d;
-	h->req = req;
-	h->node = xstrdup(pn->name);
-	h->address = xstrdup(pn->address);
-	h->method = method != NULL ? xstrdup(method) : NULL;
-	h->args = args != NULL ? courier_value_ref(args) : courier_list_new();
-	h->kwargs = kwargs != NULL ? courier_value_ref(kwargs) : NULL;
-	h->timeout_ms = (int)timeout;
+	p = xcalloc(1, sizeof *p);
+	p->d = d;
+	p->req = req;
+	p->methods = method == NULL;
 	courier_request_defer(req);
-	atomic_fetch_add(&d->helpers, 1);
-
-	/* Signals belong to the loop's thread. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	error = pthread_create(&t, &attr, helper_main, h);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (error != 0) {
-		courier_request_fail(req, COURIER_RESOURCE_EXHAUSTED, "cannot "
-		    "start a thread: %s", strerror(error));
-		atomic_fetch_sub(&d->helpers, 1);
-		courier_value_unref(h->args);
-		courier_value_unref(h->kwargs);
-		free(h->node);
-		free(h->address);
-		free(h->method);
-		free(h);
+	d->ncalls++;
+	if (method == NULL)
+		f = courier_list_methods_async(c, (int)timeout);
+	else {
+		f = courier_call_async_kw(c, method, args != NULL ?
+		    courier_value_ref(args) : courier_list_new(),
+		    kwargs != NULL ? courier_value_ref(kwargs) : NULL,
+		    (int)timeout);
 	}
+	courier_future_then(f, pending_done_cb, p);
 	return (NULL);
 }
 
@@ -716,14 +716,14 @@ ctl_call(void *self, courier_request *req, courier_error **err)
 		    "method given");
 		return (NULL);
 	}
-	return (helper_start(self, req, method, err));
+	return (node_request(self, req, method, err));
 }
 
 /* methods {program, node, timeout_ms}. */
 static courier_value *
 ctl_methods(void *self, courier_request *req, courier_error **err)
 {
-	return (helper_start(self, req, NULL, err));
+	return (node_request(self, req, NULL, err));
 }
 
 /* Serve the control API on fd (listening); the server owns fd. */
@@ -746,11 +746,6 @@ lpd_ctl_start(struct lpd_daemon *d, int fd, char **cause)
 	};
 	size_t	i;
 
-	if (pipe2(d->cancel, O_CLOEXEC) != 0) {
-		xasprintf(cause, "pipe: %s", strerror(errno));
-		close(fd);
-		return (-1);
-	}
 	d->server = courier_server_new();
 	if (courier_server_set_workers(d->server, 0) != 0 ||
 	    courier_server_set_base(d->server, d->base) != 0 ||
@@ -771,28 +766,18 @@ lpd_ctl_start(struct lpd_daemon *d, int fd, char **cause)
 }
 
 /*
- * Stop serving: calls in flight are cancelled and their threads waited
- * for, long polls are told that lpd goes, and the server is freed.
+ * Stop serving: calls in flight are cancelled (answered CANCELLED), long
+ * polls are told that lpd goes, and the server is freed.
  */
 void
 lpd_ctl_stop(struct lpd_daemon *d)
 {
 	struct lpd_prog		*prog;
-	struct timespec		 ts = { 0, 10 * 1000 * 1000 };
-	unsigned		 i;
 
 	if (d->server == NULL)
 		return;
-	(void)write(d->cancel[1], "x", 1);
-	for (i = 0; i < 1000; i++) {
-		if (atomic_load(&d->helpers) == 0)
-			break;
-		nanosleep(&ts, NULL);
-	}
 	TAILQ_FOREACH(prog, &d->progs, entry)
 		lpd_ctl_drop(prog);
 	courier_server_free(d->server);
 	d->server = NULL;
-	close(d->cancel[0]);
-	close(d->cancel[1]);
 }

@@ -54,6 +54,8 @@ struct lpd_pnode {
 	double			 started;	/* 0: never */
 	char			*log;		/* its log file */
 	struct lpd_log		*logf;		/* open while it runs */
+	courier_client		*client;	/* lpctl call's, on lpd's
+						   loop; made at first use */
 };
 
 /* A long poll on a program: wait, or logs -f. */
@@ -112,8 +114,7 @@ struct lpd_daemon {
 	unsigned		 log_keep;
 	bool			 exiting;	/* SIGTERM: stopping all */
 	struct lpd_progs	 progs;
-	int			 cancel[2];	/* wakes helper threads' calls */
-	_Atomic unsigned	 helpers;	/* call threads running */
+	unsigned		 ncalls;	/* lpctl call/methods in flight */
 	char			*runtime_dir;	/* for node sockets, or NULL */
 };
 

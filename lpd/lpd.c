@@ -269,7 +269,6 @@ main(int argc, char **argv)
 	d.uid = geteuid();
 	d.log_max = LPD_LOG_MAX_DEFAULT;
 	d.log_keep = LPD_LOG_KEEP_DEFAULT;
-	d.cancel[0] = d.cancel[1] = -1;
 	while ((ch = getopt_long(argc, argv, "fS:s:g:vVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {

@@ -142,6 +142,21 @@ lpctl_d 2 c4 call serve srv/0 ping not-json
 expect "$tmp/c4.err" 'not JSON'
 ok "call and methods"
 
+# Many calls at once go through the node's one client on lpd's loop.
+cpids=
+for i in $(seq 1 20); do
+	"$LPCTL" --socket "$sock" call serve srv/0 ping >"$tmp/cc$i.out" \
+	    2>"$tmp/cc$i.err" &
+	cpids="$cpids $!"
+done
+for p in $cpids; do
+	wait "$p" || fail "one of 20 concurrent calls failed"
+done
+for i in $(seq 1 20); do
+	expect "$tmp/cc$i.out" '^"pong from srv/0"$'
+done
+ok "20 calls at once"
+
 # Stop: waits for the end, then logs -f ends too.
 lpctl_d 0 s1 stop serve
 lpctl_d 0 s1j status --json serve
@@ -208,7 +223,22 @@ expect "$tmp/third.out" 'another lpd \(pid [0-9]+\) uses the state folder'
 ok "a second lpd is refused"
 
 lpctl_d 0 s4 stop serve2
+
+# A node that never answers (its socket listens; nobody accepts): a call
+# to it is in flight when lpd exits, and is answered, not left hanging.
+program "$tmp/mute.json" '{"program": "mute", "stop": {"grace_s": 1},
+  "nodes": [{"group": "m", "type": "courier", "command": ["sleep", "1000"]}]}'
+lpctl_d 0 l8 launch "$tmp/mute.json"
+"$LPCTL" --socket "$sock" call mute m/0 ping >"$tmp/cm.out" 2>"$tmp/cm.err" &
+cm=$!
+bgpids="$bgpids $cm"
+sleep 0.3
 kill -TERM "$lpd_pid"
 gone "$lpd_pid" 20 || fail "lpd did not exit on SIGTERM"
 [ ! -e "$sock" ] || fail "lpd left its socket behind"
-ok "lpd exits on SIGTERM and removes its socket"
+gone "$cm" 10 || fail "a call in flight hangs after lpd exited"
+status=0
+wait "$cm" || status=$?
+[ "$status" -ne 0 ] || fail "a call cut short by lpd's exit exited 0"
+expect "$tmp/cm.err" 'CANCELLED: program "mute" is gone from lpd'
+ok "lpd exits on SIGTERM, answers the call in flight, removes its socket"

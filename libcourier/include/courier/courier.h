@@ -528,6 +528,14 @@ courier_future	*courier_call_async_kw(courier_client *c, const char *method,
 /** The server's methods, a list of strings, or NULL with *err set. */
 courier_value	*courier_list_methods(courier_client *c, int timeout_ms,
 		    courier_error **err);
+/**
+ * End every call of the client, pending and future, with CANCELLED and
+ * why (as the cancel fd does, with a reason of the caller's).
+ */
+void		 courier_client_cancel(courier_client *c, const char *why);
+/** Like courier_list_methods(), through a future. */
+courier_future	*courier_list_methods_async(courier_client *c,
+		    int timeout_ms);
 
 /**
  * Wait up to timeout_ms (COURIER_FOREVER: until the call ends) for the call.

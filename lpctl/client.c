@@ -47,7 +47,7 @@ lpctl_socket_path(void)
 	return (path);
 }
 
-/* The exit status for an error of lpd's (SPEC section 4). */
+/* The exit status for an error of lpd's, as lpctl(1) says. */
 static int
 error_exit(const courier_error *err)
 {

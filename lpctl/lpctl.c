@@ -2,7 +2,7 @@
  * lpctl.c: main and the command table.
  *
  * Each command is a function taking its own argc/argv (after the command's
- * name), like tmux's cmd-*.c entries. Exit statuses are SPEC section 4's:
+ * name), like tmux's cmd-*.c entries. Exit statuses, as lpctl(1) says:
  * 0 success, 1 the program failed, 2 usage or invalid program file, 3 lpd
  * unreachable.
  */

@@ -9,7 +9,7 @@
 
 #include <courier/courier.h>
 
-/* Exit statuses (SPEC section 4). */
+/* Exit statuses, as lpctl(1) says. */
 #define LPCTL_EXIT_OK		0
 #define LPCTL_EXIT_FAILED	1	/* the program failed */
 #define LPCTL_EXIT_USAGE	2	/* usage, or an invalid program file */

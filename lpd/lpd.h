@@ -215,7 +215,7 @@ struct lpd_run_opts {
 
 /*
  * What starting one node takes: what a process gets in its LP_*
- * environment (SPEC section 3), borrowed for the call.
+ * environment (the node contract: LP_* variables), borrowed for the call.
  */
 struct lpd_node_start {
 	const struct lpd_group	*group;		/* command, env, cwd */
@@ -252,7 +252,7 @@ struct lpd_node_ops {
 	void	*arg;
 };
 
-/* Program status (SPEC section 4). */
+/* Program status: 0 success, 1 failed, as lpctl exits. */
 #define LPD_STATUS_OK		0
 #define LPD_STATUS_FAILED	1
 

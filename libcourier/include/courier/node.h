@@ -9,7 +9,7 @@
  * lp_node. The one exception is lp_node_main()'s bridge from SIGTERM and
  * SIGINT to the stop event of the node that the process runs as its own.
  *
- * The environment contract (set by the supervisor, SPEC section 3):
+ * The environment contract (set by the supervisor):
  *   LP_PROGRAM    program name
  *   LP_NODE       GROUP/INDEX
  *   LP_ADDRESS    courier nodes: where to serve

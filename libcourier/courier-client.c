@@ -280,6 +280,9 @@ courier_client_set_base(courier_client *c, struct event_base *base)
 	/* Most likely the loop's thread; the loop's callbacks say for sure. */
 	c->loop_thread = pthread_self();
 	c->loop_seen = true;
+	/* The loop is woken by event_active: no poll needs the eventfd. */
+	close(c->wake_fd);
+	c->wake_fd = -1;
 	fd = c->cancel_fd;
 	pthread_mutex_unlock(&c->mtx);
 	c->kick_ev = event_new(base, -1, 0, base_kick_cb, c);
@@ -298,7 +301,8 @@ client_unref(courier_client *c)
 	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	courier_addr_clear(&c->addr);
-	close(c->wake_fd);
+	if (c->wake_fd != -1)
+		close(c->wake_fd);
 	free(c->address);
 	free(c->table);
 	free(c->connect_error);

@@ -74,8 +74,6 @@ extern char **environ;
 #define DRAIN_MAX	(1024 * 1024)	/* read from a reaped node's pipe */
 #define PROBE_MIN_MS	10
 #define PROBE_MAX_MS	200
-#define PROBE_MAX_FRAME	(1024 * 1024)
-#define PROBE_CALL_ID	1
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	10000
 #define HEALTHY_MS	10000		/* a run this long: start over */
@@ -140,13 +138,10 @@ struct ring_line {
 	size_t			 len;
 };
 
-/* A readiness probe: Hello and ListMethods, waiting for the answer. */
+/* A readiness probe: a ListMethods call, waiting for the answer. */
 struct probe {
-	int			 fd;
-	struct event		*ev;
-	bool			 connecting;
-	size_t			 sent;
-	struct courier_buf	 in;
+	courier_client		*client;	/* on the run's loop */
+	courier_future		*f;		/* the call, or NULL */
 	unsigned		 delay_ms;
 };
 
@@ -223,8 +218,6 @@ struct lpd_run {
 	char			*logbuf;
 	size_t			 loglen;
 	struct snode		*logowner;
-	struct courier_buf	 hello;		/* the probe's two frames */
-	struct courier_arena	 arena;
 
 	struct event		*grace_ev;
 	struct event		*done_ev;
@@ -783,7 +776,7 @@ lpd_run_last_lines(const struct lpd_node *n)
 /* Readiness                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Close a node's probe, if any. */
+/* Close a node's probe, if any (from its own callback too). */
 static void
 probe_close(struct snode *sn)
 {
@@ -791,31 +784,18 @@ probe_close(struct snode *sn)
 
 	if (pr == NULL)
 		return;
-	if (pr->ev != NULL)
-		event_free(pr->ev);
-	if (pr->fd != -1)
-		close(pr->fd);
-	courier_buf_free(&pr->in);
+	sn->probe = NULL;	/* a cancelled call's callback finds none */
+	courier_client_free(pr->client);
 	free(pr);
-	sn->probe = NULL;
 }
 
-/* The probe failed or the node closed it early: try again a bit later. */
+/* The node does not serve yet: ask again a bit later. */
 static void
 probe_retry(struct snode *sn)
 {
 	struct probe	*pr = sn->probe;
 	struct timeval	 tv;
 
-	if (pr->ev != NULL) {
-		event_free(pr->ev);
-		pr->ev = NULL;
-	}
-	if (pr->fd != -1) {
-		close(pr->fd);
-		pr->fd = -1;
-	}
-	courier_buf_free(&pr->in);
 	if (pr->delay_ms == 0)
 		pr->delay_ms = PROBE_MIN_MS;
 	else if ((pr->delay_ms *= 2) > PROBE_MAX_MS)
@@ -835,131 +815,60 @@ probe_ready(struct snode *sn)
 	run_event(sn->n.run, sn, LPD_EV_READY, sn->n.address);
 }
 
-/* Read the node's frames; ready when our call has an answer. */
+/*
+ * The probe's ListMethods ended. Any answer from the node, even an error,
+ * says it serves; no connection, or a connection closed before the
+ * answer, says not yet.
+ */
 static void
-probe_read(struct snode *sn)
-{
-	struct probe	*pr = sn->probe;
-	struct lpd_run	*run = sn->n.run;
-	Courier__Frame	*f;
-	uint64_t	 id;
-	size_t		 need;
-	ssize_t		 n;
-	int		 r;
-
-	courier_buf_reserve(&pr->in, 512);
-	n = read(pr->fd, pr->in.data + pr->in.len, pr->in.cap - pr->in.len);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		probe_retry(sn);
-		return;
-	}
-	pr->in.len += (size_t)n;
-	for (;;) {
-		r = courier_frame_next(&pr->in, PROBE_MAX_FRAME, &run->arena,
-		    &f, &need, NULL);
-		if (r < 0) {
-			courier_arena_reset(&run->arena);
-			probe_retry(sn);
-			return;
-		}
-		if (r == 0) {
-			if (need > courier_buf_used(&pr->in))
-				courier_buf_reserve(&pr->in,
-				    need - courier_buf_used(&pr->in));
-			return;
-		}
-		id = f->call_id;
-		courier_arena_reset(&run->arena);
-		if (id == PROBE_CALL_ID) {
-			probe_ready(sn);
-			return;
-		}
-	}
-}
-
-/* Watch the probe's socket for what. */
-static void probe_cb(evutil_socket_t, short, void *);
-static void
-probe_arm(struct snode *sn, short what)
-{
-	struct probe	*pr = sn->probe;
-
-	if (pr->ev != NULL)
-		event_free(pr->ev);
-	pr->ev = event_new(sn->n.run->base, pr->fd, what | EV_PERSIST,
-	    probe_cb, sn);
-	if (pr->ev == NULL)
-		fatalx("%s: event_new failed", __func__);
-	event_add(pr->ev, NULL);
-}
-
-/* The probe's socket is ready: finish connecting, send, or read. */
-static void
-probe_cb(evutil_socket_t fd, short what, void *arg)
+probe_done_cb(courier_future *f, void *arg)
 {
 	struct snode	*sn = arg;
 	struct probe	*pr = sn->probe;
-	struct lpd_run	*run = sn->n.run;
-	socklen_t	 len;
-	ssize_t		 n;
-	int		 error = 0;
+	courier_error	*err = NULL;
+	courier_value	*v;
+	enum courier_code code = COURIER_OK;
 
-	if (what & EV_READ) {
-		probe_read(sn);
+	if (pr == NULL || pr->f != f) {
+		courier_future_free(f);	/* the probe was closed */
 		return;
 	}
-	if (pr->connecting) {
-		len = sizeof error;
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 ||
-		    error != 0) {
-			probe_retry(sn);
-			return;
-		}
-		pr->connecting = false;
-	}
-	while (pr->sent < courier_buf_used(&run->hello)) {
-		n = send(fd, run->hello.data + run->hello.off + pr->sent,
-		    courier_buf_used(&run->hello) - pr->sent,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			probe_retry(sn);
-			return;
-		}
-		pr->sent += (size_t)n;
-	}
-	probe_arm(sn, EV_READ);
+	pr->f = NULL;
+	if ((v = courier_future_wait(f, 0, &err)) == NULL)
+		code = courier_error_code(err);
+	courier_value_unref(v);
+	courier_error_free(err);
+	courier_future_free(f);
+	if (code == COURIER_UNAVAILABLE || code == COURIER_CANCELLED ||
+	    code == COURIER_DEADLINE_EXCEEDED)
+		probe_retry(sn);
+	else
+		probe_ready(sn);
 }
 
-/* Connect a probe to a node that does not serve yet. */
+/*
+ * Ask a node that does not serve yet for its methods, through a client
+ * of its own on the run's loop (made once, kept until the node serves).
+ */
 static void
 probe_start(struct snode *sn)
 {
-	struct courier_addr	 a;
-	struct probe		*pr;
-	int			 fd, r;
+	struct probe	*pr;
+	char		*cause = NULL;
 
 	if ((pr = sn->probe) == NULL) {
 		pr = sn->probe = xcalloc(1, sizeof *pr);
-		pr->fd = -1;
+		if ((pr->client = courier_client_new(sn->n.address,
+		    &cause)) == NULL)
+			fatalx("%s: %s", __func__, cause);
+		if (courier_client_set_base(pr->client, sn->n.run->base) != 0)
+			fatalx("%s: cannot put a client on the loop",
+			    __func__);
+		/* Retried here, on the node's timer, not by the client. */
+		courier_client_set_wait_for_ready(pr->client, false);
 	}
-	if (courier_addr_parse(sn->n.address, &a, NULL) != 0)
-		fatalx("%s: bad address %s", __func__, sn->n.address);
-	r = courier_addr_connect(&a, &fd, NULL);
-	courier_addr_clear(&a);
-	if (r == -1) {
-		probe_retry(sn);
-		return;
-	}
-	pr->fd = fd;
-	pr->sent = 0;
-	pr->connecting = r == 1;
-	probe_arm(sn, EV_WRITE);
+	pr->f = courier_list_methods_async(pr->client, COURIER_FOREVER);
+	courier_future_then(pr->f, probe_done_cb, sn);	/* may run now */
 }
 
 /* ------------------------------------------------------------------ */
@@ -2019,29 +1928,6 @@ run_limits(struct lpd_run *run, const struct rlimit *node)
 	    cur.rlim_max != run->nofile.rlim_max;
 }
 
-/* Pack the probe's Hello and ListMethods frames, the same for all. */
-static void
-run_pack_hello(struct lpd_run *run)
-{
-	Courier__Frame			 f = COURIER__FRAME__INIT;
-	Courier__Hello			 h = COURIER__HELLO__INIT;
-	Courier__ListMethodsRequest	 lm =
-	    COURIER__LIST_METHODS_REQUEST__INIT;
-
-	h.protocol_version = COURIER_PROTOCOL_VERSION;
-	h.agent = (char *)"lpd";
-	f.call_id = 0;
-	f.body_case = COURIER__FRAME__BODY_HELLO;
-	f.hello = &h;
-	courier_frame_pack(&run->hello, &f);
-	memset(&f, 0, sizeof f);
-	courier__frame__init(&f);
-	f.call_id = PROBE_CALL_ID;
-	f.body_case = COURIER__FRAME__BODY_LIST_METHODS;
-	f.list_methods = &lm;
-	courier_frame_pack(&run->hello, &f);
-}
-
 /* Free a node's resources (its process, if any, is reaped already). */
 static void
 node_clear(struct snode *sn)
@@ -2118,8 +2004,6 @@ run_clear(struct lpd_run *run)
 	free(run->lp_program);
 	free(run->rbuf);
 	free(run->logbuf);
-	courier_buf_free(&run->hello);
-	courier_arena_free(&run->arena);
 	free(run->groups);
 	free(run->cause);
 	free(run);
@@ -2232,7 +2116,6 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	run->devnull = -1;
 	run->keeper_fd = -1;
 	run->self = getpid();
-	courier_arena_init(&run->arena);
 
 	run->nnodes = p->nnodes;
 	run->nlive = p->nnodes;
@@ -2292,7 +2175,6 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 		fatalx("%s: event_new failed", __func__);
 	run->rbuf = xmalloc(READ_SIZE);
 	run->logbuf = xmalloc(LOGBUF_SIZE);
-	run_pack_hello(run);
 
 	/* A failure here is a node's, and the program's policy handles it. */
 	for (i = 0; i < run->nnodes; i++) {

@@ -1,6 +1,9 @@
 /*
  * supervisor.c: run one program's nodes as processes on the caller's
- * libevent event_base (lpctl run, lpd and the test harness embed it).
+ * libevent event_base (lpctl run, lpd and the test harness embed it):
+ * the run's start, stop and end. A node's life is node.c's, its process
+ * spawn.c's, its readiness probe.c's, its output node-output.c's, and the
+ * keeper keeper.c's; run.h is their shared header.
  *
  * Start. Everything that can fail for reasons of the machine (the runtime
  * folder, every node's listening socket, the log files, the control
@@ -37,229 +40,20 @@
  * bytes plus its output ring and any partial line (at most 4 KiB per
  * stream), and all nodes read through one buffer of the run.
  */
-#include <sys/mman.h>
-#include <sys/pidfd.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-
-#include <errno.h>
-#include <grp.h>
-#include <pwd.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <event2/event.h>
-
-#include "courier-internal.h"
-#include "lpd.h"
-
-extern char **environ;
-
-#define LINE_PIECE_MAX	4096		/* longer lines are cut in pieces */
-#define RING_LINE_MAX	1024		/* bytes of a line the ring keeps */
-#define LOG_LINES_DEFAULT 10
-#define READ_SIZE	(64 * 1024)	/* the run's one read buffer */
-#define LOGBUF_SIZE	(16 * 1024)	/* log lines gathered per write */
-#define DRAIN_MAX	(1024 * 1024)	/* read from a reaped node's pipe */
-#define PROBE_MIN_MS	10
-#define PROBE_MAX_MS	200
-#define BACKOFF_MIN_MS	100
-#define BACKOFF_MAX_MS	10000
-#define HEALTHY_MS	10000		/* a run this long: start over */
-#define POLL_MS		10		/* without pidfds */
-#define SUN_PATH_MAX	(sizeof ((struct sockaddr_un *)0)->sun_path)
-
-/* Linux's PID_MAX_LIMIT on 64-bit: no pid (so no pgid) reaches it. */
-#define KEEPER_PID_LIMIT (4 * 1024 * 1024)
-
-/* A record to the keeper: fixed size, so each send is one atomic write. */
-struct keeper_rec {
-	int32_t		 op;
-#define KEEPER_ADD	'+'
-#define KEEPER_DEL	'-'
-#define KEEPER_DONE	'D'
-	int32_t		 pgid;
-};
-
-/* What a child that could not exec tells its parent. */
-struct spawn_rec {
-	int32_t		 stage;
-#define STAGE_SETSID	1
-#define STAGE_FDS	2
-#define STAGE_CHDIR	3
-#define STAGE_EXEC	4
-#define STAGE_IDS	5
-	int32_t		 error;
-};
-
-/* Everything a child needs, prepared before fork (no malloc after it). */
-struct spawn {
-	const char		*path;
-	char *const		*argv;
-	char *const		*envp;
-	const char		*cwd;
-	int			 fds[4];	/* become 0 1 2 3; -1: none */
-	int			 status_fd;
-	int			 keeper_fd;
-	pid_t			 ppid;
-	const struct rlimit	*nofile;	/* restore this, or NULL */
-	struct sigaction	 dfl;
-	bool			 set_ids;	/* become uid/gid first */
-	uid_t			 uid;
-	gid_t			 gid;
-	const gid_t		*groups;
-	size_t			 ngroups;
-};
-
-/* One output pipe of a node, and the line it has not ended yet. */
-struct stream {
-	struct snode		*node;
-	bool			 err;
-	int			 fd;
-	struct event		*ev;
-	char			*buf;		/* partial line */
-	size_t			 len;
-	bool			 cut;		/* the line was cut at len 0 */
-};
-
-struct ring_line {
-	char			*s;
-	size_t			 len;
-};
-
-/* A readiness probe: a ListMethods call, waiting for the answer. */
-struct probe {
-	courier_client		*client;	/* on the run's loop */
-	courier_future		*f;		/* the call, or NULL */
-	unsigned		 delay_ms;
-};
-
-/* The supervisor's side of a node. */
-struct snode {
-	struct lpd_node		 n;
-	char			*sock_path;	/* Unix socket file we made */
-	int			 listen_fd;
-	int			 log_fd;
-	pid_t			 pgid;		/* 0: none to signal */
-	int			 pidfd;		/* -1: polled */
-	struct event		*pid_ev;
-	int			 status_fd;	/* exec status pipe */
-	struct event		*status_ev;
-	struct stream		 out[2];	/* stdout, stderr */
-	struct event		*timer;		/* backoff, probe retry */
-	unsigned		 streak;	/* restarts since a healthy run */
-	struct probe		*probe;
-	char			*start_error;	/* why it could not start */
-	char			*exit_why;	/* ops: why it ended, or NULL */
-	bool			 live;		/* ops: started, not ended */
-	struct ring_line	*ring;
-	unsigned		 ring_head;
-	unsigned		 ring_count;
-	bool			 final;
-};
-
-struct lpd_run {
-	struct event_base	*base;
-	struct lpd_program	*p;
-	struct lpd_run_cb	 cb;
-	void			*arg;
-	struct lpd_node_ops	 ops;
-	bool			 has_ops;
-
-	double			 grace_s;
-	unsigned		 log_lines;
-	double			 healthy_s;
-	bool			 tcp;
-	bool			 set_ids;	/* nodes run as uid/gid */
-	uid_t			 uid;
-	gid_t			 gid;
-	gid_t			*groups;	/* the user's supplementary */
-	size_t			 ngroups;
-
-	char			*dir;		/* runtime folder */
-	bool			 made_dir;
-	char			*control_addr;
-	char			*lp_control;	/* "LP_CONTROL=..." */
-	char			*lp_program;	/* "LP_PROGRAM=..." */
-	courier_server		*control;
-
-	char			**env;		/* base environment, owned */
-	char			***genv;	/* per group, borrowed strings */
-	size_t			*gnenv;
-	size_t			*goff;		/* first node of each group */
-
-	struct snode		*nodes;
-	size_t			 nnodes;
-	size_t			 nlive;		/* nodes not final */
-	size_t			 nprocs;	/* processes not reaped */
-	size_t			 npolled;	/* ... without a pidfd */
-	bool			 no_pidfd;	/* pidfd_open: ENOSYS */
-	struct event		*poll_ev;
-
-	int			 devnull;
-	int			 keeper_fd;
-	pid_t			 keeper_pid;
-	pid_t			 self;
-	struct rlimit		 nofile;	/* what children get */
-	bool			 nofile_raised;
-
-	char			*rbuf;
-	char			*logbuf;
-	size_t			 loglen;
-	struct snode		*logowner;
-
-	struct event		*grace_ev;
-	struct event		*done_ev;
-	bool			 stopping;
-	bool			 killing;
-	bool			 failed;
-	bool			 requested;	/* a node asked for the stop */
-	bool			 done;
-	int			 status;
-	char			*cause;
-};
-
-static void	 node_start(struct snode *);
-static int	 node_start_ops(struct snode *, char **);
-static void	 node_ended(struct snode *, int);
-static void	 pid_cb(evutil_socket_t, short, void *);
-static void	 status_cb(evutil_socket_t, short, void *);
-static void	 probe_start(struct snode *);
-static void	 run_kill_all(struct lpd_run *, const char *);
-static void	 run_maybe_finish(struct lpd_run *);
-
-/* Whether a node's process (or, with ops, the node) has not ended. */
-static bool
-node_running(const struct snode *sn)
-{
-	return (sn->pgid > 0 || sn->live);
-}
+#include "run.h"
 
 /* Tell the embedder something. */
-static void
-run_event(struct lpd_run *run, struct snode *sn, enum lpd_event ev,
+void
+lpd_run_event(struct lpd_run *run, struct snode *sn, enum lpd_event ev,
     const char *msg)
 {
 	if (run->cb.event != NULL)
 		run->cb.event(run->arg, sn != NULL ? &sn->n : NULL, ev, msg);
 }
 
-static void
-run_eventf(struct lpd_run *run, struct snode *sn, enum lpd_event ev,
-    const char *fmt, ...) COURIER_PRINTF(4, 5);
-static void
-run_eventf(struct lpd_run *run, struct snode *sn, enum lpd_event ev,
+/* Tell the embedder something, formatted. */
+void
+lpd_run_eventf(struct lpd_run *run, struct snode *sn, enum lpd_event ev,
     const char *fmt, ...)
 {
 	va_list	 ap;
@@ -268,35 +62,10 @@ run_eventf(struct lpd_run *run, struct snode *sn, enum lpd_event ev,
 	va_start(ap, fmt);
 	xvasprintf(&msg, fmt, ap);
 	va_end(ap);
-	run_event(run, sn, ev, msg);
+	lpd_run_event(run, sn, ev, msg);
 	free(msg);
 }
 
-/* A timeval of ms milliseconds. */
-static struct timeval
-ms_tv(unsigned ms)
-{
-	struct timeval	 tv;
-
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	return (tv);
-}
-
-/* A traditional wait status from waitid's siginfo. */
-static int
-siginfo_status(const siginfo_t *si)
-{
-	switch (si->si_code) {
-	case CLD_EXITED:
-		return ((si->si_status & 0xff) << 8);
-	case CLD_KILLED:
-		return (si->si_status & 0x7f);
-	case CLD_DUMPED:
-		return ((si->si_status & 0x7f) | 0x80);
-	}
-	return (-1);
-}
 
 /* How a process ended, for a person. */
 const char *
@@ -352,1129 +121,6 @@ lpd_node_state_name(enum lpd_node_state state)
 	return ("unknown");
 }
 
-/* ------------------------------------------------------------------ */
-/* The keeper                                                          */
-/* ------------------------------------------------------------------ */
-
-/*
- * Remove a dead supervisor's private runtime folder: the sockets it can
- * hold (n0 ... nN-1, control), then the folder. dir is the parent's copy
- * of the string, read-only here; no malloc, no stdio.
- */
-static void
-keeper_clean(const char *dir, size_t nnodes)
-{
-	char	 path[PATH_MAX], digits[32];
-	size_t	 len, i, n, k;
-
-	if ((len = strlen(dir)) + 32 >= sizeof path)
-		return;
-	memcpy(path, dir, len);
-	memcpy(path + len, "/control", sizeof "/control");
-	(void)unlink(path);
-	for (i = 0; i < nnodes; i++) {
-		n = 0;
-		k = i;
-		do
-			digits[n++] = (char)('0' + k % 10);
-		while ((k /= 10) != 0);
-		path[len] = '/';
-		path[len + 1] = 'n';
-		for (k = 0; k < n; k++)
-			path[len + 2 + k] = digits[n - 1 - k];
-		path[len + 2 + n] = '\0';
-		(void)unlink(path);
-	}
-	(void)rmdir(dir);
-}
-
-/*
- * The keeper's life, in a child forked without exec from a process that
- * may have threads: only async-signal-safe calls. It ignores the signals
- * a terminal or a careless kill sends a whole group, and is in a session
- * of its own, so that it outlives whatever kills the supervisor.
- */
-static void
-keeper_main(int fd, int devnull, const char *dir, size_t nnodes)
-{
-	struct sigaction	 sa;
-	struct keeper_rec	 recs[256];
-	sigset_t		 none;
-	uint64_t		*bits;
-	size_t			 have = 0, i, nwords;
-	ssize_t			 n;
-	int			 sig, pgid, b;
-
-	(void)setsid();
-	memset(&sa, 0, sizeof sa);
-	sigemptyset(&sa.sa_mask);
-	for (sig = 1; sig < NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP ||
-		    sig == SIGQUIT || sig == SIGPIPE)
-			sa.sa_handler = SIG_IGN;
-		else
-			sa.sa_handler = SIG_DFL;
-		(void)sigaction(sig, &sa, NULL);
-	}
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	(void)prctl(PR_SET_NAME, "lpd-keeper");
-
-	/* Hold nothing but our end: a held fd keeps pipes and sockets open. */
-	if (fd < 3 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1)
-		_exit(1);
-	if (devnull != -1) {
-		(void)dup2(devnull, 0);
-		(void)dup2(devnull, 1);
-		(void)dup2(devnull, 2);
-	}
-	if ((fd > 3 && close_range(3, (unsigned)fd - 1, 0) != 0) ||
-	    close_range((unsigned)fd + 1, ~0U, 0) != 0) {
-		for (i = 3; i < 65536; i++) {
-			if ((int)i != fd)
-				(void)close((int)i);
-		}
-	}
-
-	/* A bit per possible pgid; pages are touched only where used. */
-	nwords = KEEPER_PID_LIMIT / 64;
-	bits = mmap(NULL, nwords * sizeof *bits, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (bits == MAP_FAILED)
-		bits = NULL;
-
-	for (;;) {
-		n = read(fd, (char *)recs + have, sizeof recs - have);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		for (i = 0; i < have / sizeof *recs; i++) {
-			pgid = recs[i].pgid;
-			if (recs[i].op == KEEPER_DONE)
-				_exit(0);
-			/* Never 1: kill(-1) would be everything. */
-			if (bits == NULL || pgid <= 1 ||
-			    pgid >= KEEPER_PID_LIMIT)
-				continue;
-			if (recs[i].op == KEEPER_ADD)
-				bits[pgid / 64] |= 1ULL << (pgid % 64);
-			else if (recs[i].op == KEEPER_DEL)
-				bits[pgid / 64] &= ~(1ULL << (pgid % 64));
-		}
-		i *= sizeof *recs;
-		if (i != have)
-			memmove(recs, (char *)recs + i, have - i);
-		have -= i;
-	}
-
-	/* The supervisor died: its nodes go with it. */
-	if (bits != NULL) {
-		for (i = 0; i < nwords; i++) {
-			if (bits[i] == 0)
-				continue;
-			for (b = 0; b < 64; b++) {
-				pgid = (int)(i * 64) + b;
-				if (bits[i] & (1ULL << b))
-					(void)kill(-(pid_t)pgid, SIGKILL);
-			}
-		}
-	}
-	if (dir != NULL)
-		keeper_clean(dir, nnodes);
-	_exit(0);
-}
-
-/* Fork the keeper; 0, or -1 with *cause. */
-static int
-keeper_start(struct lpd_run *run, char **cause)
-{
-	sigset_t	 all, old;
-	pid_t		 pid;
-	int		 sv[2], saved;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		xasprintf(cause, "cannot start the keeper: socketpair: %s",
-		    strerror(errno));
-		return (-1);
-	}
-	/* No handler of ours may run in the child before it resets them. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0)
-		keeper_main(sv[1], run->devnull, run->made_dir ? run->dir :
-		    NULL, run->nnodes);
-	saved = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	close(sv[1]);
-	if (pid == -1) {
-		close(sv[0]);
-		xasprintf(cause, "cannot start the keeper: fork: %s",
-		    strerror(saved));
-		return (-1);
-	}
-	run->keeper_fd = sv[0];
-	run->keeper_pid = pid;
-	return (0);
-}
-
-/* Send the keeper a record. It blocks only if the keeper lags far behind. */
-static void
-keeper_send(struct lpd_run *run, int op, pid_t pgid)
-{
-	struct keeper_rec	 rec;
-
-	if (run->keeper_fd == -1)
-		return;
-	rec.op = op;
-	rec.pgid = pgid;
-	while (send(run->keeper_fd, &rec, sizeof rec, MSG_NOSIGNAL) == -1) {
-		if (errno != EINTR) {
-			/* The keeper is gone: nothing left to tell. */
-			close(run->keeper_fd);
-			run->keeper_fd = -1;
-			return;
-		}
-	}
-}
-
-/* Tell the keeper all is well and wait for it to exit. */
-static void
-keeper_stop(struct lpd_run *run)
-{
-	keeper_send(run, KEEPER_DONE, 0);
-	if (run->keeper_fd != -1) {
-		close(run->keeper_fd);
-		run->keeper_fd = -1;
-	}
-	if (run->keeper_pid > 0) {
-		while (waitpid(run->keeper_pid, NULL, 0) == -1 &&
-		    errno == EINTR)
-			continue;
-		run->keeper_pid = 0;
-	}
-}
-
-/* ------------------------------------------------------------------ */
-/* Output                                                              */
-/* ------------------------------------------------------------------ */
-
-/* Write the log lines gathered for one node. */
-static void
-log_flush(struct lpd_run *run)
-{
-	struct snode	*sn = run->logowner;
-	size_t		 off = 0;
-	ssize_t		 n;
-
-	while (sn != NULL && sn->log_fd != -1 && off < run->loglen) {
-		n = write(sn->log_fd, run->logbuf + off, run->loglen - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;	/* a full disk loses lines, not the node */
-		off += (size_t)n;
-	}
-	run->loglen = 0;
-	run->logowner = NULL;
-}
-
-/* Add "line\n" to a node's log, through the run's buffer. */
-static void
-log_add(struct snode *sn, const char *line, size_t len)
-{
-	struct lpd_run	*run = sn->n.run;
-
-	if (sn->log_fd == -1)
-		return;
-	if (run->logowner != sn || run->loglen + len + 1 > LOGBUF_SIZE)
-		log_flush(run);
-	run->logowner = sn;
-	memcpy(run->logbuf + run->loglen, line, len);
-	run->loglen += len;
-	run->logbuf[run->loglen++] = '\n';
-}
-
-/* Keep a line in the node's ring of last lines. */
-static void
-ring_add(struct snode *sn, const char *line, size_t len)
-{
-	unsigned		 cap = sn->n.run->log_lines;
-	struct ring_line	*l;
-
-	if (sn->ring == NULL)
-		sn->ring = xcalloc(cap, sizeof *sn->ring);
-	if (sn->ring_count < cap)
-		l = &sn->ring[(sn->ring_head + sn->ring_count++) % cap];
-	else {
-		l = &sn->ring[sn->ring_head];
-		sn->ring_head = (sn->ring_head + 1) % cap;
-	}
-	if (len > RING_LINE_MAX)
-		len = RING_LINE_MAX;
-	l->s = xrealloc(l->s, len + 1);
-	memcpy(l->s, line, len);
-	l->s[len] = '\0';
-	l->len = len;
-}
-
-/* One line from a node: to the embedder, the log and the ring. */
-static void
-stream_line(struct stream *st, const char *line, size_t len)
-{
-	struct snode	*sn = st->node;
-	struct lpd_run	*run = sn->n.run;
-
-	log_add(sn, line, len);
-	ring_add(sn, line, len);
-	if (run->cb.output != NULL)
-		run->cb.output(run->arg, &sn->n, st->err, line, len);
-}
-
-/* Append n bytes to the partial line, which then holds at most a piece. */
-static void
-stream_append(struct stream *st, const char *p, size_t n)
-{
-	if (st->buf == NULL)
-		st->buf = xmalloc(LINE_PIECE_MAX);
-	memcpy(st->buf + st->len, p, n);
-	st->len += n;
-}
-
-/* Split what a pipe gave into lines; a line too long comes in pieces. */
-static void
-stream_feed(struct stream *st, const char *p, size_t len)
-{
-	const char	*nl;
-	size_t		 n, c;
-
-	while (len > 0) {
-		nl = memchr(p, '\n', len);
-		n = nl != NULL ? (size_t)(nl - p) : len;
-		if (st->len == 0 && nl != NULL && n <= LINE_PIECE_MAX) {
-			/* The common case: a whole line, used in place. */
-			if (n != 0 || !st->cut)
-				stream_line(st, p, n);
-			st->cut = false;
-			p += n + 1;
-			len -= n + 1;
-			continue;
-		}
-		while (n > 0) {
-			c = LINE_PIECE_MAX - st->len;
-			if (c > n)
-				c = n;
-			stream_append(st, p, c);
-			p += c;
-			len -= c;
-			n -= c;
-			st->cut = false;
-			if (st->len == LINE_PIECE_MAX) {
-				stream_line(st, st->buf, st->len);
-				st->len = 0;
-				st->cut = true;
-			}
-		}
-		if (nl != NULL) {
-			if (st->len != 0 || !st->cut)
-				stream_line(st, st->buf, st->len);
-			st->len = 0;
-			st->cut = false;
-			p++;
-			len--;
-		}
-	}
-}
-
-/* Close a pipe at its end, delivering the line it did not end. */
-static void
-stream_close(struct stream *st)
-{
-	if (st->fd == -1)
-		return;
-	if (st->len != 0)
-		stream_line(st, st->buf, st->len);
-	log_flush(st->node->n.run);
-	event_free(st->ev);
-	st->ev = NULL;
-	close(st->fd);
-	st->fd = -1;
-	free(st->buf);
-	st->buf = NULL;
-	st->len = 0;
-	st->cut = false;
-}
-
-/* A node's pipe is readable: one read per wake-up, for fairness. */
-static void
-stream_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct stream	*st = arg;
-	struct lpd_run	*run = st->node->n.run;
-	ssize_t		 n;
-
-	n = read(fd, run->rbuf, READ_SIZE);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n > 0) {
-		stream_feed(st, run->rbuf, (size_t)n);
-		log_flush(run);
-		return;
-	}
-	stream_close(st);
-}
-
-/* Read what a reaped node left in a pipe, then close it. */
-static void
-stream_drain(struct stream *st)
-{
-	struct lpd_run	*run = st->node->n.run;
-	size_t		 total = 0;
-	ssize_t		 n;
-
-	while (st->fd != -1 && total < DRAIN_MAX) {
-		n = read(st->fd, run->rbuf, READ_SIZE);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		stream_feed(st, run->rbuf, (size_t)n);
-		total += (size_t)n;
-	}
-	stream_close(st);
-}
-
-/* The last lines of a node's output, oldest first. */
-char *
-lpd_run_last_lines(const struct lpd_node *n)
-{
-	const struct snode	*sn = n->priv;
-	const struct ring_line	*l;
-	unsigned		 cap = n->run->log_lines, i;
-	size_t			 size = 1, off = 0;
-	char			*s;
-
-	for (i = 0; i < sn->ring_count; i++)
-		size += sn->ring[(sn->ring_head + i) % cap].len + 1;
-	s = xmalloc(size);
-	for (i = 0; i < sn->ring_count; i++) {
-		l = &sn->ring[(sn->ring_head + i) % cap];
-		if (i != 0)
-			s[off++] = '\n';
-		memcpy(s + off, l->s, l->len);
-		off += l->len;
-	}
-	s[off] = '\0';
-	return (s);
-}
-
-/* ------------------------------------------------------------------ */
-/* Readiness                                                           */
-/* ------------------------------------------------------------------ */
-
-/* Close a node's probe, if any (from its own callback too). */
-static void
-probe_close(struct snode *sn)
-{
-	struct probe	*pr = sn->probe;
-
-	if (pr == NULL)
-		return;
-	sn->probe = NULL;	/* a cancelled call's callback finds none */
-	courier_client_free(pr->client);
-	free(pr);
-}
-
-/* The node does not serve yet: ask again a bit later. */
-static void
-probe_retry(struct snode *sn)
-{
-	struct probe	*pr = sn->probe;
-	struct timeval	 tv;
-
-	if (pr->delay_ms == 0)
-		pr->delay_ms = PROBE_MIN_MS;
-	else if ((pr->delay_ms *= 2) > PROBE_MAX_MS)
-		pr->delay_ms = PROBE_MAX_MS;
-	tv = ms_tv(pr->delay_ms);
-	evtimer_add(sn->timer, &tv);
-}
-
-/* The node answered ListMethods: it serves. */
-static void
-probe_ready(struct snode *sn)
-{
-	probe_close(sn);
-	if (sn->n.state != LPD_NODE_STARTING)
-		return;
-	sn->n.state = LPD_NODE_RUNNING;
-	run_event(sn->n.run, sn, LPD_EV_READY, sn->n.address);
-}
-
-/*
- * The probe's ListMethods ended. Any answer from the node, even an error,
- * says it serves; no connection, or a connection closed before the
- * answer, says not yet.
- */
-static void
-probe_done_cb(courier_future *f, void *arg)
-{
-	struct snode	*sn = arg;
-	struct probe	*pr = sn->probe;
-	courier_error	*err = NULL;
-	courier_value	*v;
-	enum courier_code code = COURIER_OK;
-
-	if (pr == NULL || pr->f != f) {
-		courier_future_free(f);	/* the probe was closed */
-		return;
-	}
-	pr->f = NULL;
-	if ((v = courier_future_wait(f, 0, &err)) == NULL)
-		code = courier_error_code(err);
-	courier_value_unref(v);
-	courier_error_free(err);
-	courier_future_free(f);
-	if (code == COURIER_UNAVAILABLE || code == COURIER_CANCELLED ||
-	    code == COURIER_DEADLINE_EXCEEDED)
-		probe_retry(sn);
-	else
-		probe_ready(sn);
-}
-
-/*
- * Ask a node that does not serve yet for its methods, through a client
- * of its own on the run's loop (made once, kept until the node serves).
- */
-static void
-probe_start(struct snode *sn)
-{
-	struct probe	*pr;
-	char		*cause = NULL;
-
-	if ((pr = sn->probe) == NULL) {
-		pr = sn->probe = xcalloc(1, sizeof *pr);
-		if ((pr->client = courier_client_new(sn->n.address,
-		    &cause)) == NULL)
-			fatalx("%s: %s", __func__, cause);
-		if (courier_client_set_base(pr->client, sn->n.run->base) != 0)
-			fatalx("%s: cannot put a client on the loop",
-			    __func__);
-		/* Retried here, on the node's timer, not by the client. */
-		courier_client_set_wait_for_ready(pr->client, false);
-	}
-	pr->f = courier_list_methods_async(pr->client, COURIER_FOREVER);
-	courier_future_then(pr->f, probe_done_cb, sn);	/* may run now */
-}
-
-/* ------------------------------------------------------------------ */
-/* Processes                                                           */
-/* ------------------------------------------------------------------ */
-
-/* Tell the parent why we could not exec, and end. */
-static void
-spawn_fail(int fd, int stage, int error)
-{
-	struct spawn_rec	 rec;
-
-	rec.stage = stage;
-	rec.error = error;
-	(void)write(fd, &rec, sizeof rec);
-	_exit(127);
-}
-
-/*
- * The child, between fork and exec: async-signal-safe calls only, since
- * the parent may have threads (a malloc lock held by one of them would
- * be held here forever).
- */
-static void
-spawn_child(const struct spawn *sp)
-{
-	struct keeper_rec	 rec;
-	sigset_t		 none;
-	int			 fds[4], st, i, sig, flags;
-
-	st = sp->status_fd;
-	if (setsid() == -1)
-		spawn_fail(st, STAGE_SETSID, errno);
-	/* From here on the keeper knows our group, before we can fork. */
-	rec.op = KEEPER_ADD;
-	rec.pgid = getpid();
-	if (sp->keeper_fd != -1)
-		(void)send(sp->keeper_fd, &rec, sizeof rec, MSG_NOSIGNAL);
-	/* The user's identity; before PDEATHSIG, which a change clears. */
-	if (sp->set_ids && (setgroups(sp->ngroups, sp->groups) == -1 ||
-	    setgid(sp->gid) == -1 || setuid(sp->uid) == -1))
-		spawn_fail(st, STAGE_IDS, errno);
-	/* Die with the forking thread; it may have died already. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != sp->ppid)
-		_exit(127);
-
-	/* Move fds out of the way of 0-3 before dup2 onto them. */
-	if (st < 4 && (st = fcntl(st, F_DUPFD_CLOEXEC, 4)) == -1)
-		_exit(127);
-	for (i = 0; i < 4; i++) {
-		fds[i] = sp->fds[i];
-		if (fds[i] != -1 && fds[i] < 4 &&
-		    (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 4)) == -1)
-			spawn_fail(st, STAGE_FDS, errno);
-	}
-	for (i = 0; i < 4; i++) {
-		if (fds[i] != -1 && dup2(fds[i], i) == -1)
-			spawn_fail(st, STAGE_FDS, errno);
-	}
-	if (fds[3] != -1) {
-		/* A listening socket is blocking by convention (systemd). */
-		if ((flags = fcntl(3, F_GETFL)) != -1)
-			(void)fcntl(3, F_SETFL, flags & ~O_NONBLOCK);
-	}
-	/* Whatever the embedder opened without O_CLOEXEC stays here. */
-#ifdef CLOSE_RANGE_CLOEXEC
-	(void)close_range(fds[3] != -1 ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC);
-#endif
-	if (sp->nofile != NULL)
-		(void)setrlimit(RLIMIT_NOFILE, sp->nofile);
-	if (chdir(sp->cwd) == -1)
-		spawn_fail(st, STAGE_CHDIR, errno);
-
-	for (sig = 1; sig < NSIG; sig++) {
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &sp->dfl, NULL);
-	}
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(sp->path, sp->argv, sp->envp);
-	spawn_fail(st, STAGE_EXEC, errno);
-}
-
-/* Resolves handle references for lpd_program_node_config. */
-static const char *
-node_address_fn(void *arg, size_t group, unsigned index)
-{
-	struct lpd_run	*run = arg;
-
-	return (run->nodes[run->goff[group] + index].n.address);
-}
-
-/* Fork and exec a node; 0, or -1 with *cause (nothing left open). */
-static int
-node_spawn(struct snode *sn, char **cause)
-{
-	struct lpd_run		*run = sn->n.run;
-	struct lpd_group	*g = &run->p->groups[sn->n.group];
-	struct spawn		 sp;
-	struct timeval		 tv;
-	sigset_t		 all, old;
-	char			**envp, *lp_node, *lp_addr = NULL;
-	char			*lp_config, *config;
-	size_t			 k;
-	pid_t			 pid;
-	int			 outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int			 stp[2] = { -1, -1 }, saved, pidfd, i;
-
-	if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 ||
-	    pipe2(stp, O_CLOEXEC | O_NONBLOCK) != 0) {
-		xasprintf(cause, "pipe: %s", strerror(errno));
-		goto fail;
-	}
-	if (fcntl(outp[0], F_SETFL, O_NONBLOCK) != 0 ||
-	    fcntl(errp[0], F_SETFL, O_NONBLOCK) != 0) {
-		xasprintf(cause, "fcntl: %s", strerror(errno));
-		goto fail;
-	}
-
-	/* The environment: base, the group's on top, then LP_*. */
-	envp = xreallocarray(NULL, run->gnenv[sn->n.group] + 8, sizeof *envp);
-	memcpy(envp, run->genv[sn->n.group],
-	    run->gnenv[sn->n.group] * sizeof *envp);
-	k = run->gnenv[sn->n.group];
-	envp[k++] = run->lp_program;
-	xasprintf(&lp_node, "LP_NODE=%s", sn->n.name);
-	envp[k++] = lp_node;
-	if (g->type == LPD_TYPE_COURIER) {
-		xasprintf(&lp_addr, "LP_ADDRESS=%s", sn->n.address);
-		envp[k++] = lp_addr;
-		envp[k++] = (char *)"LP_LISTEN_FD=3";
-	}
-	config = lpd_program_node_config(run->p, sn->n.group, sn->n.index,
-	    node_address_fn, run);
-	xasprintf(&lp_config, "LP_CONFIG=%s", config);
-	free(config);
-	envp[k++] = lp_config;
-	envp[k++] = run->lp_control;
-	envp[k++] = (char *)(g->run ? "LP_RUN=1" : "LP_RUN=0");
-	envp[k] = NULL;
-
-	memset(&sp, 0, sizeof sp);
-	sp.path = g->path;
-	sp.argv = g->argv;
-	sp.envp = envp;
-	sp.cwd = g->cwd;
-	sp.fds[0] = run->devnull;
-	sp.fds[1] = outp[1];
-	sp.fds[2] = errp[1];
-	sp.fds[3] = sn->listen_fd;
-	sp.status_fd = stp[1];
-	sp.keeper_fd = run->keeper_fd;
-	sp.ppid = run->self = getpid();
-	sp.nofile = run->nofile_raised ? &run->nofile : NULL;
-	sp.dfl.sa_handler = SIG_DFL;
-	sigemptyset(&sp.dfl.sa_mask);
-	sp.set_ids = run->set_ids;
-	sp.uid = run->uid;
-	sp.gid = run->gid;
-	sp.groups = run->groups;
-	sp.ngroups = run->ngroups;
-
-	/* No handler of ours may run in the child before it resets them. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0)
-		spawn_child(&sp);
-	saved = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-
-	free(lp_node);
-	free(lp_addr);
-	free(lp_config);
-	free(envp);
-	close(outp[1]);
-	close(errp[1]);
-	close(stp[1]);
-	outp[1] = errp[1] = stp[1] = -1;
-	if (pid == -1) {
-		xasprintf(cause, "fork: %s", strerror(saved));
-		goto fail;
-	}
-	sn->n.pid = pid;
-	sn->pgid = pid;
-	pidfd = run->no_pidfd ? -1 : pidfd_open(pid, 0);
-	if (pidfd == -1 && errno == ENOSYS)
-		run->no_pidfd = true;
-	if (pidfd != -1) {
-		sn->pidfd = pidfd;
-		sn->pid_ev = event_new(run->base, pidfd, EV_READ, pid_cb, sn);
-		if (sn->pid_ev == NULL)
-			fatalx("%s: event_new failed", __func__);
-	} else if (run->npolled++ == 0) {
-		tv = ms_tv(POLL_MS);
-		evtimer_add(run->poll_ev, &tv);
-	}
-	sn->status_fd = stp[0];
-	sn->status_ev = event_new(run->base, stp[0], EV_READ | EV_PERSIST,
-	    status_cb, sn);
-	sn->out[0].fd = outp[0];
-	sn->out[1].fd = errp[0];
-	for (i = 0; i < 2; i++) {
-		sn->out[i].ev = event_new(run->base, sn->out[i].fd,
-		    EV_READ | EV_PERSIST, stream_read_cb, &sn->out[i]);
-	}
-	if (sn->status_ev == NULL || sn->out[0].ev == NULL ||
-	    sn->out[1].ev == NULL)
-		fatalx("%s: event_new failed", __func__);
-	return (0);
-
-fail:
-	for (i = 0; i < 2; i++) {
-		if (outp[i] != -1)
-			close(outp[i]);
-		if (errp[i] != -1)
-			close(errp[i]);
-		if (stp[i] != -1)
-			close(stp[i]);
-	}
-	return (-1);
-}
-
-/* Close the exec status pipe. */
-static void
-status_close(struct snode *sn)
-{
-	if (sn->status_fd == -1)
-		return;
-	event_free(sn->status_ev);
-	sn->status_ev = NULL;
-	close(sn->status_fd);
-	sn->status_fd = -1;
-}
-
-/* Read the exec status pipe: a record if exec failed, EOF if it worked. */
-static void
-status_read(struct snode *sn)
-{
-	struct lpd_run		*run = sn->n.run;
-	struct lpd_group	*g = &run->p->groups[sn->n.group];
-	struct spawn_rec	 rec;
-	ssize_t			 n;
-
-	n = read(sn->status_fd, &rec, sizeof rec);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	status_close(sn);
-	if (n == (ssize_t)sizeof rec) {
-		free(sn->start_error);
-		switch (rec.stage) {
-		case STAGE_EXEC:
-			xasprintf(&sn->start_error, "cannot execute %s: %s",
-			    g->path, strerror(rec.error));
-			break;
-		case STAGE_CHDIR:
-			xasprintf(&sn->start_error, "cannot change to folder "
-			    "%s: %s", g->cwd, strerror(rec.error));
-			break;
-		case STAGE_SETSID:
-			xasprintf(&sn->start_error, "setsid: %s",
-			    strerror(rec.error));
-			break;
-		case STAGE_IDS:
-			xasprintf(&sn->start_error, "cannot become uid %lu, "
-			    "gid %lu: %s", (unsigned long)run->uid,
-			    (unsigned long)run->gid, strerror(rec.error));
-			break;
-		default:
-			xasprintf(&sn->start_error, "cannot set up the "
-			    "node's files: %s", strerror(rec.error));
-			break;
-		}
-		run_event(run, sn, LPD_EV_ERROR, sn->start_error);
-		return;
-	}
-	if (n == 0 && sn->n.state == LPD_NODE_STARTING &&
-	    g->type == LPD_TYPE_PROCESS)
-		sn->n.state = LPD_NODE_RUNNING;
-}
-
-static void
-status_cb(evutil_socket_t fd, short what, void *arg)
-{
-	status_read(arg);
-}
-
-/*
- * The node's leader is reaped (status -1: by someone else): its group
- * dies, and what it left in its pipes is read, before the policy runs.
- */
-static void
-node_reaped(struct snode *sn, int status)
-{
-	struct lpd_run	*run = sn->n.run;
-
-	if (status == -1) {
-		free(sn->start_error);
-		xasprintf(&sn->start_error, "was reaped by another part of "
-		    "the process: its exit status is lost");
-	}
-	/* Leftovers die with it, now, while the pgid cannot be reused. */
-	killpg(sn->pgid, SIGKILL);
-	keeper_send(run, KEEPER_DEL, sn->pgid);
-	sn->pgid = 0;
-	sn->n.pid = 0;
-	sn->n.status = status;
-	run->nprocs--;
-	if (sn->pidfd != -1) {
-		event_free(sn->pid_ev);
-		sn->pid_ev = NULL;
-		close(sn->pidfd);
-		sn->pidfd = -1;
-	} else if (--run->npolled == 0)
-		evtimer_del(run->poll_ev);
-	probe_close(sn);
-
-	/* The child wrote before it exited, so this does not wait. */
-	if (sn->status_fd != -1)
-		status_read(sn);
-	status_close(sn);
-	stream_drain(&sn->out[0]);
-	stream_drain(&sn->out[1]);
-	node_ended(sn, status);
-}
-
-/* A node's pidfd is readable: its leader exited. */
-static void
-pid_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct snode	*sn = arg;
-	siginfo_t	 si;
-
-	memset(&si, 0, sizeof si);
-	if (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) == -1) {
-		if (errno == EINTR)
-			event_add(sn->pid_ev, NULL);
-		else
-			node_reaped(sn, -1);
-		return;
-	}
-	if (si.si_pid == 0) {
-		event_add(sn->pid_ev, NULL);
-		return;
-	}
-	node_reaped(sn, siginfo_status(&si));
-}
-
-/*
- * Without pidfds: ask each child that has none whether it exited. Only
- * this fallback walks the nodes on a timer.
- */
-static void
-run_poll_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct lpd_run	*run = arg;
-	struct snode	*sn;
-	siginfo_t	 si;
-	size_t		 i;
-
-	for (i = 0; i < run->nnodes && run->npolled != 0; i++) {
-		sn = &run->nodes[i];
-		if (sn->pgid <= 0 || sn->pidfd != -1)
-			continue;
-		memset(&si, 0, sizeof si);
-		if (waitid(P_PID, (id_t)sn->n.pid, &si, WEXITED | WNOHANG) ==
-		    -1) {
-			if (errno == ECHILD)
-				node_reaped(sn, -1);
-			continue;
-		}
-		if (si.si_pid != 0)
-			node_reaped(sn, siginfo_status(&si));
-	}
-}
-
-/* A node will not run again: let go of what it held. */
-static void
-node_final(struct snode *sn)
-{
-	if (sn->final)
-		return;
-	sn->final = true;
-	evtimer_del(sn->timer);
-	probe_close(sn);
-	if (sn->listen_fd != -1) {
-		close(sn->listen_fd);
-		sn->listen_fd = -1;
-	}
-	if (sn->sock_path != NULL) {
-		unlink(sn->sock_path);
-		free(sn->sock_path);
-		sn->sock_path = NULL;
-	}
-	if (sn->log_fd != -1) {
-		if (sn->n.run->logowner == sn)
-			log_flush(sn->n.run);
-		close(sn->log_fd);
-		sn->log_fd = -1;
-	}
-	sn->n.run->nlive--;
-}
-
-/*
- * A node's process ended (or could not start: status -1): restart it,
- * or make it final, and fail the program if its group says so. Events go
- * last, since the embedder may stop the program from inside them.
- */
-static void
-node_ended(struct snode *sn, int status)
-{
-	struct lpd_run		*run = sn->n.run;
-	struct lpd_group	*g = &run->p->groups[sn->n.group];
-	struct timeval		 tv;
-	char			 how[64], *msg = NULL;
-	unsigned		 ms, k;
-	bool			 failed, restart;
-
-	lpd_wait_string(status, how, sizeof how);
-	if (sn->exit_why != NULL)
-		xasprintf(&msg, "%s: %s", how, sn->exit_why);
-	failed = sn->start_error != NULL || status == -1 ||
-	    !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-
-	if (run->stopping) {
-		/* Exits during a stop are not failures. */
-		sn->n.state = LPD_NODE_EXITED;
-		node_final(sn);
-		run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
-		free(msg);
-		run_maybe_finish(run);
-		return;
-	}
-
-	/*
-	 * A node that ran long enough before it ended was healthy: its
-	 * backoff and its max_restarts start over, so that a service that
-	 * fails once a day is not given up after max_restarts days.
-	 */
-	if (sn->start_error == NULL &&
-	    lpd_realtime_now() - sn->n.started >= run->healthy_s)
-		sn->streak = 0;
-	restart = (g->restart == LPD_RESTART_ALWAYS ||
-	    (g->restart == LPD_RESTART_ON_FAILURE && failed)) &&
-	    sn->streak < g->max_restarts;
-	if (restart) {
-		sn->n.state = LPD_NODE_BACKOFF;
-		sn->n.restarts++;
-		sn->streak++;
-		ms = BACKOFF_MIN_MS;
-		for (k = 1; k < sn->streak && ms < BACKOFF_MAX_MS; k++)
-			ms *= 2;
-		if (ms > BACKOFF_MAX_MS)
-			ms = BACKOFF_MAX_MS;
-		tv = ms_tv(ms);
-		evtimer_add(sn->timer, &tv);
-		run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
-		if (sn->n.state == LPD_NODE_BACKOFF) {
-			run_eventf(run, sn, LPD_EV_RESTARTING,
-			    "restarting in %g s (restart %u of %u)",
-			    ms / 1000.0, sn->streak, g->max_restarts);
-		}
-		free(msg);
-		return;
-	}
-
-	sn->n.state = failed ? LPD_NODE_FAILED : LPD_NODE_EXITED;
-	node_final(sn);
-	if (failed && g->on_failure == LPD_ON_FAILURE_STOP) {
-		run->failed = true;
-		free(run->cause);
-		if (sn->start_error != NULL)
-			xasprintf(&run->cause, "%s: %s", sn->n.name,
-			    sn->start_error);
-		else if (sn->exit_why != NULL)
-			xasprintf(&run->cause, "%s %s: %s", sn->n.name, how,
-			    sn->exit_why);
-		else
-			xasprintf(&run->cause, "%s %s", sn->n.name, how);
-	}
-	run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
-	free(msg);
-	if (failed && g->on_failure == LPD_ON_FAILURE_STOP)
-		lpd_run_stop(run, false, run->cause);
-	run_maybe_finish(run);
-}
-
-/* The node's timer: the end of a backoff, or time to probe again. */
-static void
-node_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct snode	*sn = arg;
-
-	if (sn->n.state == LPD_NODE_BACKOFF)
-		node_start(sn);
-	else if (sn->n.state == LPD_NODE_STARTING && sn->probe != NULL &&
-	    node_running(sn))
-		probe_start(sn);
-}
-
-/* Start (or restart) a node's process. */
-static void
-node_start(struct snode *sn)
-{
-	struct lpd_run		*run = sn->n.run;
-	struct lpd_group	*g = &run->p->groups[sn->n.group];
-	char			*cause = NULL;
-	int			 r;
-
-	free(sn->start_error);
-	sn->start_error = NULL;
-	free(sn->exit_why);
-	sn->exit_why = NULL;
-	sn->n.killed = false;
-	if (run->has_ops)
-		r = node_start_ops(sn, &cause);
-	else
-		r = node_spawn(sn, &cause);
-	if (r != 0) {
-		xasprintf(&sn->start_error, "cannot start: %s", cause);
-		free(cause);
-		run_event(run, sn, LPD_EV_ERROR, sn->start_error);
-		node_ended(sn, -1);
-		return;
-	}
-	if (!run->has_ops) {
-		if (sn->pid_ev != NULL)
-			event_add(sn->pid_ev, NULL);
-		event_add(sn->status_ev, NULL);
-		event_add(sn->out[0].ev, NULL);
-		event_add(sn->out[1].ev, NULL);
-		sn->n.state = LPD_NODE_STARTING;
-	} else {
-		/* No exec to wait for: a process node runs already. */
-		sn->n.state = g->type == LPD_TYPE_COURIER ?
-		    LPD_NODE_STARTING : LPD_NODE_RUNNING;
-	}
-	sn->n.started = lpd_realtime_now();
-	run->nprocs++;
-	run_event(run, sn, LPD_EV_STARTED, NULL);
-	if (sn->n.state == LPD_NODE_STARTING &&
-	    g->type == LPD_TYPE_COURIER)
-		probe_start(sn);
-}
-
-/*
- * Start a node through the embedder's ops, with what node_spawn would
- * put in its environment; 0, or -1 with *cause.
- */
-static int
-node_start_ops(struct snode *sn, char **cause)
-{
-	struct lpd_run		*run = sn->n.run;
-	struct lpd_group	*g = &run->p->groups[sn->n.group];
-	struct lpd_node_start	 s;
-	char			*config;
-	int			 r;
-
-	memset(&s, 0, sizeof s);
-	s.group = g;
-	s.program = run->p->name;
-	s.node = sn->n.name;
-	s.address = sn->n.address;
-	s.listen_fd = -1;
-	/* The run keeps its socket across restarts, as for a process. */
-	if (sn->listen_fd != -1 &&
-	    (s.listen_fd = fcntl(sn->listen_fd, F_DUPFD_CLOEXEC, 0)) == -1) {
-		xasprintf(cause, "dup: %s", strerror(errno));
-		return (-1);
-	}
-	config = lpd_program_node_config(run->p, sn->n.group, sn->n.index,
-	    node_address_fn, run);
-	s.config = config;
-	s.control = run->control_addr;
-	s.run = g->run;
-	r = run->ops.start(run->ops.arg, &sn->n, &s, cause);
-	free(config);
-	if (r == 0)
-		sn->live = true;
-	return (r);
-}
-
-/* A node started through the ops ended; see lpd.h. */
-void
-lpd_run_node_exited(struct lpd_run *run, struct lpd_node *n, int status,
-    const char *why)
-{
-	struct snode	*sn = n->priv;
-
-	if (!run->has_ops || sn->n.run != run || !sn->live)
-		fatalx("%s: %s is not a live node of the ops", __func__,
-		    n->name);
-	sn->live = false;
-	sn->n.pid = 0;
-	sn->n.status = status;
-	run->nprocs--;
-	probe_close(sn);
-	free(sn->exit_why);
-	sn->exit_why = why != NULL ? xstrdup(why) : NULL;
-	node_ended(sn, status);
-}
-
-/* ------------------------------------------------------------------ */
-/* Stop and end                                                        */
-/* ------------------------------------------------------------------ */
 
 /*
  * Signal a live node's process group. A child that has not reached
@@ -1519,7 +165,7 @@ run_kill_all(struct lpd_run *run, const char *why)
 	for (i = 0; i < run->nnodes; i++) {
 		sn = &run->nodes[i];
 		if (node_running(sn) && sn->n.killed)
-			run_event(run, sn, LPD_EV_KILLED, why);
+			lpd_run_event(run, sn, LPD_EV_KILLED, why);
 	}
 }
 
@@ -1549,7 +195,7 @@ lpd_run_set_grace(struct lpd_run *run, double grace_s)
 	tv.tv_sec = (time_t)grace_s;
 	tv.tv_usec = (suseconds_t)((grace_s - (double)tv.tv_sec) * 1e6);
 	evtimer_add(run->grace_ev, &tv);
-	run_eventf(run, NULL, LPD_EV_WAITING, "waiting %g s for %zu node%s "
+	lpd_run_eventf(run, NULL, LPD_EV_WAITING, "waiting %g s for %zu node%s "
 	    "to stop", grace_s, run->nprocs, run->nprocs == 1 ? "" : "s");
 }
 
@@ -1578,18 +224,18 @@ lpd_run_stop(struct lpd_run *run, bool kill, const char *why)
 		    sn->n.state == LPD_NODE_BACKOFF) {
 			/* Nothing runs: a pending restart is cancelled. */
 			sn->n.state = LPD_NODE_EXITED;
-			node_final(sn);
+			lpd_snode_final(sn);
 			continue;
 		}
-		probe_close(sn);
+		lpd_probe_close(sn);
 		sn->n.state = LPD_NODE_STOPPING;
 		if (!kill)
 			node_signal(sn, SIGTERM);
 	}
-	run_event(run, NULL, LPD_EV_STOPPING, why != NULL ? why :
+	lpd_run_event(run, NULL, LPD_EV_STOPPING, why != NULL ? why :
 	    "the stop was asked for");
 	if (run->done || run->nprocs == 0) {
-		run_maybe_finish(run);
+		lpd_run_maybe_finish(run);
 		return;
 	}
 	if (kill || run->grace_s <= 0) {
@@ -1600,11 +246,11 @@ lpd_run_stop(struct lpd_run *run, bool kill, const char *why)
 		tv.tv_usec = (suseconds_t)((run->grace_s - (double)tv.tv_sec) *
 		    1e6);
 		evtimer_add(run->grace_ev, &tv);
-		run_eventf(run, NULL, LPD_EV_WAITING, "waiting %g s for %zu "
+		lpd_run_eventf(run, NULL, LPD_EV_WAITING, "waiting %g s for %zu "
 		    "node%s to stop", run->grace_s, run->nprocs,
 		    run->nprocs == 1 ? "" : "s");
 	}
-	run_maybe_finish(run);
+	lpd_run_maybe_finish(run);
 }
 
 /* A node asked for the stop; see lpd.h. */
@@ -1632,8 +278,8 @@ run_done_cb(evutil_socket_t fd, short what, void *arg)
  * End the program once every node is final. done is called from the
  * loop, never from inside lpd_run_start, lpd_run_stop or a control call.
  */
-static void
-run_maybe_finish(struct lpd_run *run)
+void
+lpd_run_maybe_finish(struct lpd_run *run)
 {
 	if (run->done || run->nlive != 0)
 		return;
@@ -1934,8 +580,8 @@ node_clear(struct snode *sn)
 {
 	unsigned	 i;
 
-	probe_close(sn);
-	status_close(sn);
+	lpd_probe_close(sn);
+	lpd_spawn_status_close(sn);
 	for (i = 0; i < 2; i++) {
 		if (sn->out[i].fd != -1) {
 			event_free(sn->out[i].ev);
@@ -1978,7 +624,7 @@ run_clear(struct lpd_run *run)
 		node_clear(&run->nodes[i]);
 	free(run->nodes);
 	courier_server_free(run->control);
-	keeper_stop(run);
+	lpd_keeper_stop(run);
 	if (run->devnull != -1)
 		close(run->devnull);
 	/* Empty now: the sockets went with their nodes and the server. */
@@ -2142,7 +788,7 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 				sn->out[i].err = i == 1;
 				sn->out[i].fd = -1;
 			}
-			sn->timer = evtimer_new(base, node_timer_cb, sn);
+			sn->timer = evtimer_new(base, lpd_snode_timer_cb, sn);
 			if (sn->timer == NULL)
 				fatalx("%s: evtimer_new failed", __func__);
 		}
@@ -2164,12 +810,12 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	/* Nodes that are not processes need no keeper. */
 	if (run_control_start(run, cause) != 0 ||
 	    run_give_files(run, cause) != 0 ||
-	    (!run->has_ops && keeper_start(run, cause) != 0))
+	    (!run->has_ops && lpd_keeper_start(run, cause) != 0))
 		goto fail;
 
 	run->done_ev = event_new(base, -1, 0, run_done_cb, run);
 	run->grace_ev = evtimer_new(base, run_grace_cb, run);
-	run->poll_ev = event_new(base, -1, EV_PERSIST, run_poll_cb, run);
+	run->poll_ev = event_new(base, -1, EV_PERSIST, lpd_spawn_poll_cb, run);
 	if (run->done_ev == NULL || run->grace_ev == NULL ||
 	    run->poll_ev == NULL)
 		fatalx("%s: event_new failed", __func__);
@@ -2179,7 +825,7 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	/* A failure here is a node's, and the program's policy handles it. */
 	for (i = 0; i < run->nnodes; i++) {
 		if (run->nodes[i].n.state == LPD_NODE_PENDING)
-			node_start(&run->nodes[i]);
+			lpd_snode_start(&run->nodes[i]);
 	}
 	return (run);
 
@@ -2219,13 +865,13 @@ lpd_run_free(struct lpd_run *run)
 		}
 		if (sn->pgid > 0) {
 			killpg(sn->pgid, SIGKILL);
-			keeper_send(run, KEEPER_DEL, sn->pgid);
+			lpd_keeper_send(run, KEEPER_DEL, sn->pgid);
 		}
 		sn->pgid = 0;
 		sn->n.pid = 0;
 	}
 	if (run->logowner != NULL)
-		log_flush(run);
+		lpd_output_flush(run);
 	run_clear(run);
 	lpd_program_free(p);
 }

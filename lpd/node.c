@@ -1,0 +1,234 @@
+/*
+ * node.c: a node's life in the run: start (as a process, or through the
+ * embedder's ops), its end, its restarts with backoff under the group's
+ * policy, and its final state.
+ */
+#include "run.h"
+
+static int	 node_start_ops(struct snode *, char **);
+
+/* A node will not run again: let go of what it held. */
+void
+lpd_snode_final(struct snode *sn)
+{
+	if (sn->final)
+		return;
+	sn->final = true;
+	evtimer_del(sn->timer);
+	lpd_probe_close(sn);
+	if (sn->listen_fd != -1) {
+		close(sn->listen_fd);
+		sn->listen_fd = -1;
+	}
+	if (sn->sock_path != NULL) {
+		unlink(sn->sock_path);
+		free(sn->sock_path);
+		sn->sock_path = NULL;
+	}
+	if (sn->log_fd != -1) {
+		if (sn->n.run->logowner == sn)
+			lpd_output_flush(sn->n.run);
+		close(sn->log_fd);
+		sn->log_fd = -1;
+	}
+	sn->n.run->nlive--;
+}
+
+/*
+ * A node's process ended (or could not start: status -1): restart it,
+ * or make it final, and fail the program if its group says so. Events go
+ * last, since the embedder may stop the program from inside them.
+ */
+void
+lpd_snode_ended(struct snode *sn, int status)
+{
+	struct lpd_run		*run = sn->n.run;
+	struct lpd_group	*g = &run->p->groups[sn->n.group];
+	struct timeval		 tv;
+	char			 how[64], *msg = NULL;
+	unsigned		 ms, k;
+	bool			 failed, restart;
+
+	lpd_wait_string(status, how, sizeof how);
+	if (sn->exit_why != NULL)
+		xasprintf(&msg, "%s: %s", how, sn->exit_why);
+	failed = sn->start_error != NULL || status == -1 ||
+	    !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+
+	if (run->stopping) {
+		/* Exits during a stop are not failures. */
+		sn->n.state = LPD_NODE_EXITED;
+		lpd_snode_final(sn);
+		lpd_run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
+		free(msg);
+		lpd_run_maybe_finish(run);
+		return;
+	}
+
+	/*
+	 * A node that ran long enough before it ended was healthy: its
+	 * backoff and its max_restarts start over, so that a service that
+	 * fails once a day is not given up after max_restarts days.
+	 */
+	if (sn->start_error == NULL &&
+	    lpd_realtime_now() - sn->n.started >= run->healthy_s)
+		sn->streak = 0;
+	restart = (g->restart == LPD_RESTART_ALWAYS ||
+	    (g->restart == LPD_RESTART_ON_FAILURE && failed)) &&
+	    sn->streak < g->max_restarts;
+	if (restart) {
+		sn->n.state = LPD_NODE_BACKOFF;
+		sn->n.restarts++;
+		sn->streak++;
+		ms = BACKOFF_MIN_MS;
+		for (k = 1; k < sn->streak && ms < BACKOFF_MAX_MS; k++)
+			ms *= 2;
+		if (ms > BACKOFF_MAX_MS)
+			ms = BACKOFF_MAX_MS;
+		tv = ms_tv(ms);
+		evtimer_add(sn->timer, &tv);
+		lpd_run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
+		if (sn->n.state == LPD_NODE_BACKOFF) {
+			lpd_run_eventf(run, sn, LPD_EV_RESTARTING,
+			    "restarting in %g s (restart %u of %u)",
+			    ms / 1000.0, sn->streak, g->max_restarts);
+		}
+		free(msg);
+		return;
+	}
+
+	sn->n.state = failed ? LPD_NODE_FAILED : LPD_NODE_EXITED;
+	lpd_snode_final(sn);
+	if (failed && g->on_failure == LPD_ON_FAILURE_STOP) {
+		run->failed = true;
+		free(run->cause);
+		if (sn->start_error != NULL)
+			xasprintf(&run->cause, "%s: %s", sn->n.name,
+			    sn->start_error);
+		else if (sn->exit_why != NULL)
+			xasprintf(&run->cause, "%s %s: %s", sn->n.name, how,
+			    sn->exit_why);
+		else
+			xasprintf(&run->cause, "%s %s", sn->n.name, how);
+	}
+	lpd_run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
+	free(msg);
+	if (failed && g->on_failure == LPD_ON_FAILURE_STOP)
+		lpd_run_stop(run, false, run->cause);
+	lpd_run_maybe_finish(run);
+}
+
+/* The node's timer: the end of a backoff, or time to probe again. */
+void
+lpd_snode_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct snode	*sn = arg;
+
+	if (sn->n.state == LPD_NODE_BACKOFF)
+		lpd_snode_start(sn);
+	else if (sn->n.state == LPD_NODE_STARTING && sn->probe != NULL &&
+	    node_running(sn))
+		lpd_probe_start(sn);
+}
+
+/* Start (or restart) a node's process. */
+void
+lpd_snode_start(struct snode *sn)
+{
+	struct lpd_run		*run = sn->n.run;
+	struct lpd_group	*g = &run->p->groups[sn->n.group];
+	char			*cause = NULL;
+	int			 r;
+
+	free(sn->start_error);
+	sn->start_error = NULL;
+	free(sn->exit_why);
+	sn->exit_why = NULL;
+	sn->n.killed = false;
+	if (run->has_ops)
+		r = node_start_ops(sn, &cause);
+	else
+		r = lpd_spawn(sn, &cause);
+	if (r != 0) {
+		xasprintf(&sn->start_error, "cannot start: %s", cause);
+		free(cause);
+		lpd_run_event(run, sn, LPD_EV_ERROR, sn->start_error);
+		lpd_snode_ended(sn, -1);
+		return;
+	}
+	if (!run->has_ops) {
+		if (sn->pid_ev != NULL)
+			event_add(sn->pid_ev, NULL);
+		event_add(sn->status_ev, NULL);
+		event_add(sn->out[0].ev, NULL);
+		event_add(sn->out[1].ev, NULL);
+		sn->n.state = LPD_NODE_STARTING;
+	} else {
+		/* No exec to wait for: a process node runs already. */
+		sn->n.state = g->type == LPD_TYPE_COURIER ?
+		    LPD_NODE_STARTING : LPD_NODE_RUNNING;
+	}
+	sn->n.started = lpd_realtime_now();
+	run->nprocs++;
+	lpd_run_event(run, sn, LPD_EV_STARTED, NULL);
+	if (sn->n.state == LPD_NODE_STARTING &&
+	    g->type == LPD_TYPE_COURIER)
+		lpd_probe_start(sn);
+}
+
+/*
+ * Start a node through the embedder's ops, with what lpd_spawn would
+ * put in its environment; 0, or -1 with *cause.
+ */
+static int
+node_start_ops(struct snode *sn, char **cause)
+{
+	struct lpd_run		*run = sn->n.run;
+	struct lpd_group	*g = &run->p->groups[sn->n.group];
+	struct lpd_node_start	 s;
+	char			*config;
+	int			 r;
+
+	memset(&s, 0, sizeof s);
+	s.group = g;
+	s.program = run->p->name;
+	s.node = sn->n.name;
+	s.address = sn->n.address;
+	s.listen_fd = -1;
+	/* The run keeps its socket across restarts, as for a process. */
+	if (sn->listen_fd != -1 &&
+	    (s.listen_fd = fcntl(sn->listen_fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		xasprintf(cause, "dup: %s", strerror(errno));
+		return (-1);
+	}
+	config = lpd_program_node_config(run->p, sn->n.group, sn->n.index,
+	    lpd_spawn_address_fn, run);
+	s.config = config;
+	s.control = run->control_addr;
+	s.run = g->run;
+	r = run->ops.start(run->ops.arg, &sn->n, &s, cause);
+	free(config);
+	if (r == 0)
+		sn->live = true;
+	return (r);
+}
+
+/* A node started through the ops ended; see lpd.h. */
+void
+lpd_run_node_exited(struct lpd_run *run, struct lpd_node *n, int status,
+    const char *why)
+{
+	struct snode	*sn = n->priv;
+
+	if (!run->has_ops || sn->n.run != run || !sn->live)
+		fatalx("%s: %s is not a live node of the ops", __func__,
+		    n->name);
+	sn->live = false;
+	sn->n.pid = 0;
+	sn->n.status = status;
+	run->nprocs--;
+	lpd_probe_close(sn);
+	free(sn->exit_why);
+	sn->exit_why = why != NULL ? xstrdup(why) : NULL;
+	lpd_snode_ended(sn, status);
+}

@@ -1,0 +1,100 @@
+/*
+ * probe.c: a courier node's readiness. A node is running once it answers
+ * a ListMethods call; until then the probe asks again with a backoff.
+ */
+#include "run.h"
+
+/* Close a node's probe, if any (from its own callback too). */
+void
+lpd_probe_close(struct snode *sn)
+{
+	struct probe	*pr = sn->probe;
+
+	if (pr == NULL)
+		return;
+	sn->probe = NULL;	/* a cancelled call's callback finds none */
+	courier_client_free(pr->client);
+	free(pr);
+}
+
+/* The node does not serve yet: ask again a bit later. */
+static void
+probe_retry(struct snode *sn)
+{
+	struct probe	*pr = sn->probe;
+	struct timeval	 tv;
+
+	if (pr->delay_ms == 0)
+		pr->delay_ms = PROBE_MIN_MS;
+	else if ((pr->delay_ms *= 2) > PROBE_MAX_MS)
+		pr->delay_ms = PROBE_MAX_MS;
+	tv = ms_tv(pr->delay_ms);
+	evtimer_add(sn->timer, &tv);
+}
+
+/* The node answered ListMethods: it serves. */
+static void
+probe_ready(struct snode *sn)
+{
+	lpd_probe_close(sn);
+	if (sn->n.state != LPD_NODE_STARTING)
+		return;
+	sn->n.state = LPD_NODE_RUNNING;
+	lpd_run_event(sn->n.run, sn, LPD_EV_READY, sn->n.address);
+}
+
+/*
+ * The probe's ListMethods ended. Any answer from the node, even an error,
+ * says it serves; no connection, or a connection closed before the
+ * answer, says not yet.
+ */
+static void
+probe_done_cb(courier_future *f, void *arg)
+{
+	struct snode	*sn = arg;
+	struct probe	*pr = sn->probe;
+	courier_error	*err = NULL;
+	courier_value	*v;
+	enum courier_code code = COURIER_OK;
+
+	if (pr == NULL || pr->f != f) {
+		courier_future_free(f);	/* the probe was closed */
+		return;
+	}
+	pr->f = NULL;
+	if ((v = courier_future_wait(f, 0, &err)) == NULL)
+		code = courier_error_code(err);
+	courier_value_unref(v);
+	courier_error_free(err);
+	courier_future_free(f);
+	if (code == COURIER_UNAVAILABLE || code == COURIER_CANCELLED ||
+	    code == COURIER_DEADLINE_EXCEEDED)
+		probe_retry(sn);
+	else
+		probe_ready(sn);
+}
+
+/*
+ * Ask a node that does not serve yet for its methods, through a client
+ * of its own on the run's loop (made once, kept until the node serves).
+ */
+void
+lpd_probe_start(struct snode *sn)
+{
+	struct probe	*pr;
+	char		*cause = NULL;
+
+	if ((pr = sn->probe) == NULL) {
+		pr = sn->probe = xcalloc(1, sizeof *pr);
+		if ((pr->client = courier_client_new(sn->n.address,
+		    &cause)) == NULL)
+			fatalx("%s: %s", __func__, cause);
+		if (courier_client_set_base(pr->client, sn->n.run->base) != 0)
+			fatalx("%s: cannot put a client on the loop",
+			    __func__);
+		/* Retried here, on the node's timer, not by the client. */
+		courier_client_set_wait_for_ready(pr->client, false);
+	}
+	pr->f = courier_list_methods_async(pr->client, COURIER_FOREVER);
+	courier_future_then(pr->f, probe_done_cb, sn);	/* may run now */
+}

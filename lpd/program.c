@@ -3,9 +3,10 @@
  * all of it before anything starts, reporting every error at once with its
  * place (nodes[1].config.producers); resolve each group's command and
  * working directory; record the handle references of each group's config
- * as the edges of the graph. Later, hand each node its config with the
- * references replaced by addresses, and draw the program as Graphviz DOT.
- * jansson is used here and nowhere else in lpd.
+ * as the edges of the graph. program-config.c later hands each node its
+ * config with the references replaced by addresses, and program-dot.c
+ * draws the program as Graphviz DOT. jansson is used in these three and
+ * nowhere else in lpd.
  */
 #include <sys/stat.h>
 
@@ -21,6 +22,7 @@
 
 #include "courier-internal.h"
 #include "lpd.h"
+#include "program.h"
 
 #define CONFIG_DEPTH_MAX	COURIER_MAX_DEPTH /* nested containers */
 #define ERRORS_MAX		100	/* error lines, then a count */
@@ -29,24 +31,6 @@
 #define GRACE_MAX		86400	/* stop.grace_s */
 #define RESTARTS_MAX		1000000	/* max_restarts */
 #define INDEX_DIGITS_MAX	9	/* of GROUP/INDEX, at most */
-
-#define KEY_HANDLE		"$handle"
-#define KEY_HANDLES		"$handles"
-#define KEY_BYTES		"$bytes"
-#define KEY_TENSOR		"$tensor"
-
-/* A growing string. */
-struct sbuf {
-	char		*s;
-	size_t		 len;
-	size_t		 cap;
-};
-
-/* What a program keeps of its file: struct lpd_program's config. */
-struct program_private {
-	json_t		 *byname;	/* group name -> index */
-	json_t		**configs;	/* per group, NULL if none */
-};
 
 /* What the first pass learns of a node entry, for handle references. */
 struct entry {
@@ -78,135 +62,10 @@ struct key {
 	void		(*fn)(struct loader *, json_t *, json_t *);
 };
 
-static void	 sbuf_printf(struct sbuf *, const char *, ...)
-		    COURIER_PRINTF(2, 3);
 static void	 error_at(struct loader *, const char *, ...)
 		    COURIER_PRINTF(2, 3);
 static void	 error_line(struct loader *, const char *, ...)
 		    COURIER_PRINTF(2, 3);
-
-/* Make room for n more bytes and a NUL. */
-static void
-sbuf_grow(struct sbuf *b, size_t n)
-{
-	size_t	 want;
-
-	if (n > SIZE_MAX - b->len - 1)
-		fatalx("%s: string too long", __func__);
-	want = b->len + n + 1;
-	if (want <= b->cap)
-		return;
-	if (b->cap < 64)
-		b->cap = 64;
-	while (b->cap < want)
-		b->cap = b->cap > SIZE_MAX / 2 ? want : b->cap * 2;
-	b->s = xrealloc(b->s, b->cap);
-}
-
-/* Append n bytes. */
-static void
-sbuf_add(struct sbuf *b, const char *s, size_t n)
-{
-	sbuf_grow(b, n);
-	if (n != 0)
-		memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-/* Append a C string. */
-static void
-sbuf_puts(struct sbuf *b, const char *s)
-{
-	sbuf_add(b, s, strlen(s));
-}
-
-/* Append formatted text. */
-static void
-sbuf_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-
-	va_start(ap, fmt);
-	xvasprintf(&s, fmt, ap);
-	va_end(ap);
-	sbuf_puts(b, s);
-	free(s);
-}
-
-/* Cut back to len bytes. */
-static void
-sbuf_truncate(struct sbuf *b, size_t len)
-{
-	b->len = len;
-	if (b->s != NULL)
-		b->s[len] = '\0';
-}
-
-/* Hand the string over (never NULL) and empty the buffer. */
-static char *
-sbuf_take(struct sbuf *b)
-{
-	char	*s;
-
-	s = b->s != NULL ? b->s : xstrdup("");
-	memset(b, 0, sizeof *b);
-	return (s);
-}
-
-/* Append len bytes of s as a JSON string. */
-static void
-sbuf_json_string(struct sbuf *b, const char *s, size_t len)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	const char		*e;
-	char			 u[7];
-	unsigned char		 c;
-	size_t			 i, start = 0;
-
-	sbuf_add(b, "\"", 1);
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		sbuf_add(b, s + start, i - start);
-		start = i + 1;
-		switch (c) {
-		case '"':
-			e = "\\\"";
-			break;
-		case '\\':
-			e = "\\\\";
-			break;
-		case '\b':
-			e = "\\b";
-			break;
-		case '\f':
-			e = "\\f";
-			break;
-		case '\n':
-			e = "\\n";
-			break;
-		case '\r':
-			e = "\\r";
-			break;
-		case '\t':
-			e = "\\t";
-			break;
-		default:
-			memcpy(u, "\\u00", 4);
-			u[4] = hex[c >> 4];
-			u[5] = hex[c & 0xf];
-			u[6] = '\0';
-			e = u;
-			break;
-		}
-		sbuf_puts(b, e);
-	}
-	sbuf_add(b, s + start, len - start);
-	sbuf_add(b, "\"", 1);
-}
 
 /* A string quoted for a message: escaped, cut after QUOTE_MAX bytes. */
 static char *
@@ -220,12 +79,12 @@ quote(const char *s, size_t len)
 		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
 			cut--;
 	}
-	sbuf_json_string(&b, s, cut);
+	lpd_sbuf_json_string(&b, s, cut);
 	if (cut != len) {
-		sbuf_truncate(&b, b.len - 1);
-		sbuf_puts(&b, "...\"");
+		lpd_sbuf_truncate(&b, b.len - 1);
+		lpd_sbuf_puts(&b, "...\"");
 	}
-	return (sbuf_take(&b));
+	return (lpd_sbuf_take(&b));
 }
 
 /* A JSON value described for a message: "a string", 1.5, an array. */
@@ -399,11 +258,11 @@ verror_line(struct loader *l, const char *place, const char *fmt, va_list ap)
 		return;
 	xvasprintf(&msg, fmt, ap);
 	if (l->errors.len != 0)
-		sbuf_add(&l->errors, "\n", 1);
+		lpd_sbuf_add(&l->errors, "\n", 1);
 	if (place != NULL)
-		sbuf_printf(&l->errors, "%s: %s: %s", l->file, place, msg);
+		lpd_sbuf_printf(&l->errors, "%s: %s: %s", l->file, place, msg);
 	else
-		sbuf_puts(&l->errors, msg);
+		lpd_sbuf_puts(&l->errors, msg);
 	free(msg);
 }
 
@@ -471,12 +330,12 @@ path_push_key(struct loader *l, const char *key)
 
 	if (plain_key(key)) {
 		if (old != 0)
-			sbuf_add(&l->path, ".", 1);
-		sbuf_puts(&l->path, key);
+			lpd_sbuf_add(&l->path, ".", 1);
+		lpd_sbuf_puts(&l->path, key);
 	} else {
-		sbuf_add(&l->path, "[", 1);
-		sbuf_json_string(&l->path, key, strlen(key));
-		sbuf_add(&l->path, "]", 1);
+		lpd_sbuf_add(&l->path, "[", 1);
+		lpd_sbuf_json_string(&l->path, key, strlen(key));
+		lpd_sbuf_add(&l->path, "]", 1);
 	}
 	return (old);
 }
@@ -487,7 +346,7 @@ path_push_index(struct loader *l, size_t i)
 {
 	size_t	 old = l->path.len;
 
-	sbuf_printf(&l->path, "[%zu]", i);
+	lpd_sbuf_printf(&l->path, "[%zu]", i);
 	return (old);
 }
 
@@ -495,7 +354,7 @@ path_push_index(struct loader *l, size_t i)
 static void
 path_pop(struct loader *l, size_t old)
 {
-	sbuf_truncate(&l->path, old);
+	lpd_sbuf_truncate(&l->path, old);
 }
 
 /*
@@ -547,8 +406,8 @@ check_keys(struct loader *l, json_t *obj, const struct key *table, size_t n)
  * Split a handle reference "GROUP" or "GROUP/INDEX": the group's length
  * and the index (-1 if none, -2 if it is not a number).
  */
-static size_t
-reference_split(const char *s, long *index)
+size_t
+lpd_program_reference_split(const char *s, long *index)
 {
 	const char	*slash, *d;
 
@@ -573,8 +432,8 @@ reference_split(const char *s, long *index)
  * Whether obj is a handle reference (an object of one key, "$handle" or
  * "$handles"); *all says which and *value is its (checked) value.
  */
-static bool
-is_reference(json_t *obj, bool *all, json_t **value)
+bool
+lpd_program_is_reference(json_t *obj, bool *all, json_t **value)
 {
 	json_t	*v;
 
@@ -656,7 +515,7 @@ check_reference(struct loader *l, json_t *obj)
 
 	key = json_object_get(obj, KEY_HANDLE) != NULL ? KEY_HANDLE :
 	    KEY_HANDLES;
-	if (!is_reference(obj, &all, &v)) {
+	if (!lpd_program_is_reference(obj, &all, &v)) {
 		error_at(l, "\"%s\" must be the only key of its object", key);
 		return;
 	}
@@ -668,7 +527,7 @@ check_reference(struct loader *l, json_t *obj)
 		return;
 	}
 	s = json_string_value(v);
-	len = reference_split(s, &index);
+	len = lpd_program_reference_split(s, &index);
 	if (all && index != -1) {
 		q = quote(s, strlen(s));
 		error_at(l, "\"%s\" takes a group name, not %s; for one node "
@@ -773,130 +632,6 @@ check_config(struct loader *l, json_t *v, unsigned level)
 	}
 }
 
-/* Append a double as JSON, with the fewest digits that read back. */
-static void
-emit_real(struct sbuf *b, double d)
-{
-	char	 buf[64];
-	int	 precision;
-
-	for (precision = 15; precision < 17; precision++) {
-		snprintf(buf, sizeof buf, "%.*g", precision, d);
-		if (strtod(buf, NULL) == d)
-			break;
-	}
-	snprintf(buf, sizeof buf, "%.*g", precision, d);
-	sbuf_puts(b, buf);
-	if (strpbrk(buf, ".eE") == NULL)
-		sbuf_puts(b, ".0");
-}
-
-/* Append an address as a JSON string (null if there is none). */
-static void
-emit_address(struct sbuf *b, const char *address)
-{
-	if (address == NULL)
-		sbuf_puts(b, "null");
-	else
-		sbuf_json_string(b, address, strlen(address));
-}
-
-/*
- * Append the addresses a reference stands for; with no program (the check
- * at load time), a placeholder of the same shape.
- */
-static void
-emit_reference(struct sbuf *b, bool all, json_t *v,
-    const struct lpd_program *p, lpd_address_fn addr, void *arg)
-{
-	const char	*s = json_string_value(v);
-	size_t		 len;
-	long		 index;
-	unsigned	 i;
-	char		*name;
-	int		 t;
-
-	if (p == NULL) {
-		sbuf_puts(b, all ? "[\"unix:check\"]" : "\"unix:check\"");
-		return;
-	}
-	len = reference_split(s, &index);
-	name = xstrndup(s, len);
-	if ((t = lpd_program_find_group(p, name)) == -1)
-		fatalx("%s: no group %s", __func__, name);
-	free(name);
-	if (!all) {
-		emit_address(b, addr(arg, (size_t)t,
-		    index >= 0 ? (unsigned)index : 0));
-		return;
-	}
-	sbuf_add(b, "[", 1);
-	for (i = 0; i < p->groups[t].replicas; i++) {
-		if (i != 0)
-			sbuf_add(b, ",", 1);
-		emit_address(b, addr(arg, (size_t)t, i));
-	}
-	sbuf_add(b, "]", 1);
-}
-
-/* Append v as compact JSON with its references resolved. */
-static void
-emit(struct sbuf *b, json_t *v, const struct lpd_program *p,
-    lpd_address_fn addr, void *arg)
-{
-	const char	*key;
-	json_t		*item;
-	size_t		 i;
-	bool		 all, first = true;
-
-	switch (json_typeof(v)) {
-	case JSON_NULL:
-		sbuf_puts(b, "null");
-		break;
-	case JSON_TRUE:
-		sbuf_puts(b, "true");
-		break;
-	case JSON_FALSE:
-		sbuf_puts(b, "false");
-		break;
-	case JSON_INTEGER:
-		sbuf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		emit_real(b, json_real_value(v));
-		break;
-	case JSON_STRING:
-		sbuf_json_string(b, json_string_value(v),
-		    json_string_length(v));
-		break;
-	case JSON_ARRAY:
-		sbuf_add(b, "[", 1);
-		json_array_foreach(v, i, item) {
-			if (i != 0)
-				sbuf_add(b, ",", 1);
-			emit(b, item, p, addr, arg);
-		}
-		sbuf_add(b, "]", 1);
-		break;
-	case JSON_OBJECT:
-		if (is_reference(v, &all, &item)) {
-			emit_reference(b, all, item, p, addr, arg);
-			break;
-		}
-		sbuf_add(b, "{", 1);
-		json_object_foreach(v, key, item) {
-			if (!first)
-				sbuf_add(b, ",", 1);
-			first = false;
-			sbuf_json_string(b, key, strlen(key));
-			sbuf_add(b, ":", 1);
-			emit(b, item, p, addr, arg);
-		}
-		sbuf_add(b, "}", 1);
-		break;
-	}
-}
-
 /*
  * Have libcourier read the config as the node will (bytes, tensors): an
  * error there is an error of the file. Its place, "$.x[1]: ...", is made
@@ -910,7 +645,7 @@ check_values(struct loader *l, json_t *config)
 	char		*cause = NULL, *c, *end;
 	size_t		 old;
 
-	emit(&b, config, NULL, NULL, NULL);
+	lpd_program_emit(&b, config, NULL, NULL, NULL);
 	v = courier_value_from_json(b.s, &cause);
 	free(b.s);
 	if (v != NULL) {
@@ -953,7 +688,7 @@ check_values(struct loader *l, json_t *config)
 		return;
 	}
 	old = l->path.len;
-	sbuf_add(&l->path, cause + 1, (size_t)(end - cause - 1));
+	lpd_sbuf_add(&l->path, cause + 1, (size_t)(end - cause - 1));
 	error_at(l, "%s", end + 2);
 	path_pop(l, old);
 	free(cause);
@@ -1681,11 +1416,11 @@ lpd_program_load_text(const char *path, const char *text, size_t len,
 
 fail:
 	if (l.nerrors > ERRORS_MAX) {
-		sbuf_printf(&l.errors, "\n%s: %zu more errors not shown", path,
+		lpd_sbuf_printf(&l.errors, "\n%s: %zu more errors not shown", path,
 		    l.nerrors - ERRORS_MAX);
 	}
 	if (cause != NULL)
-		*cause = sbuf_take(&l.errors);
+		*cause = lpd_sbuf_take(&l.errors);
 	else
 		free(l.errors.s);
 	json_decref(root);
@@ -1714,7 +1449,7 @@ patch_target(json_t *root, const struct lpd_program_patch *p,
 		    json_is_object(item))
 			return (item);
 	}
-	sbuf_printf(errs, "%s%s: override %s.%s: no group \"%s\"",
+	lpd_sbuf_printf(errs, "%s%s: override %s.%s: no group \"%s\"",
 	    errs->len != 0 ? "\n" : "", path, p->group, p->key, p->group);
 	return (NULL);
 }
@@ -1750,7 +1485,7 @@ lpd_program_load_with(const char *path, const char *name,
 		if ((obj = patch_target(root, p, &errs, path)) == NULL)
 			continue;
 		if ((v = json_loads(p->json, JSON_DECODE_ANY, &jerr)) == NULL) {
-			sbuf_printf(&errs, "%s%s: override %s%s%s: not JSON: "
+			lpd_sbuf_printf(&errs, "%s%s: override %s%s%s: not JSON: "
 			    "%s", errs.len != 0 ? "\n" : "", path,
 			    p->group != NULL ? p->group : "",
 			    p->group != NULL ? "." : "", p->key, jerr.text);
@@ -1770,7 +1505,7 @@ lpd_program_load_with(const char *path, const char *name,
 			obj = next;
 		}
 		if (dot != NULL) {
-			sbuf_printf(&errs, "%s%s: override %s%s%s: %s is not "
+			lpd_sbuf_printf(&errs, "%s%s: override %s%s%s: %s is not "
 			    "an object", errs.len != 0 ? "\n" : "", path,
 			    p->group != NULL ? p->group : "",
 			    p->group != NULL ? "." : "", p->key, part);
@@ -1781,7 +1516,7 @@ lpd_program_load_with(const char *path, const char *name,
 	}
 	if (errs.len != 0) {
 		if (cause != NULL)
-			*cause = sbuf_take(&errs);
+			*cause = lpd_sbuf_take(&errs);
 		else
 			free(errs.s);
 		json_decref(root);
@@ -1863,118 +1598,4 @@ lpd_program_find_group(const struct lpd_program *p, const char *name)
 	if (name == NULL || (v = json_object_get(priv->byname, name)) == NULL)
 		return (-1);
 	return ((int)json_integer_value(v));
-}
-
-/*
- * The config of node (group, index) as compact JSON (the caller frees),
- * each reference replaced by the address addr gives, "$handles" by the
- * list of its group's addresses in index order.
- */
-char *
-lpd_program_node_config(const struct lpd_program *p, size_t group,
-    unsigned index, lpd_address_fn addr, void *arg)
-{
-	struct program_private	*priv = p->config;
-	struct sbuf		 b = { NULL, 0, 0 };
-
-	if (group >= p->ngroups || index >= p->groups[group].replicas)
-		fatalx("%s: no node %zu/%u", __func__, group, index);
-	if (priv->configs[group] == NULL)
-		return (xstrdup("null"));
-	emit(&b, priv->configs[group], p, addr, arg);
-	return (sbuf_take(&b));
-}
-
-/* Append s as a DOT quoted string. */
-static void
-dot_quote(struct sbuf *b, const char *prefix, const char *s,
-    const char *suffix)
-{
-	const char	*c;
-
-	sbuf_add(b, "\"", 1);
-	sbuf_puts(b, prefix);
-	for (c = s; *c != '\0'; c++) {
-		if (*c == '"' || *c == '\\')
-			sbuf_add(b, "\\", 1);
-		sbuf_add(b, c, 1);
-	}
-	sbuf_puts(b, suffix);
-	sbuf_add(b, "\"", 1);
-}
-
-/* Append the DOT name of node GROUP/INDEX. */
-static void
-dot_node(struct sbuf *b, const struct lpd_group *g, unsigned i)
-{
-	char	 suffix[16];
-
-	snprintf(suffix, sizeof suffix, "/%u", i);
-	dot_quote(b, "", g->name, suffix);
-}
-
-/* Append the DOT edge from node (g, i) to node (t, j). */
-static void
-dot_edge(struct sbuf *b, const struct lpd_group *g, unsigned i,
-    const struct lpd_group *t, unsigned j)
-{
-	sbuf_add(b, "\t", 1);
-	dot_node(b, g, i);
-	sbuf_puts(b, " -> ");
-	dot_node(b, t, j);
-	sbuf_puts(b, ";\n");
-}
-
-/*
- * The program as a Graphviz DOT digraph (the caller frees): a cluster per
- * group holding its nodes, and an edge from each node to each node its
- * config holds a handle to.
- */
-char *
-lpd_program_graph(const struct lpd_program *p)
-{
-	struct sbuf		 b = { NULL, 0, 0 };
-	const struct lpd_group	*g, *t;
-	const struct lpd_edge	*e;
-	size_t			 gi, k;
-	unsigned		 i, j;
-	char			 suffix[32];
-
-	sbuf_puts(&b, "digraph ");
-	dot_quote(&b, "", p->name, "");
-	sbuf_puts(&b, " {\n");
-	for (gi = 0; gi < p->ngroups; gi++) {
-		g = &p->groups[gi];
-		sbuf_puts(&b, "\tsubgraph ");
-		dot_quote(&b, "cluster_", g->name, "");
-		sbuf_puts(&b, " {\n\t\tlabel=");
-		snprintf(suffix, sizeof suffix, " (%s)",
-		    g->type == LPD_TYPE_COURIER ? "courier" : "process");
-		dot_quote(&b, "", g->name, suffix);
-		sbuf_puts(&b, ";\n");
-		for (i = 0; i < g->replicas; i++) {
-			sbuf_puts(&b, "\t\t");
-			dot_node(&b, g, i);
-			sbuf_puts(&b, ";\n");
-		}
-		sbuf_puts(&b, "\t}\n");
-	}
-	for (gi = 0; gi < p->ngroups; gi++) {
-		g = &p->groups[gi];
-		for (i = 0; i < g->replicas; i++) {
-			for (k = 0; k < g->nedges; k++) {
-				e = &g->edges[k];
-				t = &p->groups[e->target];
-				if (e->index != -1) {
-					dot_edge(&b, g, i, t,
-					    (unsigned)e->index);
-					continue;
-				}
-				for (j = 0; j < t->replicas; j++)
-					dot_edge(&b, g, i, t, j);
-			}
-		}
-	}
-	sbuf_puts(&b, "}\n");
-	return (sbuf_take(&b));
 }

@@ -5,7 +5,7 @@
 
 #include <unistd.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "floor.h"
 
 extern char **environ;
@@ -18,7 +18,7 @@ floor_ns(const char *path, size_t n)
 	int64_t		 t0;
 	size_t		 i;
 
-	t0 = courier_now();
+	t0 = mono_ns();
 	for (i = 0; i < n; i++) {
 		switch (fork()) {
 		case -1:
@@ -32,7 +32,7 @@ floor_ns(const char *path, size_t n)
 		if (wait(NULL) == -1)
 			fatal("wait");
 	}
-	return (courier_now() - t0);
+	return (mono_ns() - t0);
 }
 
 double

@@ -24,7 +24,7 @@
 
 #include <event2/event.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "floor.h"
 #include "lpd.h"
 
@@ -81,7 +81,7 @@ event_cb(void *arg, struct lpd_node *n, enum lpd_event ev, const char *msg)
 	switch (ev) {
 	case LPD_EV_READY:
 		if (++b->nready == b->nnodes) {
-			b->t_all_ready = courier_now();
+			b->t_all_ready = mono_ns();
 			b->heap_ready = heap_in_use();
 			event_base_loopbreak(b->base);
 		}
@@ -107,7 +107,7 @@ done_cb(void *arg, struct lpd_run *run, int status)
 
 	b->done = true;
 	b->status = status;
-	b->t_done = courier_now();
+	b->t_done = mono_ns();
 	event_base_loopbreak(b->base);
 }
 
@@ -144,7 +144,7 @@ one(const char *node, const char *tmp, size_t n, int64_t floor)
 
 	heap0 = heap_in_use();
 	rss0 = rss_kib();
-	t0 = courier_now();
+	t0 = mono_ns();
 	if ((p = lpd_program_load(path, NULL, &cause)) == NULL)
 		fatalx("%s", cause);
 	unlink(path);
@@ -165,7 +165,7 @@ one(const char *node, const char *tmp, size_t n, int64_t floor)
 	}
 	rss1 = rss_kib();
 
-	t_stop = courier_now();
+	t_stop = mono_ns();
 	lpd_run_stop(run, false, "the benchmark is done");
 	while (!b.done)
 		event_base_loop(b.base, EVLOOP_ONCE);

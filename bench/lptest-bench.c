@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "floor.h"
 #include "lptest.h"
 
@@ -83,17 +83,17 @@ one(const char *program, enum lp_test_mode mode, unsigned producers,
 	o.overrides = ov;
 	o.defs = defs;
 
-	t0 = courier_now();
+	t0 = mono_ns();
 	if ((t = lp_test_launch(&o, &cause)) == NULL) {
 		fprintf(stderr, "lptest-bench: %s\n", cause);
 		free(cause);
 		return (-1);
 	}
-	s->launch = courier_now() - t0;
+	s->launch = mono_ns() - t0;
 	if ((c = lp_test_client(t, "consumer", &cause)) == NULL)
 		fatalx("%s", cause);
 	v = courier_call(c, "round", courier_args(courier_int(0)), &err);
-	s->first = courier_now() - t0;
+	s->first = mono_ns() - t0;
 	if (v == NULL || courier_list_len(v) != producers) {
 		fprintf(stderr, "lptest-bench: round: %s\n", v == NULL ?
 		    courier_error_message(err) : "a wrong answer");
@@ -104,10 +104,10 @@ one(const char *program, enum lp_test_mode mode, unsigned producers,
 	}
 	courier_value_unref(v);
 
-	t0 = courier_now();
+	t0 = mono_ns();
 	st = lp_test_stop(t, &cause);
 	lp_test_free(t);
-	s->teardown = courier_now() - t0;
+	s->teardown = mono_ns() - t0;
 	if (st != LP_TEST_OK) {
 		fprintf(stderr, "lptest-bench: %s\n", cause);
 		free(cause);

@@ -200,7 +200,7 @@ courier_client_new(const char *address, char **cause)
 	courier_cond_init(&c->helper_cv);
 	c->fd = -1;
 	c->next_id = 1;
-	c->seed = (unsigned)(uintptr_t)c ^ (unsigned)courier_now();
+	c->seed = (unsigned)(uintptr_t)c ^ (unsigned)mono_ns();
 	TAILQ_INIT(&c->unsent);
 	TAILQ_INIT(&c->sent);
 	TAILQ_INIT(&c->waiters);
@@ -607,7 +607,7 @@ future_pack(courier_client *c, courier_future *f, const courier_value *argv,
 		call.method = f->method;
 		call.arguments = &args;
 		if (f->deadline != DEADLINE_NONE) {
-			left = (f->deadline - courier_now()) / 1000;
+			left = (f->deadline - mono_ns()) / 1000;
 			call.timeout_us = left > 0 ? left : 1;
 		}
 		fr.body_case = COURIER__FRAME__BODY_CALL;
@@ -897,7 +897,7 @@ static void
 expire_calls(courier_client *c, courier_future **done)
 {
 	courier_future	*f, *next;
-	int64_t		 now = courier_now();
+	int64_t		 now = mono_ns();
 
 	TAILQ_FOREACH_SAFE(f, &c->sent, entry, next) {
 		if (f->deadline <= now)
@@ -1141,7 +1141,7 @@ base_arm_timer(courier_client *c)
 		evtimer_del(c->timer_ev);
 		return;
 	}
-	left = at - courier_now();
+	left = at - mono_ns();
 	if (left < 0)
 		left = 0;
 	tv.tv_sec = left / 1000000000;
@@ -1198,7 +1198,7 @@ base_connect_failed(courier_client *c, char *cause, bool retry,
 
 	ms = client_connect_failed(c, cause, retry, done);
 	if (retry)
-		c->retry_at = courier_now() + (int64_t)ms * NSEC_PER_MSEC;
+		c->retry_at = mono_ns() + (int64_t)ms * NSEC_PER_MSEC;
 }
 
 /* Start connecting without blocking, on the loop; mtx held. */
@@ -1249,7 +1249,7 @@ base_kick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	expire_calls(c, &done);
 	if (c->fd == -1 && !c->connecting && !TAILQ_EMPTY(&c->unsent) &&
-	    courier_now() >= c->retry_at)
+	    mono_ns() >= c->retry_at)
 		base_connect(c, &done);
 	if (c->fd != -1) {
 		pthread_mutex_lock(&c->wmtx);
@@ -1316,7 +1316,7 @@ base_read_cb(evutil_socket_t fd, short what, void *arg)
 	c->loop_thread = pthread_self();
 	c->loop_seen = true;
 	/* A limit of now: the poll inside does not wait. */
-	client_read(c, courier_now(), &done);
+	client_read(c, mono_ns(), &done);
 	if (c->fd == -1 && !TAILQ_EMPTY(&c->unsent))
 		event_active(c->kick_ev, EV_TIMEOUT, 0);
 	base_arm_timer(c);
@@ -1383,7 +1383,7 @@ future_wait_locked(courier_future *f, int64_t limit, courier_future **done)
 	w.signalled = false;
 	while (f->state != FUTURE_DONE) {
 		until = f->deadline < limit ? f->deadline : limit;
-		if (courier_now() >= until) {
+		if (mono_ns() >= until) {
 			if (f->deadline <= limit)
 				expire_calls(c, done);
 			break;

@@ -1,5 +1,7 @@
 /*
- * courier-internal.h: what libcourier's files share and nobody else sees.
+ * courier-internal.h: what libcourier's files share. The supervisor core
+ * also binds sockets with courier_addr_*, so that one parser reads every
+ * address; nothing else outside libcourier includes this.
  * Prototypes are grouped by the file that defines them, as in tmux.h.
  */
 #ifndef COURIER_INTERNAL_H
@@ -19,44 +21,17 @@
 #include "courier/courier.h"
 #include "courier.pb-c.h"
 
+#include "common.h"
+
+#define COURIER_NORETURN COMMON_NORETURN
 #if defined(__GNUC__)
-#define COURIER_NORETURN __attribute__((noreturn))
 #define COURIER_UNUSED __attribute__((unused))
 #else
-#define COURIER_NORETURN
 #define COURIER_UNUSED
 #endif
 
-#define nitems(a) (sizeof (a) / sizeof (a)[0])
-
-/* glibc's sys/queue.h lacks the _SAFE iterators of the BSDs. */
-#include <sys/queue.h>
-#ifndef TAILQ_FOREACH_SAFE
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = TAILQ_FIRST((head));				\
-	    (var) != NULL && ((tvar) = TAILQ_NEXT((var), field), 1);	\
-	    (var) = (tvar))
-#endif
-
-/* xmalloc.c: allocation that aborts on exhaustion, and fatal errors. */
-void	*xmalloc(size_t);
-void	*xcalloc(size_t, size_t);
-void	*xrealloc(void *, size_t);
-void	*xreallocarray(void *, size_t, size_t);
-char	*xstrdup(const char *);
-char	*xstrndup(const char *, size_t);
-int	 xasprintf(char **, const char *, ...) COURIER_PRINTF(2, 3);
-int	 xvasprintf(char **, const char *, va_list) COURIER_PRINTF(2, 0);
-void	 fatal(const char *, ...) COURIER_PRINTF(1, 2) COURIER_NORETURN;
-void	 fatalx(const char *, ...) COURIER_PRINTF(1, 2) COURIER_NORETURN;
-/* Set *cause (if cause is not NULL) to a formatted message. */
-void	 set_cause(char **, const char *, ...) COURIER_PRINTF(2, 3);
-
-/* courier-time.c: the monotonic clock, in nanoseconds. */
-#define NSEC_PER_MSEC	1000000LL
-#define NSEC_PER_SEC	1000000000LL
+/* courier-time.c: deadlines on the monotonic clock (common.h's mono_ns). */
 #define DEADLINE_NONE	INT64_MAX
-int64_t	 courier_now(void);
 /* now + timeout_ms, or DEADLINE_NONE for COURIER_FOREVER. */
 int64_t	 courier_deadline(int timeout_ms);
 /* Milliseconds from now until deadline for poll(): -1 for none, >= 0. */

@@ -536,7 +536,7 @@ listener_accept_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->rev == NULL || c->wev == NULL)
 			fatalx("event_new failed");
 
-		c->idle_since = courier_now();	/* until its hello */
+		c->idle_since = mono_ns();	/* until its hello */
 
 		pthread_mutex_lock(&s->mtx);
 		why = s->state != SERVER_RUNNING ? "the server is stopping" :
@@ -1003,7 +1003,7 @@ server_sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	courier_server	*s = arg;
 	struct sconn	*c, *list[64];
-	int64_t		 now = courier_now(), limit;
+	int64_t		 now = mono_ns(), limit;
 	size_t		 i, n = 0;
 	char		*why;
 
@@ -1166,7 +1166,7 @@ request_run(struct courier_request *req, struct courier_buf *b,
 	int64_t			 now;
 
 	if (req->deadline != DEADLINE_NONE &&
-	    (now = courier_now()) >= req->deadline) {
+	    (now = mono_ns()) >= req->deadline) {
 		err = courier_error_new(COURIER_DEADLINE_EXCEEDED, "the "
 		    "caller's deadline passed before method %s ran (it "
 		    "waited %lld ms for a thread)", m->name,
@@ -1348,7 +1348,7 @@ conn_call(struct sconn *c, uint64_t id, const Courier__CallRequest *call)
 	req->method = m;
 	req->args = args;
 	req->kwargs = kwargs;
-	req->queued = courier_now();
+	req->queued = mono_ns();
 	/* A deadline past what the clock can count is no deadline. */
 	if (call->timeout_us > 0 &&
 	    call->timeout_us <= (INT64_MAX - req->queued) / 1000)
@@ -1488,7 +1488,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	 */
 	if (c->hello)
 		c->idle_since = courier_buf_used(&c->in) != 0 ?
-		    courier_now() : 0;
+		    mono_ns() : 0;
 
 	pthread_mutex_lock(&c->wmtx);
 	if (!c->dead && !c->wpending)
@@ -1576,7 +1576,7 @@ courier_server_stop(courier_server *s, int timeout_ms)
 
 	deadline = courier_deadline(timeout_ms);
 	pthread_mutex_lock(&s->mtx);
-	while (s->ninflight != 0 && courier_now() < deadline)
+	while (s->ninflight != 0 && mono_ns() < deadline)
 		courier_cond_wait(&s->drained, &s->mtx, deadline);
 	TAILQ_INIT(&failed);
 	while (!TAILQ_EMPTY(&s->queue)) {
@@ -1647,7 +1647,7 @@ courier_server_free(courier_server *s)
 
 	deadline = courier_deadline(s->handler_wait_ms);
 	pthread_mutex_lock(&s->mtx);
-	while (s->nbusy != 0 && courier_now() < deadline)
+	while (s->nbusy != 0 && mono_ns() < deadline)
 		courier_cond_wait(&s->drained, &s->mtx, deadline);
 	for (i = 0; i < s->nthreads; i++) {
 		w = &s->workers[i];
@@ -1770,7 +1770,7 @@ courier_request_time_left(const courier_request *req)
 
 	if (req->deadline == DEADLINE_NONE)
 		return (COURIER_FOREVER);
-	left = (req->deadline - courier_now()) / NSEC_PER_MSEC;
+	left = (req->deadline - mono_ns()) / NSEC_PER_MSEC;
 	if (left < 0)
 		return (0);
 	return (left > INT32_MAX ? INT32_MAX : (int)left);

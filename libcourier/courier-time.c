@@ -7,23 +7,13 @@
 
 #include "courier-internal.h"
 
-/* Nanoseconds on the monotonic clock. */
-int64_t
-courier_now(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec);
-}
-
 /* The deadline timeout_ms from now; DEADLINE_NONE for a negative one. */
 int64_t
 courier_deadline(int timeout_ms)
 {
 	if (timeout_ms < 0)
 		return (DEADLINE_NONE);
-	return (courier_now() + (int64_t)timeout_ms * NSEC_PER_MSEC);
+	return (mono_ns() + (int64_t)timeout_ms * NSEC_PER_MSEC);
 }
 
 /* The poll() timeout that ends at deadline, rounded up to whole ms. */
@@ -34,7 +24,7 @@ courier_poll_timeout(int64_t deadline)
 
 	if (deadline == DEADLINE_NONE)
 		return (-1);
-	left = deadline - courier_now();
+	left = deadline - mono_ns();
 	if (left <= 0)
 		return (0);
 	left = (left + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC;

@@ -29,22 +29,9 @@ struct lpctl_client {
 char *
 lpctl_socket_path(void)
 {
-	const char	*env, *xdg;
-	char		*path;
-
 	if (lpctl_socket != NULL)
 		return (strdup(lpctl_socket));
-	if ((env = getenv("LPD_SOCKET")) != NULL && *env != '\0')
-		return (strdup(env));
-	if (geteuid() == 0)
-		return (strdup("/run/lpd/lpd.sock"));
-	if ((xdg = getenv("XDG_RUNTIME_DIR")) != NULL && *xdg == '/') {
-		if (asprintf(&path, "%s/lpd/lpd.sock", xdg) == -1)
-			return (NULL);
-	} else if (asprintf(&path, "/tmp/lpd-%lu/lpd.sock",
-	    (unsigned long)geteuid()) == -1)
-		return (NULL);
-	return (path);
+	return (lpd_ctl_default_socket());
 }
 
 /* The exit status for an error of lpd's, as lpctl(1) says. */
@@ -90,7 +77,7 @@ lpctl_request(struct lpctl_client *cl, const char *method,
 		return (v);
 	*exitcode = error_exit(err);
 	if (courier_error_code(err) == COURIER_UNAVAILABLE &&
-	    strcmp(method, "hello") == 0)
+	    strcmp(method, LPD_CTL_HELLO) == 0)
 		unreachable(cl, err);
 	else {
 		msg = courier_error_message(err);
@@ -136,8 +123,8 @@ lpctl_connect(const char *cmd, int *exitcode)
 	courier_client_set_wait_for_ready(cl->c, false);
 
 	kw = courier_dict_new();
-	courier_dict_set(kw, "version", courier_int(LPCTL_PROTOCOL));
-	if ((v = lpctl_request(cl, "hello", kw, HELLO_MS, exitcode)) == NULL) {
+	courier_dict_set(kw, LPD_CTL_K_VERSION, courier_int(LPD_CTL_VERSION));
+	if ((v = lpctl_request(cl, LPD_CTL_HELLO, kw, HELLO_MS, exitcode)) == NULL) {
 		lpctl_disconnect(cl);
 		return (NULL);
 	}
@@ -191,9 +178,9 @@ lpctl_wait_end(struct lpctl_client *cl, const char *name, bool quiet)
 
 	for (;;) {
 		kw = courier_dict_new();
-		courier_dict_set(kw, "program", courier_string(name));
-		courier_dict_set(kw, "wait_ms", courier_int(LPCTL_POLL_MS));
-		v = lpctl_request(cl, "wait", kw, LPCTL_POLL_MS + 10000,
+		courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(name));
+		courier_dict_set(kw, LPD_CTL_K_WAIT_MS, courier_int(LPCTL_POLL_MS));
+		v = lpctl_request(cl, LPD_CTL_WAIT, kw, LPCTL_POLL_MS + 10000,
 		    &exitcode);
 		if (v == NULL)
 			return (exitcode);

@@ -49,15 +49,15 @@ node_request(const char *cmd, const char *program, const char *node,
 		return (exitcode);
 	}
 	kw = courier_dict_new();
-	courier_dict_set(kw, "program", courier_string(program));
-	courier_dict_set(kw, "node", courier_string(node));
+	courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(program));
+	courier_dict_set(kw, LPD_CTL_K_NODE, courier_string(node));
 	if (method != NULL) {
-		courier_dict_set(kw, "method", courier_string(method));
-		courier_dict_set(kw, "args", args);
+		courier_dict_set(kw, LPD_CTL_K_METHOD, courier_string(method));
+		courier_dict_set(kw, LPD_CTL_K_ARGS, args);
 	}
-	courier_dict_set(kw, "timeout_ms", courier_int(timeout_ms));
-	v = lpctl_request(cl, method != NULL ? "call" : "methods", kw,
-	    timeout_ms + 10000, &exitcode);
+	courier_dict_set(kw, LPD_CTL_K_TIMEOUT_MS, courier_int(timeout_ms));
+	v = lpctl_request(cl, method != NULL ? LPD_CTL_CALL : LPD_CTL_METHODS,
+	    kw, timeout_ms + 10000, &exitcode);
 	if (v == NULL)
 		goto out;
 	if (!courier_value_bool(courier_dict_get(v, "ok"))) {

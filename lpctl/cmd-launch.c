@@ -109,24 +109,24 @@ lpctl_launch(int argc, char **argv)
 	}
 
 	kw = courier_dict_new();
-	courier_dict_set(kw, "file", courier_string(file));
-	courier_dict_set(kw, "text", courier_bytes(text, len));
+	courier_dict_set(kw, LPD_CTL_K_FILE, courier_string(file));
+	courier_dict_set(kw, LPD_CTL_K_TEXT, courier_bytes(text, len));
 	free(text);
 	if (name != NULL && (s = courier_string(name)) != NULL)
-		courier_dict_set(kw, "name", s);
+		courier_dict_set(kw, LPD_CTL_K_NAME, s);
 	if (getcwd(cwd, sizeof cwd) != NULL)
-		courier_dict_set(kw, "cwd", courier_string(cwd));
+		courier_dict_set(kw, LPD_CTL_K_CWD, courier_string(cwd));
 	if (grace >= 0)
-		courier_dict_set(kw, "grace", courier_double(grace));
+		courier_dict_set(kw, LPD_CTL_K_GRACE, courier_double(grace));
 	env = courier_list_new();
 	for (i = 0; environ[i] != NULL; i++) {
 		/* A variable that is not UTF-8 cannot travel; it is left. */
 		if ((s = courier_string(environ[i])) != NULL)
 			courier_list_append(env, s);
 	}
-	courier_dict_set(kw, "env", env);
+	courier_dict_set(kw, LPD_CTL_K_ENV, env);
 
-	if ((v = lpctl_request(cl, "launch", kw, LAUNCH_MS,
+	if ((v = lpctl_request(cl, LPD_CTL_LAUNCH, kw, LAUNCH_MS,
 	    &exitcode)) == NULL) {
 		if (exitcode == LPCTL_EXIT_USAGE)
 			fprintf(stderr, "lpctl: %s is not a valid program "
@@ -220,11 +220,11 @@ lpctl_stop(int argc, char **argv)
 	if ((cl = lpctl_connect("stop", &exitcode)) == NULL)
 		return (exitcode);
 	kw = courier_dict_new();
-	courier_dict_set(kw, "program", courier_string(name));
-	courier_dict_set(kw, "kill", courier_bool(kill));
+	courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(name));
+	courier_dict_set(kw, LPD_CTL_K_KILL, courier_bool(kill));
 	if (grace >= 0)
-		courier_dict_set(kw, "grace", courier_double(grace));
-	if ((v = lpctl_request(cl, "stop", kw, 30000, &exitcode)) != NULL) {
+		courier_dict_set(kw, LPD_CTL_K_GRACE, courier_double(grace));
+	if ((v = lpctl_request(cl, LPD_CTL_STOP, kw, 30000, &exitcode)) != NULL) {
 		courier_value_unref(v);
 		/* Stopped means ended: wait for it, whatever its status. */
 		if (!nowait && lpctl_wait_end(cl, name, true) ==
@@ -264,8 +264,8 @@ lpctl_forget(int argc, char **argv)
 	if ((cl = lpctl_connect("forget", &exitcode)) == NULL)
 		return (exitcode);
 	kw = courier_dict_new();
-	courier_dict_set(kw, "program", courier_string(name));
-	if ((v = lpctl_request(cl, "forget", kw, 30000, &exitcode)) != NULL)
+	courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(name));
+	if ((v = lpctl_request(cl, LPD_CTL_FORGET, kw, 30000, &exitcode)) != NULL)
 		courier_value_unref(v);
 	lpctl_disconnect(cl);
 	return (exitcode);

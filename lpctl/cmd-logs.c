@@ -135,16 +135,16 @@ lpctl_logs(int argc, char **argv)
 
 	for (;;) {
 		kw = courier_dict_new();
-		courier_dict_set(kw, "program", courier_string(program));
+		courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(program));
 		if (node != NULL)
-			courier_dict_set(kw, "node", courier_string(node));
-		courier_dict_set(kw, "lines", courier_int(lines));
+			courier_dict_set(kw, LPD_CTL_K_NODE, courier_string(node));
+		courier_dict_set(kw, LPD_CTL_K_LINES, courier_int(lines));
 		if (cursors != NULL) {
-			courier_dict_set(kw, "cursors", cursors);
-			courier_dict_set(kw, "wait_ms",
+			courier_dict_set(kw, LPD_CTL_K_CURSORS, cursors);
+			courier_dict_set(kw, LPD_CTL_K_WAIT_MS,
 			    courier_int(LPCTL_POLL_MS));
 		}
-		v = lpctl_request(cl, "logs", kw, LPCTL_POLL_MS + 10000,
+		v = lpctl_request(cl, LPD_CTL_LOGS, kw, LPCTL_POLL_MS + 10000,
 		    &exitcode);
 		if (v == NULL)
 			break;

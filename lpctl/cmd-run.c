@@ -34,7 +34,7 @@
 
 #include <event2/event.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "lpd.h"
 #include "lpctl.h"
 

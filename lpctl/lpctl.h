@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+#include "ctl.h"
+
 #include <courier/courier.h>
 
 /* Exit statuses, as lpctl(1) says. */
@@ -15,8 +17,6 @@
 #define LPCTL_EXIT_USAGE	2	/* usage, or an invalid program file */
 #define LPCTL_EXIT_UNREACHABLE	3	/* lpd cannot be reached */
 
-/* The control protocol version lpctl speaks (lpd's "hello" checks it). */
-#define LPCTL_PROTOCOL		1
 /* How long one long poll (wait, logs -f) may wait in lpd. */
 #define LPCTL_POLL_MS		30000
 

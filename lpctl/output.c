@@ -47,7 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "lpctl.h"
 
 #define OUTPUT_MAX	(1024 * 1024)	/* the stream's share of the ring */

@@ -31,7 +31,7 @@
 
 #include <event2/event.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "daemon.h"
 
 #define WAIT_MS_DEFAULT		30000
@@ -100,7 +100,7 @@ access_prog(struct lpd_daemon *d, courier_request *req, courier_error **err)
 
 	if (!caller(req, &uid, NULL, err))
 		return (NULL);
-	if ((name = kw_string(req, "program")) == NULL) {
+	if ((name = kw_string(req, LPD_CTL_K_PROGRAM)) == NULL) {
 		courier_error_set(err, COURIER_INVALID_ARGUMENT, "no program "
 		    "name given");
 		return (NULL);
@@ -127,7 +127,7 @@ access_node(struct lpd_prog *prog, courier_request *req, courier_error **err)
 	const char	*name;
 	size_t		 i;
 
-	if ((name = kw_string(req, "node")) == NULL) {
+	if ((name = kw_string(req, LPD_CTL_K_NODE)) == NULL) {
 		courier_error_set(err, COURIER_INVALID_ARGUMENT, "no node "
 		    "name given");
 		return (NULL);
@@ -153,7 +153,7 @@ ctl_hello(void *self, courier_request *req, courier_error **err)
 
 	if (!caller(req, &uid, NULL, err))
 		return (NULL);
-	version = kw_number(req, "version", 0);
+	version = kw_number(req, LPD_CTL_K_VERSION, 0);
 	if (version != LPD_CTL_VERSION) {
 		courier_error_set(err, COURIER_FAILED_PRECONDITION, "this lpd "
 		    "speaks control protocol %d and lpctl %g; use the lpctl "
@@ -207,10 +207,10 @@ ctl_launch(void *self, courier_request *req, courier_error **err)
 		    (unsigned long)uid, (unsigned long)d->uid);
 		return (NULL);
 	}
-	file = kw_string(req, "file");
-	name = kw_string(req, "name");
-	cwd = kw_string(req, "cwd");
-	text_v = courier_request_kwarg(req, "text");
+	file = kw_string(req, LPD_CTL_K_FILE);
+	name = kw_string(req, LPD_CTL_K_NAME);
+	cwd = kw_string(req, LPD_CTL_K_CWD);
+	text_v = courier_request_kwarg(req, LPD_CTL_K_TEXT);
 	if (file == NULL || file[0] != '/' || text_v == NULL) {
 		courier_error_set(err, COURIER_INVALID_ARGUMENT, "launch needs "
 		    "file (an absolute path) and text");
@@ -223,7 +223,7 @@ ctl_launch(void *self, courier_request *req, courier_error **err)
 		    "must be bytes or a string");
 		return (NULL);
 	}
-	env_v = courier_request_kwarg(req, "env");
+	env_v = courier_request_kwarg(req, LPD_CTL_K_ENV);
 	n = courier_list_len(env_v);
 	env = xcalloc(n + 1, sizeof *env);
 	for (i = 0; i < n; i++) {
@@ -265,7 +265,7 @@ ctl_launch(void *self, courier_request *req, courier_error **err)
 		}
 	}
 	prog = lpd_prog_launch(d, p, uid, gid, env,
-	    kw_number(req, "grace", -1), &cause);
+	    kw_number(req, LPD_CTL_K_GRACE, -1), &cause);
 	if (prog == NULL) {
 		courier_error_set(err, COURIER_FAILED_PRECONDITION, "%s; "
 		    "nothing was started", cause);
@@ -300,9 +300,9 @@ ctl_stop(void *self, courier_request *req, courier_error **err)
 	(void)caller(req, &uid, NULL, err);
 	if (prog->run != NULL) {
 		xasprintf(&why, "lpctl stop%s by uid %lu",
-		    kw_bool(req, "kill") ? " --kill" : "", (unsigned long)uid);
-		lpd_prog_stop(prog, kw_bool(req, "kill"),
-		    kw_number(req, "grace", -1), why);
+		    kw_bool(req, LPD_CTL_K_KILL) ? " --kill" : "", (unsigned long)uid);
+		lpd_prog_stop(prog, kw_bool(req, LPD_CTL_K_KILL),
+		    kw_number(req, LPD_CTL_K_GRACE, -1), why);
 		free(why);
 	}
 	v = courier_dict_new();
@@ -324,7 +324,7 @@ ctl_status(void *self, courier_request *req, courier_error **err)
 	if (!caller(req, &uid, NULL, err))
 		return (NULL);
 	list = courier_list_new();
-	if (kw_string(req, "program") != NULL) {
+	if (kw_string(req, LPD_CTL_K_PROGRAM) != NULL) {
 		if ((prog = access_prog(d, req, err)) == NULL) {
 			courier_value_unref(list);
 			return (NULL);
@@ -512,7 +512,7 @@ ctl_wait(void *self, courier_request *req, courier_error **err)
 		return (NULL);
 	if (lpd_prog_ended(prog))
 		return (wait_value(prog));
-	waiter_add(prog, req, false, kw_number(req, "wait_ms", 0));
+	waiter_add(prog, req, false, kw_number(req, LPD_CTL_K_WAIT_MS, 0));
 	return (NULL);
 }
 
@@ -527,16 +527,16 @@ ctl_logs(void *self, courier_request *req, courier_error **err)
 
 	if ((prog = access_prog(d, req, err)) == NULL)
 		return (NULL);
-	if (kw_string(req, "node") != NULL &&
+	if (kw_string(req, LPD_CTL_K_NODE) != NULL &&
 	    access_node(prog, req, err) == NULL)
 		return (NULL);
 	v = logs_value(prog, courier_request_kwargs(req), &empty);
 	if (!empty || lpd_prog_ended(prog) ||
-	    courier_request_kwarg(req, "cursors") == NULL ||
-	    kw_number(req, "wait_ms", 0) <= 0)
+	    courier_request_kwarg(req, LPD_CTL_K_CURSORS) == NULL ||
+	    kw_number(req, LPD_CTL_K_WAIT_MS, 0) <= 0)
 		return (v);
 	courier_value_unref(v);
-	waiter_add(prog, req, true, kw_number(req, "wait_ms", 0));
+	waiter_add(prog, req, true, kw_number(req, LPD_CTL_K_WAIT_MS, 0));
 	return (NULL);
 }
 
@@ -667,8 +667,8 @@ node_request(struct lpd_daemon *d, courier_request *req, const char *method,
 		    "%s node: it serves no methods", pn->name, pn->type);
 		return (NULL);
 	}
-	args = courier_request_kwarg(req, "args");
-	kwargs = courier_request_kwarg(req, "kwargs");
+	args = courier_request_kwarg(req, LPD_CTL_K_ARGS);
+	kwargs = courier_request_kwarg(req, LPD_CTL_K_KWARGS);
 	if (method != NULL && ((args != NULL &&
 	    courier_value_type(args) != COURIER_LIST) || (kwargs != NULL &&
 	    courier_value_type(kwargs) != COURIER_DICT))) {
@@ -681,7 +681,7 @@ node_request(struct lpd_daemon *d, courier_request *req, const char *method,
 		    "are in flight already; try again", CALLS_MAX);
 		return (NULL);
 	}
-	timeout = kw_number(req, "timeout_ms", CALL_MS_DEFAULT);
+	timeout = kw_number(req, LPD_CTL_K_TIMEOUT_MS, CALL_MS_DEFAULT);
 	if (timeout <= 0 || timeout > INT32_MAX)
 		timeout = CALL_MS_DEFAULT;
 	if ((c = node_client(d, pn, err)) == NULL)
@@ -711,7 +711,7 @@ ctl_call(void *self, courier_request *req, courier_error **err)
 {
 	const char	*method;
 
-	if ((method = kw_string(req, "method")) == NULL) {
+	if ((method = kw_string(req, LPD_CTL_K_METHOD)) == NULL) {
 		courier_error_set(err, COURIER_INVALID_ARGUMENT, "call: no "
 		    "method given");
 		return (NULL);
@@ -734,15 +734,15 @@ lpd_ctl_start(struct lpd_daemon *d, int fd, char **cause)
 		const char		*name;
 		courier_method_fn	 fn;
 	} methods[] = {
-		{ "hello", ctl_hello },
-		{ "launch", ctl_launch },
-		{ "stop", ctl_stop },
-		{ "status", ctl_status },
-		{ "wait", ctl_wait },
-		{ "logs", ctl_logs },
-		{ "call", ctl_call },
-		{ "methods", ctl_methods },
-		{ "forget", ctl_forget },
+		{ LPD_CTL_HELLO, ctl_hello },
+		{ LPD_CTL_LAUNCH, ctl_launch },
+		{ LPD_CTL_STOP, ctl_stop },
+		{ LPD_CTL_STATUS, ctl_status },
+		{ LPD_CTL_WAIT, ctl_wait },
+		{ LPD_CTL_LOGS, ctl_logs },
+		{ LPD_CTL_CALL, ctl_call },
+		{ LPD_CTL_METHODS, ctl_methods },
+		{ LPD_CTL_FORGET, ctl_forget },
 	};
 	size_t	i;
 

@@ -33,7 +33,7 @@
 
 #include <event2/event.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "daemon.h"
 
 /* How long a burst of state changes gathers before the record is written. */

@@ -17,10 +17,9 @@
 
 #include <courier/courier.h>
 
+#include "ctl.h"
 #include "lpd.h"
 
-/* The control protocol's version: lpctl's "hello" carries it. */
-#define LPD_CTL_VERSION		1
 /* The record's format version. */
 #define LPD_RECORD_VERSION	1
 

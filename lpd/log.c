@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "daemon.h"
 
 static FILE	*log_file;

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "daemon.h"
 
 /* The most a reply carries at once; a follower asks again for more. */
@@ -134,7 +134,7 @@ static int
 log_file_reopen(struct lpd_log *log)
 {
 	if ((log->fd = log_open_fd(log->path)) == -1) {
-		log->retry = courier_now() + LOG_RETRY_NS;
+		log->retry = mono_ns() + LOG_RETRY_NS;
 		return (-1);
 	}
 	log->size = 0;
@@ -173,7 +173,7 @@ lpd_log_open(const char *path, size_t max, unsigned keep, char **cause)
 	if (fd == -1) {
 		log->error = error;
 		log->since = lpd_realtime_now();
-		log->retry = courier_now() + LOG_RETRY_NS;
+		log->retry = mono_ns() + LOG_RETRY_NS;
 	}
 	return (log);
 }
@@ -211,7 +211,7 @@ lpd_log_write(struct lpd_log *log, const char *line, size_t len)
 	if (log->closed)
 		return (0);
 	if (log->fd == -1) {
-		if (courier_now() < log->retry)
+		if (mono_ns() < log->retry)
 			return (log_lost(log, log->error));
 		if (log_file_reopen(log) != 0)
 			return (log_lost(log, errno));

@@ -28,7 +28,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "daemon.h"
 
 static void
@@ -64,25 +64,6 @@ absolute(char *path)
 	xasprintf(&abs, "%s/%s", cwd, path);
 	free(path);
 	return (abs);
-}
-
-/* The default socket: root's system-wide, or the user's runtime folder. */
-static char *
-default_socket(void)
-{
-	const char	*env, *xdg;
-	char		*path;
-
-	if ((env = getenv("LPD_SOCKET")) != NULL && *env != '\0')
-		return (xstrdup(env));
-	if (geteuid() == 0)
-		return (xstrdup("/run/lpd/lpd.sock"));
-	if ((xdg = getenv("XDG_RUNTIME_DIR")) != NULL && *xdg == '/')
-		xasprintf(&path, "%s/lpd/lpd.sock", xdg);
-	else
-		xasprintf(&path, "/tmp/lpd-%lu/lpd.sock",
-		    (unsigned long)geteuid());
-	return (path);
 }
 
 /* The default state folder, or NULL if there is no home to put it in. */
@@ -357,7 +338,8 @@ main(int argc, char **argv)
 
 	if (fd == -1) {
 		if (d.socket_path == NULL)
-			d.socket_path = default_socket();
+			if ((d.socket_path = lpd_ctl_default_socket()) == NULL)
+				fatal("lpd_ctl_default_socket");
 		/* Only the default folder is ours to make. */
 		fd = lpd_listen(d.socket_path, gid, true, &cause);
 		if (fd == -1) {

@@ -215,7 +215,7 @@ struct lpd_run_opts {
 
 /*
  * What starting one node takes: what a process gets in its LP_*
- * environment (the node contract: LP_* variables), borrowed for the call.
+ * environment, borrowed for the call.
  */
 struct lpd_node_start {
 	const struct lpd_group	*group;		/* command, env, cwd */

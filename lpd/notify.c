@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "daemon.h"
 
 #define SD_LISTEN_FDS_START	3

@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "lpd.h"
 
 #define KEY_HANDLE		"$handle"
@@ -37,7 +37,7 @@ struct program_private {
 /* sbuf.c */
 void	 lpd_sbuf_add(struct sbuf *, const char *, size_t);
 void	 lpd_sbuf_puts(struct sbuf *, const char *);
-void	 lpd_sbuf_printf(struct sbuf *, const char *, ...) COURIER_PRINTF(2, 3);
+void	 lpd_sbuf_printf(struct sbuf *, const char *, ...) COMMON_PRINTF(2, 3);
 void	 lpd_sbuf_truncate(struct sbuf *, size_t);
 char	*lpd_sbuf_take(struct sbuf *);
 void	 lpd_sbuf_json_string(struct sbuf *, const char *, size_t);

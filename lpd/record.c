@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "daemon.h"
 
 #define RECORD_FILE	"record.json"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "lpd.h"
 
 /*

@@ -35,7 +35,7 @@
 
 #include <event2/event.h>
 
-#include "courier-internal.h"
+#include "common.h"
 #include "lpd.h"
 #include "lptest.h"
 

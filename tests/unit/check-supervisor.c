@@ -166,10 +166,10 @@ loop_until(struct tctx *t, bool (*pred)(struct tctx *), double seconds)
 
 	tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
 	event_add(tick, &tv);
-	deadline = courier_now() + (int64_t)(seconds * NSEC_PER_SEC);
+	deadline = mono_ns() + (int64_t)(seconds * NSEC_PER_SEC);
 	for (;;) {
 		ok = pred != NULL ? pred(t) : t->ndone != 0;
-		if (ok || courier_now() > deadline)
+		if (ok || mono_ns() > deadline)
 			break;
 		event_base_loop(base, EVLOOP_ONCE);
 	}
@@ -187,8 +187,8 @@ loop_a_while(double seconds)
 
 	tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
 	event_add(tick, &tv);
-	deadline = courier_now() + (int64_t)(seconds * NSEC_PER_SEC);
-	while (courier_now() < deadline)
+	deadline = mono_ns() + (int64_t)(seconds * NSEC_PER_SEC);
+	while (mono_ns() < deadline)
 		event_base_loop(base, EVLOOP_ONCE);
 	event_free(tick);
 }
@@ -255,9 +255,9 @@ wait_dead(pid_t pid, double seconds)
 {
 	int64_t	 deadline;
 
-	deadline = courier_now() + (int64_t)(seconds * NSEC_PER_SEC);
+	deadline = mono_ns() + (int64_t)(seconds * NSEC_PER_SEC);
 	while (!is_dead(pid)) {
-		if (courier_now() > deadline)
+		if (mono_ns() > deadline)
 			return (false);
 		usleep(10 * 1000);
 	}
@@ -270,9 +270,9 @@ wait_gone(const char *path, double seconds)
 {
 	int64_t	 deadline;
 
-	deadline = courier_now() + (int64_t)(seconds * NSEC_PER_SEC);
+	deadline = mono_ns() + (int64_t)(seconds * NSEC_PER_SEC);
 	while (access(path, F_OK) == 0) {
-		if (courier_now() > deadline)
+		if (mono_ns() > deadline)
 			return (false);
 		usleep(10 * 1000);
 	}
@@ -289,9 +289,9 @@ read_pid_file(const char *name, double seconds)
 	int64_t	 deadline;
 
 	xasprintf(&path, "%s/%s", tmpdir, name);
-	deadline = courier_now() + (int64_t)(seconds * NSEC_PER_SEC);
+	deadline = mono_ns() + (int64_t)(seconds * NSEC_PER_SEC);
 	while ((f = fopen(path, "r")) == NULL) {
-		if (courier_now() > deadline)
+		if (mono_ns() > deadline)
 			break;
 		usleep(10 * 1000);
 	}

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "courier-internal.h"
+#include "common.h"
 
 /* Allocate size bytes or abort. */
 void *

@@ -7,6 +7,54 @@
 
 static int	 node_start_ops(struct snode *, char **);
 
+/*
+ * The node's state machine as one table, as s6-supervise keeps its own:
+ * the state each event takes a node to, from each state. NO marks an
+ * event that cannot happen in that state, a broken invariant. Every
+ * change of a node's state is made here (lpd_snode_event) and nowhere
+ * else; what else an event does is the caller's.
+ */
+#define NO	(-1)
+#define PE	LPD_NODE_PENDING
+#define ST	LPD_NODE_STARTING
+#define RU	LPD_NODE_RUNNING
+#define BO	LPD_NODE_BACKOFF
+#define SP	LPD_NODE_STOPPING
+#define EX	LPD_NODE_EXITED
+#define FA	LPD_NODE_FAILED
+static const int transitions[SN_NEVENTS][FA + 1] = {
+	/* from:		PE  ST  RU  BO  SP  EX  FA */
+	[SN_SPAWNED] =	      { ST, NO, NO, ST, NO, NO, NO },
+	[SN_RUNS] =	      { NO, RU, NO, NO, NO, NO, NO },
+	/* Nothing runs in PENDING or BACKOFF: a stop ends it there. */
+	[SN_STOP] =	      { EX, SP, SP, EX, NO, NO, NO },
+	/* From PENDING and BACKOFF too: a start that failed. */
+	[SN_RESTART] =	      { BO, BO, BO, BO, NO, NO, NO },
+	[SN_EXIT_OK] =	      { EX, EX, EX, EX, NO, NO, NO },
+	[SN_EXIT_FAIL] =      { FA, FA, FA, FA, NO, NO, NO },
+	/* Exits during a stop are not failures. */
+	[SN_EXIT_IN_STOP] =   { EX, EX, EX, EX, EX, NO, NO },
+};
+#undef PE
+#undef ST
+#undef RU
+#undef BO
+#undef SP
+#undef EX
+#undef FA
+
+/* Move a node to the state event ev takes it to (the one place). */
+void
+lpd_snode_event(struct snode *sn, enum snode_event ev)
+{
+	int	 next = transitions[ev][sn->n.state];
+
+	if (next == NO)
+		fatalx("%s: node %s: event %d in state %s", __func__,
+		    sn->n.name, (int)ev, lpd_node_state_name(sn->n.state));
+	sn->n.state = (enum lpd_node_state)next;
+}
+
 /* A node will not run again: let go of what it held. */
 void
 lpd_snode_final(struct snode *sn)
@@ -56,8 +104,7 @@ lpd_snode_ended(struct snode *sn, int status)
 	    !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 
 	if (run->stopping) {
-		/* Exits during a stop are not failures. */
-		sn->n.state = LPD_NODE_EXITED;
+		lpd_snode_event(sn, SN_EXIT_IN_STOP);
 		lpd_snode_final(sn);
 		lpd_run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
 		free(msg);
@@ -77,7 +124,7 @@ lpd_snode_ended(struct snode *sn, int status)
 	    (g->restart == LPD_RESTART_ON_FAILURE && failed)) &&
 	    sn->streak < g->max_restarts;
 	if (restart) {
-		sn->n.state = LPD_NODE_BACKOFF;
+		lpd_snode_event(sn, SN_RESTART);
 		sn->n.restarts++;
 		sn->streak++;
 		ms = BACKOFF_MIN_MS;
@@ -97,7 +144,7 @@ lpd_snode_ended(struct snode *sn, int status)
 		return;
 	}
 
-	sn->n.state = failed ? LPD_NODE_FAILED : LPD_NODE_EXITED;
+	lpd_snode_event(sn, failed ? SN_EXIT_FAIL : SN_EXIT_OK);
 	lpd_snode_final(sn);
 	if (failed && g->on_failure == LPD_ON_FAILURE_STOP) {
 		run->failed = true;
@@ -162,12 +209,11 @@ lpd_snode_start(struct snode *sn)
 		event_add(sn->status_ev, NULL);
 		event_add(sn->out[0].ev, NULL);
 		event_add(sn->out[1].ev, NULL);
-		sn->n.state = LPD_NODE_STARTING;
-	} else {
-		/* No exec to wait for: a process node runs already. */
-		sn->n.state = g->type == LPD_TYPE_COURIER ?
-		    LPD_NODE_STARTING : LPD_NODE_RUNNING;
 	}
+	lpd_snode_event(sn, SN_SPAWNED);
+	/* Through the ops, no exec to wait for: a process node runs. */
+	if (run->has_ops && g->type != LPD_TYPE_COURIER)
+		lpd_snode_event(sn, SN_RUNS);
 	sn->n.started = lpd_realtime_now();
 	run->nprocs++;
 	lpd_run_event(run, sn, LPD_EV_STARTED, NULL);

@@ -39,7 +39,7 @@ probe_ready(struct snode *sn)
 	lpd_probe_close(sn);
 	if (sn->n.state != LPD_NODE_STARTING)
 		return;
-	sn->n.state = LPD_NODE_RUNNING;
+	lpd_snode_event(sn, SN_RUNS);
 	lpd_run_event(sn->n.run, sn, LPD_EV_READY, sn->n.address);
 }
 

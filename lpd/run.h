@@ -196,7 +196,20 @@ void	 lpd_run_eventf(struct lpd_run *, struct snode *, enum lpd_event,
 	    const char *, ...) COURIER_PRINTF(4, 5);
 void	 lpd_run_maybe_finish(struct lpd_run *);
 
+/* What happens to a node, for its state machine (node.c). */
+enum snode_event {
+	SN_SPAWNED,		/* its process (or thread) was started */
+	SN_RUNS,		/* it serves, or a process node runs */
+	SN_STOP,		/* the program stops */
+	SN_RESTART,		/* it ended, and will start again */
+	SN_EXIT_OK,		/* it ended well, for good */
+	SN_EXIT_FAIL,		/* it failed, for good */
+	SN_EXIT_IN_STOP,	/* it ended while the program stopped */
+	SN_NEVENTS
+};
+
 /* node.c */
+void	 lpd_snode_event(struct snode *, enum snode_event);
 void	 lpd_snode_start(struct snode *);
 void	 lpd_snode_ended(struct snode *, int);
 void	 lpd_snode_final(struct snode *);

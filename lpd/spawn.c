@@ -332,7 +332,7 @@ status_read(struct snode *sn)
 	}
 	if (n == 0 && sn->n.state == LPD_NODE_STARTING &&
 	    g->type == LPD_TYPE_PROCESS)
-		sn->n.state = LPD_NODE_RUNNING;
+		lpd_snode_event(sn, SN_RUNS);
 }
 
 static void

@@ -220,15 +220,13 @@ lpd_run_stop(struct lpd_run *run, bool kill, const char *why)
 		if (sn->final)
 			continue;
 		evtimer_del(sn->timer);
-		if (sn->n.state == LPD_NODE_PENDING ||
-		    sn->n.state == LPD_NODE_BACKOFF) {
-			/* Nothing runs: a pending restart is cancelled. */
-			sn->n.state = LPD_NODE_EXITED;
+		lpd_snode_event(sn, SN_STOP);
+		if (sn->n.state == LPD_NODE_EXITED) {
+			/* Nothing ran: a pending restart is cancelled. */
 			lpd_snode_final(sn);
 			continue;
 		}
 		lpd_probe_close(sn);
-		sn->n.state = LPD_NODE_STOPPING;
 		if (!kill)
 			node_signal(sn, SIGTERM);
 	}
@@ -776,7 +774,7 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 			sn->n.index = j;
 			sn->n.slot = k;
 			xasprintf(&sn->n.name, "%s/%u", p->groups[g].name, j);
-			sn->n.state = LPD_NODE_PENDING;
+			sn->n.state = LPD_NODE_PENDING;	/* the machine's start */
 			sn->n.status = -1;
 			sn->n.priv = sn;
 			sn->listen_fd = -1;

@@ -23,7 +23,7 @@
  * Threads and fork: the supervisor core forks nodes and its keeper from
  * the loop's thread, never this one (PR_SET_PDEATHSIG follows the forking
  * thread). Between fork and exec the child makes only async-signal-safe
- * calls and takes no lock (lpd/supervisor.c spawn_child, keeper_main), so
+ * calls and takes no lock (core/spawn.c spawn_child, core/keeper.c), so
  * a lock the writer holds at fork time cannot stall a child.
  *
  * The end is bounded: lpctl waits OUTPUT_DRAIN_MS for the ring to drain,

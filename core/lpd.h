@@ -1,7 +1,7 @@
 /*
- * lpd.h: the supervisor core, shared by lpd (the daemon) and lpctl run.
- * Prototypes are grouped by the file that defines them, as in tmux.h.
- * Everything here builds into the lpd_core static library.
+ * lpd.h: the supervisor core (core/), which lpd (the daemon), lpctl run
+ * and lptest embed. Prototypes are grouped by the file that defines them,
+ * as in tmux.h. Everything here builds into the lpd_core static library.
  */
 #ifndef LPD_H
 #define LPD_H
@@ -119,7 +119,10 @@ char	*lpd_program_node_config(const struct lpd_program *, size_t,
 /* The program as a Graphviz DOT digraph (caller frees). */
 char	*lpd_program_graph(const struct lpd_program *);
 
-/* supervisor.c: running programs (one event_base, no globals). */
+/*
+ * supervisor.c and the files run.h names: running programs (one
+ * event_base, no globals).
+ */
 
 struct event_base;
 struct lpd_run;

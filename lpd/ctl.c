@@ -32,7 +32,8 @@
 #include <event2/event.h>
 
 #include "common.h"
-#include "daemon.h"
+#include "ctl-server.h"
+#include "logfile.h"
 
 #define WAIT_MS_DEFAULT		30000
 #define WAIT_MS_MAX		300000
@@ -46,6 +47,8 @@
 #define CONNS_PER_USER		128
 
 static void	 node_clients_free(struct lpd_prog *);
+static void	 ctl_prog_changed(struct lpd_prog *, bool);
+static void	 ctl_prog_gone(struct lpd_prog *);
 
 /* Keyword argument name if it is a string, else NULL. */
 static const char *
@@ -472,8 +475,8 @@ waiter_add(struct lpd_prog *prog, courier_request *req, bool logs,
 }
 
 /* Something happened: answer the log followers, and all if it ended. */
-void
-lpd_ctl_wake(struct lpd_prog *prog, bool ended)
+static void
+ctl_prog_changed(struct lpd_prog *prog, bool ended)
 {
 	struct lpd_waiter	*w, *next;
 
@@ -484,8 +487,8 @@ lpd_ctl_wake(struct lpd_prog *prog, bool ended)
 }
 
 /* The program goes away: its waiters and calls in flight are told so. */
-void
-lpd_ctl_drop(struct lpd_prog *prog)
+static void
+ctl_prog_gone(struct lpd_prog *prog)
 {
 	struct lpd_waiter	*w;
 
@@ -746,6 +749,8 @@ lpd_ctl_start(struct lpd_daemon *d, int fd, char **cause)
 	};
 	size_t	i;
 
+	d->prog_changed = ctl_prog_changed;
+	d->prog_gone = ctl_prog_gone;
 	d->server = courier_server_new();
 	if (courier_server_set_workers(d->server, 0) != 0 ||
 	    courier_server_set_base(d->server, d->base) != 0 ||
@@ -777,7 +782,9 @@ lpd_ctl_stop(struct lpd_daemon *d)
 	if (d->server == NULL)
 		return;
 	TAILQ_FOREACH(prog, &d->progs, entry)
-		lpd_ctl_drop(prog);
+		ctl_prog_gone(prog);
+	d->prog_changed = NULL;
+	d->prog_gone = NULL;
 	courier_server_free(d->server);
 	d->server = NULL;
 }

@@ -35,6 +35,9 @@
 
 #include "common.h"
 #include "daemon.h"
+#include "log.h"
+#include "logfile.h"
+#include "record.h"
 
 /* How long a burst of state changes gathers before the record is written. */
 #define RECORD_DELAY_MS	100
@@ -137,6 +140,14 @@ when_string(double t, char *buf, size_t len)
 		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* Tell the control API that a program changed, or ended. */
+static void
+prog_notify(struct lpd_prog *prog, bool ended)
+{
+	if (prog->d->prog_changed != NULL)
+		prog->d->prog_changed(prog, ended);
+}
+
 /*
  * Write the record. One that cannot be written (a full disk) is tried
  * again later, less often the longer it lasts, until it is: what is on
@@ -148,11 +159,15 @@ prog_record_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lpd_prog	*prog = arg;
 	struct timeval	 tv;
+	courier_value	*v;
 	char		*cause = NULL;
-	int		 error;
+	int		 error, r;
 
 	lpd_prog_sync(prog);
-	if (lpd_record_write(prog, &cause) == 0) {
+	v = lpd_prog_value(prog, false);
+	r = lpd_record_write(prog->dir, v, &cause);
+	courier_value_unref(v);
+	if (r == 0) {
 		if (prog->record_error != 0)
 			log_info("%s: record: written again", prog->name);
 		prog->record_error = 0;
@@ -247,7 +262,7 @@ prog_output_cb(void *arg, struct lpd_node *n, bool err, const char *line,
 		}
 	}
 	if (!TAILQ_EMPTY(&prog->waiters))
-		lpd_ctl_wake(prog, false);
+		prog_notify(prog, false);
 }
 
 static void
@@ -321,7 +336,7 @@ prog_done_cb(void *arg, struct lpd_run *run, int status)
 	lpd_run_free(run);
 	prog->run = NULL;
 	prog_record_now(prog);
-	lpd_ctl_wake(prog, true);
+	prog_notify(prog, true);
 	if (prog->d->exiting && lpd_daemon_idle(prog->d))
 		event_base_loopexit(prog->d->base, NULL);
 }
@@ -352,7 +367,8 @@ lpd_prog_free(struct lpd_prog *prog)
 	struct lpd_pnode	*pn;
 	size_t			 i;
 
-	lpd_ctl_drop(prog);
+	if (prog->d->prog_gone != NULL)
+		prog->d->prog_gone(prog);
 	if (prog->run != NULL)
 		lpd_run_free(prog->run);
 	for (i = 0; i < prog->nnodes; i++) {
@@ -706,11 +722,13 @@ lpd_daemon_load(struct lpd_daemon *d)
 			continue;
 		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
 			continue;
-		if ((prog = lpd_record_read(d, de->d_name, &cause)) == NULL) {
+		prog = lpd_prog_new(d, de->d_name);
+		if (lpd_record_read(prog, d->state_dir, &cause) != 0) {
 			if (cause != NULL)
 				log_warn("%s: %s", __func__, cause);
 			free(cause);
 			cause = NULL;
+			lpd_prog_free(prog);
 			continue;
 		}
 		if (prog->state == LPD_PROG_RUNNING ||

@@ -1,7 +1,10 @@
 /*
  * daemon.h: lpd, the daemon that holds many programs at once and serves
- * lpctl on a Unix socket. What the daemon's files share; the supervisor
- * core it embeds is lpd.h's. Prototypes are grouped by file, as in tmux.h.
+ * lpctl on a Unix socket: its programs (daemon.c). The other modules have
+ * headers of their own (ctl-server.h, record.h, logfile.h, log.h,
+ * notify.h), each included by the files that call it, so that no two
+ * modules call each other: daemon.c tells the control API of a program's
+ * change through the hooks below. The supervisor core is lpd.h's.
  */
 #ifndef LPD_DAEMON_H
 #define LPD_DAEMON_H
@@ -17,14 +20,7 @@
 
 #include <courier/courier.h>
 
-#include "ctl.h"
 #include "lpd.h"
-
-/* The record's format version. */
-#define LPD_RECORD_VERSION	1
-
-#define LPD_LOG_MAX_DEFAULT	(10 * 1024 * 1024)	/* bytes per file */
-#define LPD_LOG_KEEP_DEFAULT	3			/* INDEX.log.1 .. .3 */
 
 struct event;
 struct event_base;
@@ -115,32 +111,11 @@ struct lpd_daemon {
 	struct lpd_progs	 progs;
 	unsigned		 ncalls;	/* lpctl call/methods in flight */
 	char			*runtime_dir;	/* for node sockets, or NULL */
+
+	/* The control API's, told that a program changed or went. */
+	void			(*prog_changed)(struct lpd_prog *, bool ended);
+	void			(*prog_gone)(struct lpd_prog *);
 };
-
-/* log.c: lpd's own messages. */
-void	 log_open(const char *, int);
-void	 log_close(void);
-void	 log_reopen(void);
-void	 log_debug(const char *, ...) COURIER_PRINTF(1, 2);
-void	 log_info(const char *, ...) COURIER_PRINTF(1, 2);
-void	 log_warn(const char *, ...) COURIER_PRINTF(1, 2);
-
-/* logfile.c: a node's log file, capped and rotated. */
-#define LPD_LOG_BROKE	1	/* lpd_log_write: lost, the first one */
-#define LPD_LOG_LOST	2	/* ... lost, after others */
-#define LPD_LOG_MENDED	3	/* ... written, the first after a loss */
-struct lpd_log	*lpd_log_open(const char *, size_t, unsigned, char **);
-int		 lpd_log_write(struct lpd_log *, const char *, size_t);
-int		 lpd_log_error(const struct lpd_log *, double *);
-bool		 lpd_log_no_space(int);
-uint64_t	 lpd_log_base(const struct lpd_log *);
-void		 lpd_log_close(struct lpd_log *);
-void		 lpd_log_free(struct lpd_log *);
-void		 lpd_log_rotate_file(const char *, unsigned);
-char		*lpd_log_tail(const char *, long, uint64_t, size_t *,
-		    uint64_t *);
-char		*lpd_log_since(const char *, uint64_t, uint64_t, size_t *,
-		    uint64_t *);
 
 /* daemon.c: programs. */
 int		 lpd_daemon_load(struct lpd_daemon *);
@@ -159,21 +134,5 @@ void		 lpd_prog_changed(struct lpd_prog *);
 void		 lpd_daemon_stop_all(struct lpd_daemon *);
 bool		 lpd_daemon_idle(struct lpd_daemon *);
 void		 lpd_daemon_flush(struct lpd_daemon *);
-
-/* record.c: a program's record, STATE/NAME/record.json. */
-int		 lpd_record_write(struct lpd_prog *, char **);
-struct lpd_prog	*lpd_record_read(struct lpd_daemon *, const char *, char **);
-unsigned	 lpd_record_recover(struct lpd_prog *);
-
-/* ctl.c: the control API, courier methods on lpd's socket. */
-int		 lpd_ctl_start(struct lpd_daemon *, int, char **);
-void		 lpd_ctl_stop(struct lpd_daemon *);
-void		 lpd_ctl_wake(struct lpd_prog *, bool);
-void		 lpd_ctl_drop(struct lpd_prog *);
-
-/* notify.c: systemd's notify and socket activation, our socket. */
-void		 lpd_notify(const char *, ...) COURIER_PRINTF(1, 2);
-int		 lpd_listen_activated(void);
-int		 lpd_listen(const char *, gid_t, bool, char **);
 
 #endif /* LPD_DAEMON_H */

@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "daemon.h"
+#include "log.h"
 
 static FILE	*log_file;
 static char	*log_path;	/* NULL: stderr */
 static int	 log_level;
 
-static void	 log_vwrite(int, const char *, va_list) COURIER_PRINTF(2, 0);
+static void	 log_vwrite(int, const char *, va_list) COMMON_PRINTF(2, 0);
 
 /* Open the log: path NULL is stderr. level 0 info, 1 debug. */
 void

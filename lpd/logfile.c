@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "daemon.h"
+#include "log.h"
+#include "logfile.h"
+#include "lpd.h"
 
 /* The most a reply carries at once; a follower asks again for more. */
 #define LOG_READ_MAX	(4 * 1024 * 1024)

@@ -29,7 +29,11 @@
 #include <event2/thread.h>
 
 #include "common.h"
+#include "ctl-server.h"
 #include "daemon.h"
+#include "log.h"
+#include "logfile.h"
+#include "notify.h"
 
 static void
 usage(FILE *f)

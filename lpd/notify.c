@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "daemon.h"
+#include "log.h"
+#include "notify.h"
 
 #define SD_LISTEN_FDS_START	3
 

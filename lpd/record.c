@@ -34,7 +34,8 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "daemon.h"
+#include "log.h"
+#include "record.h"
 
 #define RECORD_FILE	"record.json"
 #define RECORD_MAX	(64 * 1024 * 1024)
@@ -65,9 +66,9 @@ write_all(int fd, const char *buf, size_t len)
  * folder is made if it is missing (a launch on a full disk could not).
  */
 int
-lpd_record_write(struct lpd_prog *prog, char **cause)
+lpd_record_write(const char *dir, const courier_value *v, char **cause)
 {
-	courier_value	*v, *rec;
+	courier_value	*rec;
 	char		*json, *tmp, *path, *why = NULL;
 	size_t		 i;
 	int		 fd, saved;
@@ -75,12 +76,10 @@ lpd_record_write(struct lpd_prog *prog, char **cause)
 	rec = courier_dict_new();
 	courier_dict_set(rec, "version", courier_int(LPD_RECORD_VERSION));
 	courier_dict_set(rec, "lpd_pid", courier_int(getpid()));
-	v = lpd_prog_value(prog, false);
 	for (i = 0; i < courier_dict_len(v); i++) {
 		courier_dict_set(rec, courier_dict_key(v, i),
 		    courier_value_ref(courier_dict_value(v, i)));
 	}
-	courier_value_unref(v);
 	json = courier_value_to_json(rec, true, &why);
 	courier_value_unref(rec);
 	if (json == NULL) {
@@ -90,10 +89,10 @@ lpd_record_write(struct lpd_prog *prog, char **cause)
 		return (-1);
 	}
 
-	xasprintf(&tmp, "%s/.%s.tmp", prog->dir, RECORD_FILE);
-	xasprintf(&path, "%s/%s", prog->dir, RECORD_FILE);
+	xasprintf(&tmp, "%s/.%s.tmp", dir, RECORD_FILE);
+	xasprintf(&path, "%s/%s", dir, RECORD_FILE);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1 && errno == ENOENT && mkdir(prog->dir, 0700) == 0)
+	if (fd == -1 && errno == ENOENT && mkdir(dir, 0700) == 0)
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd == -1 || write_all(fd, json, strlen(json)) != 0 ||
 	    write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
@@ -184,13 +183,13 @@ read_all(const char *path, char **cause)
 }
 
 /*
- * Read STATE/name/record.json into a program with no run. NULL, with
- * *cause unless there is no record at all.
+ * Read STATE/NAME/record.json into prog, a program with no run and no
+ * nodes yet (NAME is its name). 0, or -1 with *cause unless there is no
+ * record at all.
  */
-struct lpd_prog *
-lpd_record_read(struct lpd_daemon *d, const char *name, char **cause)
+int
+lpd_record_read(struct lpd_prog *prog, const char *state_dir, char **cause)
 {
-	struct lpd_prog		*prog;
 	struct lpd_pnode	*pn;
 	const courier_value	*nodes, *n;
 	courier_value		*v;
@@ -198,10 +197,10 @@ lpd_record_read(struct lpd_daemon *d, const char *name, char **cause)
 	size_t			 i;
 	double			 version;
 
-	xasprintf(&path, "%s/%s/%s", d->state_dir, name, RECORD_FILE);
+	xasprintf(&path, "%s/%s/%s", state_dir, prog->name, RECORD_FILE);
 	if ((text = read_all(path, cause)) == NULL) {
 		free(path);
-		return (NULL);
+		return (-1);
 	}
 	v = courier_value_from_json(text, &why);
 	free(text);
@@ -211,7 +210,7 @@ lpd_record_read(struct lpd_daemon *d, const char *name, char **cause)
 		free(why);
 		courier_value_unref(v);
 		free(path);
-		return (NULL);
+		return (-1);
 	}
 	version = get_number(v, "version", 0);
 	if (version != LPD_RECORD_VERSION) {
@@ -219,11 +218,10 @@ lpd_record_read(struct lpd_daemon *d, const char *name, char **cause)
 		    path, version, LPD_RECORD_VERSION);
 		courier_value_unref(v);
 		free(path);
-		return (NULL);
+		return (-1);
 	}
 	free(path);
 
-	prog = lpd_prog_new(d, name);
 	prog->file = get_string(v, "file");
 	prog->uid = (uid_t)get_number(v, "uid", 0);
 	prog->gid = (gid_t)get_number(v, "gid", 0);
@@ -269,7 +267,7 @@ lpd_record_read(struct lpd_daemon *d, const char *name, char **cause)
 			xasprintf(&pn->log, "%s/%s.log", prog->dir, pn->name);
 	}
 	courier_value_unref(v);
-	return (prog);
+	return (0);
 }
 
 /* The boot time, in seconds since the epoch. */

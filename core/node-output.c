@@ -11,7 +11,7 @@
 void
 lpd_output_flush(struct lpd_run *run)
 {
-	struct snode	*sn = run->logowner;
+	struct run_node	*sn = run->logowner;
 	size_t		 off = 0;
 	ssize_t		 n;
 
@@ -29,7 +29,7 @@ lpd_output_flush(struct lpd_run *run)
 
 /* Add "line\n" to a node's log, through the run's buffer. */
 static void
-log_add(struct snode *sn, const char *line, size_t len)
+log_add(struct run_node *sn, const char *line, size_t len)
 {
 	struct lpd_run	*run = sn->n.run;
 
@@ -45,7 +45,7 @@ log_add(struct snode *sn, const char *line, size_t len)
 
 /* Keep a line in the node's ring of last lines. */
 static void
-ring_add(struct snode *sn, const char *line, size_t len)
+ring_add(struct run_node *sn, const char *line, size_t len)
 {
 	unsigned		 cap = sn->n.run->log_lines;
 	struct ring_line	*l;
@@ -70,7 +70,7 @@ ring_add(struct snode *sn, const char *line, size_t len)
 static void
 stream_line(struct stream *st, const char *line, size_t len)
 {
-	struct snode	*sn = st->node;
+	struct run_node	*sn = st->node;
 	struct lpd_run	*run = sn->n.run;
 
 	log_add(sn, line, len);
@@ -196,7 +196,7 @@ lpd_stream_drain(struct stream *st)
 char *
 lpd_run_last_lines(const struct lpd_node *n)
 {
-	const struct snode	*sn = n->priv;
+	const struct run_node	*sn = n->priv;
 	const struct ring_line	*l;
 	unsigned		 cap = n->run->log_lines, i;
 	size_t			 size = 1, off = 0;

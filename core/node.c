@@ -5,13 +5,13 @@
  */
 #include "run.h"
 
-static int	 node_start_ops(struct snode *, char **);
+static int	 node_start_ops(struct run_node *, char **);
 
 /*
  * The node's state machine as one table, as s6-supervise keeps its own:
  * the state each event takes a node to, from each state. NO marks an
  * event that cannot happen in that state, a broken invariant. Every
- * change of a node's state is made here (lpd_snode_event) and nowhere
+ * change of a node's state is made here (lpd_run_node_event) and nowhere
  * else; what else an event does is the caller's.
  */
 #define NO	(-1)
@@ -45,7 +45,7 @@ static const int transitions[SN_NEVENTS][FA + 1] = {
 
 /* Move a node to the state event ev takes it to (the one place). */
 void
-lpd_snode_event(struct snode *sn, enum snode_event ev)
+lpd_run_node_event(struct run_node *sn, enum run_node_event ev)
 {
 	int	 next = transitions[ev][sn->n.state];
 
@@ -57,7 +57,7 @@ lpd_snode_event(struct snode *sn, enum snode_event ev)
 
 /* A node will not run again: let go of what it held. */
 void
-lpd_snode_final(struct snode *sn)
+lpd_run_node_final(struct run_node *sn)
 {
 	if (sn->final)
 		return;
@@ -88,7 +88,7 @@ lpd_snode_final(struct snode *sn)
  * last, since the embedder may stop the program from inside them.
  */
 void
-lpd_snode_ended(struct snode *sn, int status)
+lpd_run_node_ended(struct run_node *sn, int status)
 {
 	struct lpd_run		*run = sn->n.run;
 	struct lpd_group	*g = &run->p->groups[sn->n.group];
@@ -104,8 +104,8 @@ lpd_snode_ended(struct snode *sn, int status)
 	    !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 
 	if (run->stopping) {
-		lpd_snode_event(sn, SN_EXIT_IN_STOP);
-		lpd_snode_final(sn);
+		lpd_run_node_event(sn, SN_EXIT_IN_STOP);
+		lpd_run_node_final(sn);
 		lpd_run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
 		free(msg);
 		lpd_run_maybe_finish(run);
@@ -124,7 +124,7 @@ lpd_snode_ended(struct snode *sn, int status)
 	    (g->restart == LPD_RESTART_ON_FAILURE && failed)) &&
 	    sn->streak < g->max_restarts;
 	if (restart) {
-		lpd_snode_event(sn, SN_RESTART);
+		lpd_run_node_event(sn, SN_RESTART);
 		sn->n.restarts++;
 		sn->streak++;
 		ms = BACKOFF_MIN_MS;
@@ -144,8 +144,8 @@ lpd_snode_ended(struct snode *sn, int status)
 		return;
 	}
 
-	lpd_snode_event(sn, failed ? SN_EXIT_FAIL : SN_EXIT_OK);
-	lpd_snode_final(sn);
+	lpd_run_node_event(sn, failed ? SN_EXIT_FAIL : SN_EXIT_OK);
+	lpd_run_node_final(sn);
 	if (failed && g->on_failure == LPD_ON_FAILURE_STOP) {
 		run->failed = true;
 		free(run->cause);
@@ -167,12 +167,12 @@ lpd_snode_ended(struct snode *sn, int status)
 
 /* The node's timer: the end of a backoff, or time to probe again. */
 void
-lpd_snode_timer_cb(evutil_socket_t fd, short what, void *arg)
+lpd_run_node_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct snode	*sn = arg;
+	struct run_node	*sn = arg;
 
 	if (sn->n.state == LPD_NODE_BACKOFF)
-		lpd_snode_start(sn);
+		lpd_run_node_start(sn);
 	else if (sn->n.state == LPD_NODE_STARTING && sn->probe != NULL &&
 	    node_running(sn))
 		lpd_probe_start(sn);
@@ -180,7 +180,7 @@ lpd_snode_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Start (or restart) a node's process. */
 void
-lpd_snode_start(struct snode *sn)
+lpd_run_node_start(struct run_node *sn)
 {
 	struct lpd_run		*run = sn->n.run;
 	struct lpd_group	*g = &run->p->groups[sn->n.group];
@@ -200,7 +200,7 @@ lpd_snode_start(struct snode *sn)
 		xasprintf(&sn->start_error, "cannot start: %s", cause);
 		free(cause);
 		lpd_run_event(run, sn, LPD_EV_ERROR, sn->start_error);
-		lpd_snode_ended(sn, -1);
+		lpd_run_node_ended(sn, -1);
 		return;
 	}
 	if (!run->has_ops) {
@@ -210,10 +210,10 @@ lpd_snode_start(struct snode *sn)
 		event_add(sn->out[0].ev, NULL);
 		event_add(sn->out[1].ev, NULL);
 	}
-	lpd_snode_event(sn, SN_SPAWNED);
+	lpd_run_node_event(sn, SN_SPAWNED);
 	/* Through the ops, no exec to wait for: a process node runs. */
 	if (run->has_ops && g->type != LPD_TYPE_COURIER)
-		lpd_snode_event(sn, SN_RUNS);
+		lpd_run_node_event(sn, SN_RUNS);
 	sn->n.started = lpd_realtime_now();
 	run->nprocs++;
 	lpd_run_event(run, sn, LPD_EV_STARTED, NULL);
@@ -227,7 +227,7 @@ lpd_snode_start(struct snode *sn)
  * put in its environment; 0, or -1 with *cause.
  */
 static int
-node_start_ops(struct snode *sn, char **cause)
+node_start_ops(struct run_node *sn, char **cause)
 {
 	struct lpd_run		*run = sn->n.run;
 	struct lpd_group	*g = &run->p->groups[sn->n.group];
@@ -264,7 +264,7 @@ void
 lpd_run_node_exited(struct lpd_run *run, struct lpd_node *n, int status,
     const char *why)
 {
-	struct snode	*sn = n->priv;
+	struct run_node	*sn = n->priv;
 
 	if (!run->has_ops || sn->n.run != run || !sn->live)
 		fatalx("%s: %s is not a live node of the ops", __func__,
@@ -276,5 +276,5 @@ lpd_run_node_exited(struct lpd_run *run, struct lpd_node *n, int status,
 	lpd_probe_close(sn);
 	free(sn->exit_why);
 	sn->exit_why = why != NULL ? xstrdup(why) : NULL;
-	lpd_snode_ended(sn, status);
+	lpd_run_node_ended(sn, status);
 }

@@ -6,7 +6,7 @@
 
 /* Close a node's probe, if any (from its own callback too). */
 void
-lpd_probe_close(struct snode *sn)
+lpd_probe_close(struct run_node *sn)
 {
 	struct probe	*pr = sn->probe;
 
@@ -19,7 +19,7 @@ lpd_probe_close(struct snode *sn)
 
 /* The node does not serve yet: ask again a bit later. */
 static void
-probe_retry(struct snode *sn)
+probe_retry(struct run_node *sn)
 {
 	struct probe	*pr = sn->probe;
 	struct timeval	 tv;
@@ -34,12 +34,12 @@ probe_retry(struct snode *sn)
 
 /* The node answered ListMethods: it serves. */
 static void
-probe_ready(struct snode *sn)
+probe_ready(struct run_node *sn)
 {
 	lpd_probe_close(sn);
 	if (sn->n.state != LPD_NODE_STARTING)
 		return;
-	lpd_snode_event(sn, SN_RUNS);
+	lpd_run_node_event(sn, SN_RUNS);
 	lpd_run_event(sn->n.run, sn, LPD_EV_READY, sn->n.address);
 }
 
@@ -51,7 +51,7 @@ probe_ready(struct snode *sn)
 static void
 probe_done_cb(courier_future *f, void *arg)
 {
-	struct snode	*sn = arg;
+	struct run_node	*sn = arg;
 	struct probe	*pr = sn->probe;
 	courier_error	*err = NULL;
 	courier_value	*v;
@@ -79,7 +79,7 @@ probe_done_cb(courier_future *f, void *arg)
  * of its own on the run's loop (made once, kept until the node serves).
  */
 void
-lpd_probe_start(struct snode *sn)
+lpd_probe_start(struct run_node *sn)
 {
 	struct probe	*pr;
 	char		*cause = NULL;

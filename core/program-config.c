@@ -96,7 +96,8 @@ lpd_program_emit(struct sbuf *b, json_t *v, const struct lpd_program *p,
 		lpd_sbuf_puts(b, "false");
 		break;
 	case JSON_INTEGER:
-		lpd_sbuf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		lpd_sbuf_printf(b, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
 		break;
 	case JSON_REAL:
 		emit_real(b, json_real_value(v));

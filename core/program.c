@@ -1416,8 +1416,8 @@ lpd_program_load_text(const char *path, const char *text, size_t len,
 
 fail:
 	if (l.nerrors > ERRORS_MAX) {
-		lpd_sbuf_printf(&l.errors, "\n%s: %zu more errors not shown", path,
-		    l.nerrors - ERRORS_MAX);
+		lpd_sbuf_printf(&l.errors, "\n%s: %zu more errors not shown",
+		    path, l.nerrors - ERRORS_MAX);
 	}
 	if (cause != NULL)
 		*cause = lpd_sbuf_take(&l.errors);
@@ -1485,8 +1485,8 @@ lpd_program_load_with(const char *path, const char *name,
 		if ((obj = patch_target(root, p, &errs, path)) == NULL)
 			continue;
 		if ((v = json_loads(p->json, JSON_DECODE_ANY, &jerr)) == NULL) {
-			lpd_sbuf_printf(&errs, "%s%s: override %s%s%s: not JSON: "
-			    "%s", errs.len != 0 ? "\n" : "", path,
+			lpd_sbuf_printf(&errs, "%s%s: override %s%s%s: not "
+			    "JSON: %s", errs.len != 0 ? "\n" : "", path,
 			    p->group != NULL ? p->group : "",
 			    p->group != NULL ? "." : "", p->key, jerr.text);
 			continue;
@@ -1505,8 +1505,8 @@ lpd_program_load_with(const char *path, const char *name,
 			obj = next;
 		}
 		if (dot != NULL) {
-			lpd_sbuf_printf(&errs, "%s%s: override %s%s%s: %s is not "
-			    "an object", errs.len != 0 ? "\n" : "", path,
+			lpd_sbuf_printf(&errs, "%s%s: override %s%s%s: %s is "
+			    "not an object", errs.len != 0 ? "\n" : "", path,
 			    p->group != NULL ? p->group : "",
 			    p->group != NULL ? "." : "", p->key, part);
 			json_decref(v);

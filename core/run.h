@@ -65,7 +65,7 @@ struct keeper_rec {
 
 /* One output pipe of a node, and the line it has not ended yet. */
 struct stream {
-	struct snode		*node;
+	struct run_node		*node;
 	bool			 err;
 	int			 fd;
 	struct event		*ev;
@@ -87,7 +87,7 @@ struct probe {
 };
 
 /* The supervisor's side of a node. */
-struct snode {
+struct run_node {
 	struct lpd_node		 n;
 	char			*sock_path;	/* Unix socket file we made */
 	int			 listen_fd;
@@ -140,7 +140,7 @@ struct lpd_run {
 	size_t			*gnenv;
 	size_t			*goff;		/* first node of each group */
 
-	struct snode		*nodes;
+	struct run_node		*nodes;
 	size_t			 nnodes;
 	size_t			 nlive;		/* nodes not final */
 	size_t			 nprocs;	/* processes not reaped */
@@ -158,7 +158,7 @@ struct lpd_run {
 	char			*rbuf;
 	char			*logbuf;
 	size_t			 loglen;
-	struct snode		*logowner;
+	struct run_node		*logowner;
 
 	struct event		*grace_ev;
 	struct event		*done_ev;
@@ -173,7 +173,7 @@ struct lpd_run {
 
 /* Whether a node's process (or, with ops, the node) has not ended. */
 static inline bool
-node_running(const struct snode *sn)
+node_running(const struct run_node *sn)
 {
 	return (sn->pgid > 0 || sn->live);
 }
@@ -190,14 +190,14 @@ ms_tv(unsigned ms)
 }
 
 /* supervisor.c */
-void	 lpd_run_event(struct lpd_run *, struct snode *, enum lpd_event,
+void	 lpd_run_event(struct lpd_run *, struct run_node *, enum lpd_event,
 	    const char *);
-void	 lpd_run_eventf(struct lpd_run *, struct snode *, enum lpd_event,
+void	 lpd_run_eventf(struct lpd_run *, struct run_node *, enum lpd_event,
 	    const char *, ...) COURIER_PRINTF(4, 5);
 void	 lpd_run_maybe_finish(struct lpd_run *);
 
 /* What happens to a node, for its state machine (node.c). */
-enum snode_event {
+enum run_node_event {
 	SN_SPAWNED,		/* its process (or thread) was started */
 	SN_RUNS,		/* it serves, or a process node runs */
 	SN_STOP,		/* the program stops */
@@ -209,21 +209,21 @@ enum snode_event {
 };
 
 /* node.c */
-void	 lpd_snode_event(struct snode *, enum snode_event);
-void	 lpd_snode_start(struct snode *);
-void	 lpd_snode_ended(struct snode *, int);
-void	 lpd_snode_final(struct snode *);
-void	 lpd_snode_timer_cb(evutil_socket_t, short, void *);
+void	 lpd_run_node_event(struct run_node *, enum run_node_event);
+void	 lpd_run_node_start(struct run_node *);
+void	 lpd_run_node_ended(struct run_node *, int);
+void	 lpd_run_node_final(struct run_node *);
+void	 lpd_run_node_timer_cb(evutil_socket_t, short, void *);
 
 /* spawn.c */
-int	 lpd_spawn(struct snode *, char **);
-void	 lpd_spawn_status_close(struct snode *);
+int	 lpd_spawn(struct run_node *, char **);
+void	 lpd_spawn_status_close(struct run_node *);
 void	 lpd_spawn_poll_cb(evutil_socket_t, short, void *);
 const char *lpd_spawn_address_fn(void *, size_t, unsigned);
 
 /* probe.c */
-void	 lpd_probe_start(struct snode *);
-void	 lpd_probe_close(struct snode *);
+void	 lpd_probe_start(struct run_node *);
+void	 lpd_probe_close(struct run_node *);
 
 /* node-output.c */
 void	 lpd_output_flush(struct lpd_run *);

@@ -148,7 +148,7 @@ lpd_spawn_address_fn(void *arg, size_t group, unsigned index)
 
 /* Fork and exec a node; 0, or -1 with *cause (nothing left open). */
 int
-lpd_spawn(struct snode *sn, char **cause)
+lpd_spawn(struct run_node *sn, char **cause)
 {
 	struct lpd_run		*run = sn->n.run;
 	struct lpd_group	*g = &run->p->groups[sn->n.group];
@@ -279,7 +279,7 @@ fail:
 
 /* Close the exec status pipe. */
 void
-lpd_spawn_status_close(struct snode *sn)
+lpd_spawn_status_close(struct run_node *sn)
 {
 	if (sn->status_fd == -1)
 		return;
@@ -291,7 +291,7 @@ lpd_spawn_status_close(struct snode *sn)
 
 /* Read the exec status pipe: a record if exec failed, EOF if it worked. */
 static void
-status_read(struct snode *sn)
+status_read(struct run_node *sn)
 {
 	struct lpd_run		*run = sn->n.run;
 	struct lpd_group	*g = &run->p->groups[sn->n.group];
@@ -332,7 +332,7 @@ status_read(struct snode *sn)
 	}
 	if (n == 0 && sn->n.state == LPD_NODE_STARTING &&
 	    g->type == LPD_TYPE_PROCESS)
-		lpd_snode_event(sn, SN_RUNS);
+		lpd_run_node_event(sn, SN_RUNS);
 }
 
 static void
@@ -346,7 +346,7 @@ status_cb(evutil_socket_t fd, short what, void *arg)
  * dies, and what it left in its pipes is read, before the policy runs.
  */
 static void
-node_reaped(struct snode *sn, int status)
+node_reaped(struct run_node *sn, int status)
 {
 	struct lpd_run	*run = sn->n.run;
 
@@ -377,14 +377,14 @@ node_reaped(struct snode *sn, int status)
 	lpd_spawn_status_close(sn);
 	lpd_stream_drain(&sn->out[0]);
 	lpd_stream_drain(&sn->out[1]);
-	lpd_snode_ended(sn, status);
+	lpd_run_node_ended(sn, status);
 }
 
 /* A node's pidfd is readable: its leader exited. */
 static void
 pid_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct snode	*sn = arg;
+	struct run_node	*sn = arg;
 	siginfo_t	 si;
 
 	memset(&si, 0, sizeof si);
@@ -410,7 +410,7 @@ void
 lpd_spawn_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lpd_run	*run = arg;
-	struct snode	*sn;
+	struct run_node	*sn;
 	siginfo_t	 si;
 	size_t		 i;
 

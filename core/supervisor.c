@@ -44,7 +44,7 @@
 
 /* Tell the embedder something. */
 void
-lpd_run_event(struct lpd_run *run, struct snode *sn, enum lpd_event ev,
+lpd_run_event(struct lpd_run *run, struct run_node *sn, enum lpd_event ev,
     const char *msg)
 {
 	if (run->cb.event != NULL)
@@ -53,7 +53,7 @@ lpd_run_event(struct lpd_run *run, struct snode *sn, enum lpd_event ev,
 
 /* Tell the embedder something, formatted. */
 void
-lpd_run_eventf(struct lpd_run *run, struct snode *sn, enum lpd_event ev,
+lpd_run_eventf(struct lpd_run *run, struct run_node *sn, enum lpd_event ev,
     const char *fmt, ...)
 {
 	va_list	 ap;
@@ -129,7 +129,7 @@ lpd_node_state_name(enum lpd_node_state state)
  * ours. A signal it gets then stays pending (blocked) until its exec.
  */
 static void
-node_signal(struct snode *sn, int sig)
+node_signal(struct run_node *sn, int sig)
 {
 	struct lpd_run	*run = sn->n.run;
 
@@ -148,7 +148,7 @@ node_signal(struct snode *sn, int sig)
 static void
 run_kill_all(struct lpd_run *run, const char *why)
 {
-	struct snode	*sn;
+	struct run_node	*sn;
 	size_t		 i;
 
 	if (run->killing)
@@ -203,7 +203,7 @@ lpd_run_set_grace(struct lpd_run *run, double grace_s)
 void
 lpd_run_stop(struct lpd_run *run, bool kill, const char *why)
 {
-	struct snode	*sn;
+	struct run_node	*sn;
 	struct timeval	 tv;
 	size_t		 i;
 
@@ -220,10 +220,10 @@ lpd_run_stop(struct lpd_run *run, bool kill, const char *why)
 		if (sn->final)
 			continue;
 		evtimer_del(sn->timer);
-		lpd_snode_event(sn, SN_STOP);
+		lpd_run_node_event(sn, SN_STOP);
 		if (sn->n.state == LPD_NODE_EXITED) {
 			/* Nothing ran: a pending restart is cancelled. */
-			lpd_snode_final(sn);
+			lpd_run_node_final(sn);
 			continue;
 		}
 		lpd_probe_close(sn);
@@ -244,8 +244,8 @@ lpd_run_stop(struct lpd_run *run, bool kill, const char *why)
 		tv.tv_usec = (suseconds_t)((run->grace_s - (double)tv.tv_sec) *
 		    1e6);
 		evtimer_add(run->grace_ev, &tv);
-		lpd_run_eventf(run, NULL, LPD_EV_WAITING, "waiting %g s for %zu "
-		    "node%s to stop", run->grace_s, run->nprocs,
+		lpd_run_eventf(run, NULL, LPD_EV_WAITING, "waiting %g s for "
+		    "%zu node%s to stop", run->grace_s, run->nprocs,
 		    run->nprocs == 1 ? "" : "s");
 	}
 	lpd_run_maybe_finish(run);
@@ -440,7 +440,7 @@ static int
 run_bind(struct lpd_run *run, char **cause)
 {
 	struct courier_addr	 a;
-	struct snode		*sn;
+	struct run_node		*sn;
 	char			*addr, *why = NULL;
 	size_t			 i;
 	int			 fd;
@@ -486,7 +486,7 @@ run_bind(struct lpd_run *run, char **cause)
 static int
 run_open_logs(struct lpd_run *run, const char *dir, char **cause)
 {
-	struct snode	*sn;
+	struct run_node	*sn;
 	char		*path;
 	size_t		 i;
 
@@ -574,7 +574,7 @@ run_limits(struct lpd_run *run, const struct rlimit *node)
 
 /* Free a node's resources (its process, if any, is reaped already). */
 static void
-node_clear(struct snode *sn)
+node_clear(struct run_node *sn)
 {
 	unsigned	 i;
 
@@ -691,7 +691,7 @@ run_set_ids(struct lpd_run *run, uid_t uid, gid_t gid)
 static int
 run_give_files(struct lpd_run *run, char **cause)
 {
-	struct snode	*sn;
+	struct run_node	*sn;
 	char		*path;
 	size_t		 i;
 
@@ -731,7 +731,7 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 {
 	static const struct lpd_run_opts	 defaults = { .grace_s = -1 };
 	struct lpd_run				*run;
-	struct snode				*sn;
+	struct run_node				*sn;
 	size_t					 g, i, k;
 	unsigned				 j;
 
@@ -774,7 +774,8 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 			sn->n.index = j;
 			sn->n.slot = k;
 			xasprintf(&sn->n.name, "%s/%u", p->groups[g].name, j);
-			sn->n.state = LPD_NODE_PENDING;	/* the machine's start */
+			/* The state machine's start (node.c). */
+			sn->n.state = LPD_NODE_PENDING;
 			sn->n.status = -1;
 			sn->n.priv = sn;
 			sn->listen_fd = -1;
@@ -786,7 +787,8 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 				sn->out[i].err = i == 1;
 				sn->out[i].fd = -1;
 			}
-			sn->timer = evtimer_new(base, lpd_snode_timer_cb, sn);
+			sn->timer = evtimer_new(base, lpd_run_node_timer_cb,
+			    sn);
 			if (sn->timer == NULL)
 				fatalx("%s: evtimer_new failed", __func__);
 		}
@@ -823,7 +825,7 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	/* A failure here is a node's, and the program's policy handles it. */
 	for (i = 0; i < run->nnodes; i++) {
 		if (run->nodes[i].n.state == LPD_NODE_PENDING)
-			lpd_snode_start(&run->nodes[i]);
+			lpd_run_node_start(&run->nodes[i]);
 	}
 	return (run);
 
@@ -837,7 +839,7 @@ void
 lpd_run_free(struct lpd_run *run)
 {
 	struct lpd_program	*p = run->p;
-	struct snode		*sn;
+	struct run_node		*sn;
 	siginfo_t		 si;
 	size_t			 i;
 

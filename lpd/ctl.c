@@ -124,7 +124,7 @@ access_prog(struct lpd_daemon *d, courier_request *req, courier_error **err)
 }
 
 /* The node of a program that the request names, or NULL with *err. */
-static struct lpd_pnode *
+static struct lpd_prog_node *
 access_node(struct lpd_prog *prog, courier_request *req, courier_error **err)
 {
 	const char	*name;
@@ -303,7 +303,8 @@ ctl_stop(void *self, courier_request *req, courier_error **err)
 	(void)caller(req, &uid, NULL, err);
 	if (prog->run != NULL) {
 		xasprintf(&why, "lpctl stop%s by uid %lu",
-		    kw_bool(req, LPD_CTL_K_KILL) ? " --kill" : "", (unsigned long)uid);
+		    kw_bool(req, LPD_CTL_K_KILL) ? " --kill" : "",
+		    (unsigned long)uid);
 		lpd_prog_stop(prog, kw_bool(req, LPD_CTL_K_KILL),
 		    kw_number(req, LPD_CTL_K_GRACE, -1), why);
 		free(why);
@@ -375,7 +376,7 @@ logs_value(struct lpd_prog *prog, const courier_value *kwargs, bool *empty)
 {
 	const courier_value	*cursors, *c, *lines_v;
 	const char		*node;
-	struct lpd_pnode	*pn;
+	struct lpd_prog_node	*pn;
 	courier_value		*v, *list, *item;
 	uint64_t		 base, next;
 	size_t			 i, len;
@@ -567,7 +568,7 @@ ctl_forget(void *self, courier_request *req, courier_error **err)
 
 /* The node's client on lpd's loop, made at first use; NULL, *err. */
 static courier_client *
-node_client(struct lpd_daemon *d, struct lpd_pnode *pn, courier_error **err)
+node_client(struct lpd_daemon *d, struct lpd_prog_node *pn, courier_error **err)
 {
 	char	*cause = NULL;
 
@@ -648,7 +649,7 @@ node_request(struct lpd_daemon *d, courier_request *req, const char *method,
     courier_error **err)
 {
 	struct lpd_prog		*prog;
-	struct lpd_pnode	*pn;
+	struct lpd_prog_node	*pn;
 	struct pending		*p;
 	const courier_value	*args, *kwargs;
 	courier_client		*c;

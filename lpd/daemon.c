@@ -9,7 +9,7 @@
  * a storm of events costs a few writes, never one per line of output.
  *
  * Once a program ends, its run is freed and what status shows of it (the
- * nodes' last states, pids, exit statuses) stays in struct lpd_pnode, the
+ * nodes' last states, pids, exit statuses) stays in struct lpd_prog_node, the
  * same form a record read back at start has.
  *
  * A full disk stops neither lpd nor a program. A record that cannot be
@@ -97,7 +97,7 @@ lpd_daemon_idle(struct lpd_daemon *d)
 
 /* Copy what the run knows of one node into the program's own. */
 static void
-pnode_sync(struct lpd_pnode *pn, const struct lpd_node *n)
+pnode_sync(struct lpd_prog_node *pn, const struct lpd_node *n)
 {
 	free(pn->state);
 	pn->state = xstrdup(lpd_node_state_name(n->state));
@@ -213,7 +213,7 @@ prog_record_now(struct lpd_prog *prog)
 
 /* A node's log began to lose lines: say so, once for the program. */
 static void
-prog_logs_broke(struct lpd_prog *prog, struct lpd_pnode *pn)
+prog_logs_broke(struct lpd_prog *prog, struct lpd_prog_node *pn)
 {
 	double	since;
 	int	error;
@@ -244,7 +244,7 @@ prog_output_cb(void *arg, struct lpd_node *n, bool err, const char *line,
     size_t len)
 {
 	struct lpd_prog		*prog = arg;
-	struct lpd_pnode	*pn;
+	struct lpd_prog_node	*pn;
 
 	pn = &prog->nodes[n->slot];	/* the run's nodes, in its order */
 	if (pn->logf != NULL) {
@@ -364,7 +364,7 @@ lpd_prog_new(struct lpd_daemon *d, const char *name)
 void
 lpd_prog_free(struct lpd_prog *prog)
 {
-	struct lpd_pnode	*pn;
+	struct lpd_prog_node	*pn;
 	size_t			 i;
 
 	if (prog->d->prog_gone != NULL)
@@ -423,7 +423,7 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 	};
 	struct lpd_run_opts		 opts;
 	struct lpd_prog			*prog, *old;
-	struct lpd_pnode		*pn;
+	struct lpd_prog_node		*pn;
 	struct lpd_group		*g;
 	char				*gdir;
 	size_t				 i, k;
@@ -593,7 +593,7 @@ lpd_daemon_stop_all(struct lpd_daemon *d)
 
 /* A node as a value for status and the record. */
 static courier_value *
-pnode_value(const struct lpd_pnode *pn, double now, bool status)
+pnode_value(const struct lpd_prog_node *pn, double now, bool status)
 {
 	courier_value	*v;
 	char		 how[64];

@@ -36,7 +36,7 @@ enum lpd_prog_state {
 };
 
 /* What is known of a node once its run is gone (or from a record). */
-struct lpd_pnode {
+struct lpd_prog_node {
 	char			*name;		/* GROUP/INDEX */
 	char			*group;
 	unsigned		 index;
@@ -78,7 +78,7 @@ struct lpd_prog {
 	double			 started;
 	double			 ended;		/* 0 while it runs */
 	struct lpd_run		*run;		/* NULL once it ended */
-	struct lpd_pnode	*nodes;
+	struct lpd_prog_node	*nodes;
 	size_t			 nnodes;
 	struct event		*record_ev;	/* a coalesced record write,
 						   or its next try */

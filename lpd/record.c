@@ -190,7 +190,7 @@ read_all(const char *path, char **cause)
 int
 lpd_record_read(struct lpd_prog *prog, const char *state_dir, char **cause)
 {
-	struct lpd_pnode	*pn;
+	struct lpd_prog_node	*pn;
 	const courier_value	*nodes, *n;
 	courier_value		*v;
 	char			*path, *text, *why = NULL, *state;
@@ -330,7 +330,7 @@ proc_stat(pid_t pid, double btime, pid_t *pgid, double *start)
 unsigned
 lpd_record_recover(struct lpd_prog *prog)
 {
-	struct lpd_pnode	*pn;
+	struct lpd_prog_node	*pn;
 	DIR			*dir;
 	struct dirent		*de;
 	double			 btime, start, lstart;

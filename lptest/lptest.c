@@ -45,7 +45,7 @@
 #define LAST_LINES		20	/* in a process's failure cause */
 
 /* An in-process node: one per node of the run, reused by restarts. */
-struct tnode {
+struct test_node {
 	struct lp_test		*t;
 	struct lpd_node		*n;
 	lp_node			*node;
@@ -55,7 +55,7 @@ struct tnode {
 	/* Set by the node's thread before it reports its end. */
 	int			 status;
 	char			*why;
-	struct tnode		*next;		/* on t->ended */
+	struct test_node		*next;		/* on t->ended */
 };
 
 /* A process node's output, the last OUTPUT_MAX bytes. */
@@ -77,7 +77,7 @@ struct lp_test {
 	const struct lpd_program *prog;		/* the same, borrowed */
 	const lp_node_def	**gdefs;	/* per group, in-process */
 	size_t			 nnodes;
-	struct tnode		*tn;		/* per node, in-process */
+	struct test_node		*tn;		/* per node, in-process */
 
 	struct event_base	*base;
 	struct lpd_run		*run;
@@ -103,7 +103,7 @@ struct lp_test {
 	char			*cause;
 	bool			 want_stop;
 	bool			 want_exit;
-	struct tnode		*ended;
+	struct test_node		*ended;
 	struct output		*out;		/* per node, processes */
 	/* The loop thread's. */
 	bool			*counted;	/* per node: in nup */
@@ -146,7 +146,7 @@ changed(struct lp_test *t)
 static void *
 node_thread(void *arg)
 {
-	struct tnode	*tn = arg;
+	struct test_node	*tn = arg;
 	struct lp_test	*t = tn->t;
 	const char	*why;
 
@@ -167,7 +167,7 @@ ops_start(void *arg, struct lpd_node *n, const struct lpd_node_start *s,
     char **cause)
 {
 	struct lp_test		*t = arg;
-	struct tnode		*tn = &t->tn[node_slot(t, n)];
+	struct test_node		*tn = &t->tn[node_slot(t, n)];
 	struct lp_node_params	 params;
 	int			 error;
 
@@ -205,7 +205,7 @@ static void
 ops_signal(void *arg, struct lpd_node *n, int sig)
 {
 	struct lp_test	*t = arg;
-	struct tnode	*tn = &t->tn[node_slot(t, n)];
+	struct test_node	*tn = &t->tn[node_slot(t, n)];
 	struct timeval	 tv;
 
 	if (!tn->live)
@@ -225,7 +225,7 @@ ops_signal(void *arg, struct lpd_node *n, int sig)
 static void
 reap_threads(struct lp_test *t)
 {
-	struct tnode	*tn, *next;
+	struct test_node	*tn, *next;
 	char		*why;
 
 	pthread_mutex_lock(&t->mtx);

@@ -179,7 +179,8 @@ lpctl_wait_end(struct lpctl_client *cl, const char *name, bool quiet)
 	for (;;) {
 		kw = courier_dict_new();
 		courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(name));
-		courier_dict_set(kw, LPD_CTL_K_WAIT_MS, courier_int(LPCTL_POLL_MS));
+		courier_dict_set(kw, LPD_CTL_K_WAIT_MS,
+		    courier_int(LPCTL_POLL_MS));
 		v = lpctl_request(cl, LPD_CTL_WAIT, kw, LPCTL_POLL_MS + 10000,
 		    &exitcode);
 		if (v == NULL)

@@ -135,9 +135,11 @@ lpctl_logs(int argc, char **argv)
 
 	for (;;) {
 		kw = courier_dict_new();
-		courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(program));
+		courier_dict_set(kw, LPD_CTL_K_PROGRAM,
+		    courier_string(program));
 		if (node != NULL)
-			courier_dict_set(kw, LPD_CTL_K_NODE, courier_string(node));
+			courier_dict_set(kw, LPD_CTL_K_NODE,
+			    courier_string(node));
 		courier_dict_set(kw, LPD_CTL_K_LINES, courier_int(lines));
 		if (cursors != NULL) {
 			courier_dict_set(kw, LPD_CTL_K_CURSORS, cursors);

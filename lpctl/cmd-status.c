@@ -166,8 +166,10 @@ lpctl_status(int argc, char **argv)
 		return (exitcode);
 	kw = courier_dict_new();
 	if (argc - optind == 1)
-		courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(argv[optind]));
-	if ((v = lpctl_request(cl, LPD_CTL_STATUS, kw, 30000, &exitcode)) == NULL) {
+		courier_dict_set(kw, LPD_CTL_K_PROGRAM,
+		    courier_string(argv[optind]));
+	if ((v = lpctl_request(cl, LPD_CTL_STATUS, kw, 30000,
+	    &exitcode)) == NULL) {
 		lpctl_disconnect(cl);
 		return (exitcode);
 	}

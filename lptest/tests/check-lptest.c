@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "lptest.h"
 #include "test-nodes.h"
 
@@ -416,23 +416,6 @@ START_TEST(test_lptest_errors)
 }
 END_TEST
 
-/* Entries of a /proc/self folder. */
-static int
-count_entries(const char *path)
-{
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	ck_assert_ptr_nonnull(d = opendir(path));
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.')
-			n++;
-	}
-	closedir(d);
-	return (n);
-}
-
 /* One launch, a call to each node, and the stop. */
 static void
 launch_once(const struct lp_test_opts *o)
@@ -462,14 +445,14 @@ START_TEST(test_lptest_repeat)
 
 	/* The first pays for what libraries set up once. */
 	launch_once(&o);
-	fds = count_entries("/proc/self/fd");
-	threads = count_entries("/proc/self/task");
+	fds = harness_count_entries("/proc/self/fd");
+	threads = harness_count_entries("/proc/self/task");
 	m0 = mallinfo2();
 	for (k = 0; k < 50; k++)
 		launch_once(&o);
 	m1 = mallinfo2();
-	ck_assert_int_eq(count_entries("/proc/self/fd"), fds);
-	ck_assert_int_eq(count_entries("/proc/self/task"), threads);
+	ck_assert_int_eq(harness_count_entries("/proc/self/fd"), fds);
+	ck_assert_int_eq(harness_count_entries("/proc/self/task"), threads);
 	ck_assert_msg(m1.uordblks <= m0.uordblks + 64 * 1024,
 	    "heap grew by %zu bytes", m1.uordblks - m0.uordblks);
 }

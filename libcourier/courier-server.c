@@ -452,7 +452,9 @@ conn_unadmit(courier_server *s, struct sconn *c)
 {
 	size_t	 i;
 
+	/* Below the limit again: the next refusal is worth a warning. */
 	s->nconns--;
+	s->refusing = false;
 	if (!c->has_cred)
 		return;
 	for (i = 0; i < s->nusers; i++) {
@@ -462,8 +464,6 @@ conn_unadmit(courier_server *s, struct sconn *c)
 			s->users[i] = s->users[--s->nusers];
 		break;
 	}
-	if (s->refusing && (s->max_conns == 0 || s->nconns < s->max_conns))
-		s->refusing = false;
 }
 
 /* Tell a peer we will not serve why, if its socket takes it, and close. */

@@ -39,12 +39,6 @@
 #define WAIT_MS_MAX		300000
 #define CALL_MS_DEFAULT		30000
 #define CALLS_MAX		1024
-/*
- * Connections to the control socket: one user cannot take them all (each
- * lpctl command holds one; logs -f and wait hold theirs while they last).
- */
-#define CONNS_MAX		1024
-#define CONNS_PER_USER		128
 
 static void	 node_clients_free(struct lpd_prog *);
 static void	 ctl_prog_changed(struct lpd_prog *, bool);
@@ -755,8 +749,8 @@ lpd_ctl_start(struct lpd_daemon *d, int fd, char **cause)
 	d->server = courier_server_new();
 	if (courier_server_set_workers(d->server, 0) != 0 ||
 	    courier_server_set_base(d->server, d->base) != 0 ||
-	    courier_server_set_max_conns(d->server, CONNS_MAX,
-	    CONNS_PER_USER) != 0)
+	    courier_server_set_max_conns(d->server, d->max_conns,
+	    d->max_conns_per_user) != 0)
 		fatalx("%s: cannot set up the server", __func__);
 	for (i = 0; i < nitems(methods); i++) {
 		if (courier_server_add_method(d->server, methods[i].name,

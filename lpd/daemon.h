@@ -22,6 +22,13 @@
 
 #include "lpd.h"
 
+/*
+ * Connections to the control socket: one user cannot take them all (each
+ * lpctl command holds one; logs -f and wait hold theirs while they last).
+ */
+#define LPD_CONNS_MAX_DEFAULT		1024
+#define LPD_CONNS_PER_USER_DEFAULT	128
+
 struct event;
 struct event_base;
 struct lpd_log;
@@ -110,6 +117,8 @@ struct lpd_daemon {
 	bool			 exiting;	/* SIGTERM: stopping all */
 	struct lpd_progs	 progs;
 	unsigned		 ncalls;	/* lpctl call/methods in flight */
+	unsigned		 max_conns;	/* to the socket, in all */
+	unsigned		 max_conns_per_user;
 	char			*runtime_dir;	/* for node sockets, or NULL */
 
 	/* The control API's, told that a program changed or went. */

@@ -40,7 +40,8 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: lpd [-fvV] [-S|--socket PATH] [-s|--state-dir DIR] "
 	    "[-g|--group GROUP]\n"
-	    "           [--log-max BYTES] [--log-keep N]\n"
+	    "           [--log-max BYTES] [--log-keep N] [--max-connections N]\n"
+	    "           [--max-connections-per-user N]\n"
 	    "\n"
 	    "  -f, --foreground     stay in the foreground, log to stderr\n"
 	    "  -S, --socket PATH    the control socket (default "
@@ -54,6 +55,11 @@ usage(FILE *f)
 	    "      --log-max BYTES  a node's log file size before rotation "
 	    "(default 10M)\n"
 	    "      --log-keep N     rotated log files kept (default 3)\n"
+	    "      --max-connections N\n"
+	    "                       connections to the socket at once "
+	    "(default 1024)\n"
+	    "      --max-connections-per-user N\n"
+	    "                       ... from one user (default 128)\n"
 	    "  -v, --verbose        log more\n");
 }
 
@@ -233,6 +239,8 @@ main(int argc, char **argv)
 		{ "group", required_argument, NULL, 'g' },
 		{ "log-max", required_argument, NULL, 'M' },
 		{ "log-keep", required_argument, NULL, 'K' },
+		{ "max-connections", required_argument, NULL, 'C' },
+		{ "max-connections-per-user", required_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -247,13 +255,15 @@ main(int argc, char **argv)
 	char				*cause = NULL, *logpath, *end;
 	bool				 foreground = false, made_socket = false;
 	int				 ch, verbose = 0, fd, lockfd = -1, i;
-	unsigned long			 keep;
+	unsigned long			 keep, n;
 
 	memset(&d, 0, sizeof d);
 	TAILQ_INIT(&d.progs);
 	d.uid = geteuid();
 	d.log_max = LPD_LOG_MAX_DEFAULT;
 	d.log_keep = LPD_LOG_KEEP_DEFAULT;
+	d.max_conns = LPD_CONNS_MAX_DEFAULT;
+	d.max_conns_per_user = LPD_CONNS_PER_USER_DEFAULT;
 	while ((ch = getopt_long(argc, argv, "fS:s:g:vVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -272,7 +282,7 @@ main(int argc, char **argv)
 			if ((gr = getgrnam(optarg)) == NULL) {
 				fprintf(stderr, "lpd: --group %s: no such "
 				    "group\n", optarg);
-				return (2);
+				goto badopt;
 			}
 			gid = gr->gr_gid;
 			break;
@@ -281,7 +291,7 @@ main(int argc, char **argv)
 				fprintf(stderr, "lpd: --log-max %s: give a "
 				    "size of at least 1k, as 10M or 512k\n",
 				    optarg);
-				return (2);
+				goto badopt;
 			}
 			break;
 		case 'K':
@@ -291,9 +301,25 @@ main(int argc, char **argv)
 			    keep > 100) {
 				fprintf(stderr, "lpd: --log-keep %s: give a "
 				    "number from 0 to 100\n", optarg);
-				return (2);
+				goto badopt;
 			}
 			d.log_keep = (unsigned)keep;
+			break;
+		case 'C':
+		case 'U':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || end == optarg ||
+			    n < 1 || n > 1000000) {
+				fprintf(stderr, "lpd: --max-connections%s %s: "
+				    "give a number from 1 to 1000000\n",
+				    ch == 'U' ? "-per-user" : "", optarg);
+				goto badopt;
+			}
+			if (ch == 'C')
+				d.max_conns = (unsigned)n;
+			else
+				d.max_conns_per_user = (unsigned)n;
 			break;
 		case 'v':
 			verbose++;
@@ -306,12 +332,12 @@ main(int argc, char **argv)
 			return (0);
 		default:
 			usage(stderr);
-			return (2);
+			goto badopt;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		return (2);
+		goto badopt;
 	}
 
 	d.socket_path = absolute(d.socket_path);
@@ -423,4 +449,10 @@ fail:
 	free(d.state_dir);
 	log_close();
 	return (1);
+
+badopt:
+	/* A bad option: exit 2, as lpctl does for usage errors. */
+	free(d.socket_path);
+	free(d.state_dir);
+	return (2);
 }

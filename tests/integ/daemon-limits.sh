@@ -53,3 +53,16 @@ until "$LPCTL" --socket "$sock" status >/dev/null 2>&1; do
 	sleep 0.05
 done
 ok "one user's connections past 128 are refused, and served once closed"
+
+# The limits are lpd's options.
+kill -TERM "$lpd_pid"
+gone "$lpd_pid" 20 || fail "lpd did not exit on SIGTERM"
+start_lpd --max-connections-per-user 5
+"$PEER" hold "$sock" 7 </dev/null >"$tmp/hold2.out" 2>"$tmp/hold2.err"
+expect "$tmp/hold2.out" '^accepted 5 refused 2$'
+status=0
+"$LPD" -f -S "$tmp/x.sock" -s "$tmp/x" --max-connections 0 \
+    >"$tmp/bad.out" 2>&1 || status=$?
+[ "$status" -eq 2 ] || fail "lpd --max-connections 0 exited $status"
+expect "$tmp/bad.out" 'give a number from 1 to 1000000'
+ok "--max-connections-per-user sets the limit; a bad value is refused"

@@ -149,6 +149,8 @@ enum lpd_event {
 	LPD_EV_KILLED,		/* SIGKILL sent to this node (grace over or
 				   a kill request); msg says which */
 	LPD_EV_ERROR,		/* a node could not be started; msg why */
+	LPD_EV_LOG,		/* a node's log lost lines, or is written
+				   again; msg says which */
 };
 
 /* One node of a running program (read-only to the embedder). */
@@ -192,6 +194,10 @@ struct lpd_run_opts {
 					   made (and removed) if missing */
 	const char	*log_dir;	/* per-node logs DIR/GROUP/INDEX.log;
 					   NULL: no log files */
+	size_t		 log_max;	/* a log's size before it rotates
+					   (0: LPD_LOG_MAX_DEFAULT) */
+	unsigned	 log_keep;	/* rotated files kept, INDEX.log.1
+					   ... (0: LPD_LOG_KEEP_DEFAULT) */
 	bool		 tcp;		/* TCP loopback instead of Unix */
 	double		 grace_s;	/* < 0: the program's stop.grace_s */
 	char *const	*env;		/* base environment; NULL: environ */
@@ -326,5 +332,6 @@ const char	*lpd_node_state_name(enum lpd_node_state);
 /* util.c */
 int		 lpd_mkdir_p(const char *, mode_t);
 double		 lpd_realtime_now(void);
+size_t		 lpd_parse_size(const char *);
 
 #endif /* LPD_H */

@@ -2,28 +2,36 @@
  * node-output.c: a node's output. Each pipe is read line by line (one
  * read per wake-up, through the run's one buffer); each line goes to the
  * embedder's output callback, to the node's log (gathered per read into
- * one write) and to its ring of last lines, which says why a node failed.
- * A line too long comes in pieces of at most 4 KiB.
+ * one write, through logfile.c's writer: capped, rotated, and counting
+ * what a full disk loses) and to its ring of last lines, which says why a
+ * node failed. A line too long comes in pieces of at most 4 KiB.
  */
 #include "run.h"
 
-/* Write the log lines gathered for one node. */
+/* Write the log lines gathered for one node; say when lines are lost. */
 void
 lpd_output_flush(struct lpd_run *run)
 {
 	struct run_node	*sn = run->logowner;
-	size_t		 off = 0;
-	ssize_t		 n;
+	int		 error;
 
-	while (sn != NULL && sn->log_fd != -1 && off < run->loglen) {
-		n = write(sn->log_fd, run->logbuf + off, run->loglen - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;	/* a full disk loses lines, not the node */
-		off += (size_t)n;
+	if (sn != NULL && sn->log != NULL && run->loglen != 0) {
+		switch (lpd_log_write_lines(sn->log, run->logbuf, run->loglen,
+		    run->loglines)) {
+		case LPD_LOG_BROKE:
+			error = lpd_log_error(sn->log, NULL);
+			lpd_run_eventf(run, sn, LPD_EV_LOG, "its log cannot be "
+			    "written: %s; lines are lost until it can be",
+			    strerror(error != 0 ? error : EIO));
+			break;
+		case LPD_LOG_MENDED:
+			lpd_run_event(run, sn, LPD_EV_LOG, "its log is written "
+			    "again; it says how many lines were lost");
+			break;
+		}
 	}
 	run->loglen = 0;
+	run->loglines = 0;
 	run->logowner = NULL;
 }
 
@@ -33,7 +41,7 @@ log_add(struct run_node *sn, const char *line, size_t len)
 {
 	struct lpd_run	*run = sn->n.run;
 
-	if (sn->log_fd == -1)
+	if (sn->log == NULL)
 		return;
 	if (run->logowner != sn || run->loglen + len + 1 > LOGBUF_SIZE)
 		lpd_output_flush(run);
@@ -41,6 +49,7 @@ log_add(struct run_node *sn, const char *line, size_t len)
 	memcpy(run->logbuf + run->loglen, line, len);
 	run->loglen += len;
 	run->logbuf[run->loglen++] = '\n';
+	run->loglines++;
 }
 
 /* Keep a line in the node's ring of last lines. */

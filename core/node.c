@@ -73,11 +73,11 @@ lpd_run_node_final(struct run_node *sn)
 		free(sn->sock_path);
 		sn->sock_path = NULL;
 	}
-	if (sn->log_fd != -1) {
+	if (sn->log != NULL) {
 		if (sn->n.run->logowner == sn)
 			lpd_output_flush(sn->n.run);
-		close(sn->log_fd);
-		sn->log_fd = -1;
+		lpd_log_free(sn->log);
+		sn->log = NULL;
 	}
 	sn->n.run->nlive--;
 }

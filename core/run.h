@@ -33,6 +33,7 @@
 #include <event2/event.h>
 
 #include "courier-internal.h"
+#include "logfile.h"
 #include "lpd.h"
 
 extern char **environ;
@@ -91,7 +92,7 @@ struct run_node {
 	struct lpd_node		 n;
 	char			*sock_path;	/* Unix socket file we made */
 	int			 listen_fd;
-	int			 log_fd;
+	struct lpd_log		*log;		/* or NULL: no log file */
 	pid_t			 pgid;		/* 0: none to signal */
 	int			 pidfd;		/* -1: polled */
 	struct event		*pid_ev;
@@ -120,6 +121,8 @@ struct lpd_run {
 
 	double			 grace_s;
 	unsigned		 log_lines;
+	size_t			 log_max;	/* per node log, then rotate */
+	unsigned		 log_keep;
 	double			 healthy_s;
 	bool			 tcp;
 	bool			 set_ids;	/* nodes run as uid/gid */
@@ -158,6 +161,7 @@ struct lpd_run {
 	char			*rbuf;
 	char			*logbuf;
 	size_t			 loglen;
+	uint64_t		 loglines;	/* in logbuf */
 	struct run_node		*logowner;
 
 	struct event		*grace_ev;

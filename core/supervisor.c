@@ -504,15 +504,12 @@ run_open_logs(struct lpd_run *run, const char *dir, char **cause)
 		sn = &run->nodes[i];
 		xasprintf(&path, "%s/%s/%u.log", dir,
 		    run->p->groups[sn->n.group].name, sn->n.index);
-		sn->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC |
-		    O_APPEND | O_CLOEXEC, 0644);
-		if (sn->log_fd == -1) {
-			xasprintf(cause, "cannot open log %s: %s", path,
-			    strerror(errno));
-			free(path);
-			return (-1);
-		}
+		/* The last run's log, if any, becomes INDEX.log.1. */
+		sn->log = lpd_log_open(path, run->log_max, run->log_keep,
+		    cause);
 		free(path);
+		if (sn->log == NULL)
+			return (-1);
 	}
 	return (0);
 }
@@ -599,8 +596,8 @@ node_clear(struct run_node *sn)
 		unlink(sn->sock_path);
 		free(sn->sock_path);
 	}
-	if (sn->log_fd != -1)
-		close(sn->log_fd);
+	lpd_log_free(sn->log);
+	sn->log = NULL;
 	if (sn->ring != NULL) {
 		for (i = 0; i < sn->n.run->log_lines; i++)
 			free(sn->ring[i].s);
@@ -752,6 +749,10 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	run->grace_s = opts->grace_s >= 0 ? opts->grace_s : p->grace_s;
 	run->log_lines = opts->log_lines != 0 ? opts->log_lines :
 	    LOG_LINES_DEFAULT;
+	run->log_max = opts->log_max != 0 ? opts->log_max :
+	    LPD_LOG_MAX_DEFAULT;
+	run->log_keep = opts->log_keep != 0 ? opts->log_keep :
+	    LPD_LOG_KEEP_DEFAULT;
 	run->healthy_s = (opts->healthy_ms != 0 ? opts->healthy_ms :
 	    HEALTHY_MS) / 1000.0;
 	run->tcp = opts->tcp;
@@ -779,7 +780,6 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 			sn->n.status = -1;
 			sn->n.priv = sn;
 			sn->listen_fd = -1;
-			sn->log_fd = -1;
 			sn->pidfd = -1;
 			sn->status_fd = -1;
 			for (i = 0; i < 2; i++) {

@@ -51,3 +51,33 @@ lpd_realtime_now(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
+
+/* "10M", "512k", "1048576": bytes (at least 1k), or 0 if not valid. */
+size_t
+lpd_parse_size(const char *s)
+{
+	unsigned long long	 n;
+	char			*end;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0 || end == s)
+		return (0);
+	switch (*end) {
+	case 'k': case 'K':
+		n *= 1024;
+		end++;
+		break;
+	case 'm': case 'M':
+		n *= 1024 * 1024;
+		end++;
+		break;
+	case 'g': case 'G':
+		n *= 1024ULL * 1024 * 1024;
+		end++;
+		break;
+	}
+	if (*end != '\0' || n < 1024)
+		return (0);
+	return ((size_t)n);
+}

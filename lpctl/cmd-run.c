@@ -188,6 +188,9 @@ run_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
 		say(rs, true, "%s%s%s", n != NULL ? n->name : "",
 		    n != NULL ? ": " : "", msg);
 		break;
+	case LPD_EV_LOG:
+		say(rs, true, "%s: %s", n->name, msg);
+		break;
 	}
 }
 
@@ -295,6 +298,8 @@ lpctl_run(int argc, char **argv)
 		{ "grace", required_argument, NULL, 'g' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "log-dir", required_argument, NULL, 'l' },
+		{ "log-max", required_argument, NULL, 'M' },
+		{ "log-keep", required_argument, NULL, 'K' },
 		{ "tcp", no_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -307,7 +312,8 @@ lpctl_run(int argc, char **argv)
 	struct event			*sigev[3];
 	const int			 signos[3] = { SIGINT, SIGTERM, SIGHUP };
 	const char			*name = NULL, *cause_s;
-	char				*log_dir = NULL, *cause = NULL;
+	char				*log_dir = NULL, *cause = NULL, *end;
+	unsigned long			 keep;
 	double				 grace = -1;
 	int				 ch, i, exitcode;
 	const char			*nc, *term;
@@ -333,6 +339,27 @@ lpctl_run(int argc, char **argv)
 		case 'l':
 			free(log_dir);
 			log_dir = xstrdup(optarg);
+			break;
+		case 'M':
+			if ((opts.log_max = lpd_parse_size(optarg)) == 0) {
+				fprintf(stderr, "lpctl run: --log-max %s: give "
+				    "a size of at least 1k, as 10M or 512k\n",
+				    optarg);
+				free(log_dir);
+				return (LPCTL_EXIT_USAGE);
+			}
+			break;
+		case 'K':
+			errno = 0;
+			keep = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || end == optarg ||
+			    keep < 1 || keep > 100) {
+				fprintf(stderr, "lpctl run: --log-keep %s: give "
+				    "a number from 1 to 100\n", optarg);
+				free(log_dir);
+				return (LPCTL_EXIT_USAGE);
+			}
+			opts.log_keep = (unsigned)keep;
 			break;
 		case 't':
 			opts.tcp = true;

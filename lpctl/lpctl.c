@@ -21,8 +21,8 @@ static const struct lpctl_cmd {
 	const char	*help;
 	int		(*exec)(int, char **);
 } cmds[] = {
-	{ "run", "run [--grace S] [--name NAME] [--log-dir DIR] [--tcp] "
-	    "[--quiet] FILE",
+	{ "run", "run [--grace S] [--name NAME] [--log-dir DIR] "
+	    "[--log-max BYTES] [--log-keep N] [--tcp] [--quiet] FILE",
 	    "run a program in the foreground, no daemon needed", lpctl_run },
 	{ "launch", "launch [--wait] [--name NAME] [--grace S] "
 	    "[--socket PATH] FILE",

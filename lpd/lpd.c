@@ -182,36 +182,6 @@ raise_nofile(struct lpd_daemon *d)
 	}
 }
 
-/* "10M", "512k", "1048576": bytes, or 0 if not valid. */
-static size_t
-parse_size(const char *s)
-{
-	unsigned long long	 n;
-	char			*end;
-
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
-		return (0);
-	switch (*end) {
-	case 'k': case 'K':
-		n *= 1024;
-		end++;
-		break;
-	case 'm': case 'M':
-		n *= 1024 * 1024;
-		end++;
-		break;
-	case 'g': case 'G':
-		n *= 1024ULL * 1024 * 1024;
-		end++;
-		break;
-	}
-	if (*end != '\0' || n < 1024)
-		return (0);
-	return ((size_t)n);
-}
-
 static void
 signal_cb(evutil_socket_t signo, short what, void *arg)
 {
@@ -287,7 +257,7 @@ main(int argc, char **argv)
 			gid = gr->gr_gid;
 			break;
 		case 'M':
-			if ((d.log_max = parse_size(optarg)) == 0) {
+			if ((d.log_max = lpd_parse_size(optarg)) == 0) {
 				fprintf(stderr, "lpd: --log-max %s: give a "
 				    "size of at least 1k, as 10M or 512k\n",
 				    optarg);

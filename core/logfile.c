@@ -1,7 +1,8 @@
 /*
- * logfile.c: a node's log file, STATE/PROGRAM/GROUP/INDEX.log, with a size
- * cap: when a line would take it over, INDEX.log becomes INDEX.log.1 (.1
- * becomes .2, and so on up to the number kept) and a new file starts.
+ * logfile.c: a node's log file, DIR/GROUP/INDEX.log, with a size cap: when
+ * lines would take it over, INDEX.log becomes INDEX.log.1 (.1 becomes .2,
+ * and so on up to the number kept) and a new file starts. The one log
+ * writer: the core writes lpctl run's logs with it, and lpd its own.
  *
  * Readers (lpctl logs -f) hold a cursor: the count of bytes written since
  * the log was opened, across rotations. The current file holds the cursors
@@ -25,9 +26,11 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "log.h"
 #include "logfile.h"
 #include "lpd.h"
+
+static int	 log_append(struct lpd_log *, const char *, size_t, bool,
+		    uint64_t);
 
 /* The most a reply carries at once; a follower asks again for more. */
 #define LOG_READ_MAX	(4 * 1024 * 1024)
@@ -73,9 +76,8 @@ lpd_log_rotate_file(const char *path, unsigned keep)
 			from = xstrdup(path);
 		else
 			xasprintf(&from, "%s.%u", path, i - 1);
-		if (rename(from, to) != 0 && errno != ENOENT)
-			log_warn("%s: rename %s: %s", __func__, from,
-			    strerror(errno));
+		/* One that cannot move is overwritten by the next. */
+		(void)rename(from, to);
 		free(from);
 		free(to);
 	}
@@ -119,11 +121,11 @@ log_open_fd(const char *path)
 	return (fd);
 }
 
-/* A line is lost: count it; LPD_LOG_BROKE if it is the first. */
+/* Lines are lost: count them; LPD_LOG_BROKE if they are the first. */
 static int
-log_lost(struct lpd_log *log, int error)
+log_lost(struct lpd_log *log, int error, uint64_t nlines)
 {
-	log->lost++;
+	log->lost += nlines;
 	if (log->error != 0)
 		return (LPD_LOG_LOST);
 	log->error = error != 0 ? error : EIO;
@@ -204,6 +206,26 @@ ends_inside_line(const struct iovec *iov, int niov, size_t n)
 int
 lpd_log_write(struct lpd_log *log, const char *line, size_t len)
 {
+	return (log_append(log, line, len, true, 1));
+}
+
+/*
+ * Append nlines whole lines, newlines included (a block gathered by the
+ * caller, written at once); as lpd_log_write otherwise. The cap may be
+ * passed by one block.
+ */
+int
+lpd_log_write_lines(struct lpd_log *log, const char *data, size_t len,
+    uint64_t nlines)
+{
+	return (log_append(log, data, len, false, nlines));
+}
+
+/* Append data (and a newline, if newline); nlines is how many it holds. */
+static int
+log_append(struct lpd_log *log, const char *data, size_t len, bool newline,
+    uint64_t nlines)
+{
 	struct iovec	 iov[4];
 	char		 marker[128];
 	size_t		 want = 0;
@@ -214,15 +236,15 @@ lpd_log_write(struct lpd_log *log, const char *line, size_t len)
 		return (0);
 	if (log->fd == -1) {
 		if (mono_ns() < log->retry)
-			return (log_lost(log, log->error));
+			return (log_lost(log, log->error, nlines));
 		if (log_file_reopen(log) != 0)
-			return (log_lost(log, errno));
+			return (log_lost(log, errno, nlines));
 	}
 	if (log->size != 0 && log->size + len + 1 > log->max) {
 		close(log->fd);
 		lpd_log_rotate_file(log->path, log->keep);
 		if (log_file_reopen(log) != 0)
-			return (log_lost(log, errno));
+			return (log_lost(log, errno, nlines));
 	}
 
 	/* After a loss: end the cut line, and say what is missing. */
@@ -237,24 +259,26 @@ lpd_log_write(struct lpd_log *log, const char *line, size_t len)
 		iov[niov].iov_base = marker;
 		iov[niov++].iov_len = strlen(marker);
 	}
-	iov[niov].iov_base = (void *)(uintptr_t)line;
+	iov[niov].iov_base = (void *)(uintptr_t)data;
 	iov[niov++].iov_len = len;
-	iov[niov].iov_base = (void *)(uintptr_t)"\n";
-	iov[niov++].iov_len = 1;
+	if (newline) {
+		iov[niov].iov_base = (void *)(uintptr_t)"\n";
+		iov[niov++].iov_len = 1;
+	}
 	for (i = 0; i < niov; i++)
 		want += iov[i].iov_len;
 
 	while ((n = writev(log->fd, iov, niov)) == -1 && errno == EINTR)
 		continue;
 	if (n == -1)
-		return (log_lost(log, errno));
+		return (log_lost(log, errno, nlines));
 	log->size += (uint64_t)n;
 	log->total += (uint64_t)n;
 	if ((size_t)n < want) {
 		/* A short write is a full disk that took part of it. */
 		if (n != 0)
 			log->partial = ends_inside_line(iov, niov, (size_t)n);
-		return (log_lost(log, ENOSPC));
+		return (log_lost(log, ENOSPC, nlines));
 	}
 	log->partial = false;
 	if (log->error == 0)

@@ -1,6 +1,6 @@
 /*
  * logfile.h: a node's log file, capped and rotated, with cursors for
- * logs -f (logfile.c).
+ * logs -f (logfile.c): the one log writer, the core's and lpd's.
  */
 #ifndef LPD_LOGFILE_H
 #define LPD_LOGFILE_H
@@ -20,6 +20,8 @@ struct lpd_log;
 #define LPD_LOG_MENDED	3	/* ... written, the first after a loss */
 struct lpd_log	*lpd_log_open(const char *, size_t, unsigned, char **);
 int		 lpd_log_write(struct lpd_log *, const char *, size_t);
+int		 lpd_log_write_lines(struct lpd_log *, const char *, size_t,
+		    uint64_t);
 int		 lpd_log_error(const struct lpd_log *, double *);
 bool		 lpd_log_no_space(int);
 uint64_t	 lpd_log_base(const struct lpd_log *);

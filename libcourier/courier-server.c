@@ -1,5 +1,7 @@
 /*
- * courier-server.c: the courier server.
+ * courier-server.c: the courier server: its methods, listeners and
+ * threads, start, stop and free. A connection is courier-conn.c's, a
+ * call's life courier-request.c's; courier-server.h is what they share.
  *
  * Threads. A server either runs on the caller's event_base (lpd's control
  * socket: I/O and inline handlers in the caller's loop, blocking handlers
@@ -29,188 +31,11 @@
  * Lifetimes. A connection is referenced by the server's list and by each of
  * its requests; its fd is closed when the last reference goes, so no thread
  * ever writes to a recycled fd number.
- */
-#include <sys/queue.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <event2/event.h>
-#include <event2/thread.h>
-
-#include "courier-internal.h"
-
-/* Stop reading a connection whose unsent replies pass OUT_HIGH bytes. */
-#define OUT_HIGH	(16 * 1024 * 1024)
-#define OUT_LOW		(4 * 1024 * 1024)
-/* Stop reading a connection with this many requests waiting for a thread. */
-#define QUEUE_HIGH	4096
-#define QUEUE_LOW	1024
-/* Connections accepted per wake-up, and the pause after running out of fds. */
-#define ACCEPT_BATCH	64
-#define ACCEPT_RETRY_MS	100
-/* Frames before the hello, which is a few bytes, are at most this big. */
-#define HELLO_MAX	4096
-/* The idle sweep runs this often, within its timeout's quarter. */
-#define SWEEP_MIN_MS	10
-#define SWEEP_MAX_MS	1000
-
-enum server_state {
-	SERVER_NEW,
-	SERVER_RUNNING,
-	SERVER_STOPPING,
-	SERVER_STOPPED,
-};
-
-struct method {
-	char			*name;
-	courier_method_fn	 fn;
-	void			*self;
-	int			 flags;
-};
-
-struct listener {
-	struct courier_server	*server;
-	int			 fd;
-	struct event		*ev;
-	struct event		*retry;
-	char			*address;
-	char			*unlink_path;	/* the socket file we made */
-	TAILQ_ENTRY(listener)	 entry;
-};
-
-/* Connections of one user (Unix peers), for the per-user limit. */
-struct uid_count {
-	uint32_t		 uid;
-	unsigned		 n;
-};
-
-struct sconn {
-	struct courier_server	*server;
-	int			 fd;
-	atomic_int		 refs;
-	struct event		*rev;
-	struct event		*wev;
-
-	/* The loop thread's alone. */
-	struct courier_buf	 in;
-	size_t			 need;
-	struct courier_arena	 arena;
-	bool			 hello;
-	bool			 paused;
-	int64_t			 idle_since;	/* or 0: not subject to idling */
-	size_t			 in_acct;	/* of in, counted in buffered */
-
-	/* Under wmtx. */
-	pthread_mutex_t		 wmtx;
-	struct courier_buf	 out;
-	bool			 wpending;	/* wev is armed */
-	bool			 dead;
-	size_t			 out_acct;	/* of out, counted in buffered */
-
-	/* Under the server's mtx. */
-	bool			 closed;
-	unsigned		 nqueued;
-	TAILQ_ENTRY(sconn)	 entry;
-
-	bool			 has_cred;
-	uint32_t		 uid;
-	uint32_t		 gid;
-	int32_t			 pid;
-};
-
-struct courier_request {
-	struct sconn		*conn;
-	atomic_int		 refs;		/* the runner's, and defer's */
-	uint64_t		 id;
-	const struct method	*method;
-	courier_value		*args;
-	courier_value		*kwargs;
-	int64_t			 deadline;
-	int64_t			 queued;
-	bool			 deferred;
-	TAILQ_ENTRY(courier_request) entry;
-};
-TAILQ_HEAD(request_list, courier_request);
-
-/* A pool thread, with its own buffers for packing replies. */
-struct worker {
-	struct courier_server	*server;
-	pthread_t		 thread;
-	struct courier_buf	 scratch;
-	struct courier_arena	 arena;
-	const char		*running;	/* method; under mtx */
-	bool			 abandoned;	/* left running by free */
-};
-
-struct courier_server {
-	pthread_mutex_t		 mtx;
-	pthread_cond_t		 cv;		/* idle pool threads */
-	pthread_cond_t		 drained;	/* ninflight reached 0 */
-
-	struct event_base	*base;
-	bool			 own_base;
-	struct event		*wake;		/* makes the leader return */
-	struct event		*resume;	/* reads paused connections */
-	struct event		*sweep;		/* closes idle connections */
-
-	struct method		*methods;
-	size_t			 nmethods;
-	unsigned		 nworkers;
-	size_t			 max_frame;
-	char			*address;
-
-	/* Limits; see courier.h. */
-	unsigned		 max_conns;
-	unsigned		 max_conns_per_user;
-	int			 idle_ms;
-	size_t			 max_buffered;
-	atomic_size_t		 buffered;	/* in and out, all conns */
-
-	/* Under mtx. */
-	unsigned		 nconns;
-	struct uid_count	*users;
-	size_t			 nusers;
-	bool			 refusing;	/* said so since last under */
-
-	TAILQ_HEAD(listener_list, listener) listeners;
-	TAILQ_HEAD(, sconn)	 conns;
-	struct request_list	 queue;
-	struct request_list	 deferred;
-
-	enum server_state	 state;
-	bool			 exiting;
-	struct worker		*workers;
-	unsigned		 nthreads;
-	unsigned		 maxthreads;
-	unsigned		 nbusy;		/* running handlers */
-	unsigned		 nidle;		/* waiting on cv */
-	unsigned		 nsignalled;	/* cv signals not yet taken */
-	bool			 leader;	/* a thread runs the loop */
-	unsigned		 ninflight;	/* requests not yet answered */
-
-	/* courier_server_free's wait for handlers, and what it left. */
-	int			 handler_wait_ms;
-	unsigned		 nabandoned;	/* still running */
-	bool			 handed_over;	/* the last of them frees */
-};
+ */#include "courier-server.h"
 
 static pthread_once_t	 evthread_once = PTHREAD_ONCE_INIT;
 
-static void	 conn_read_cb(evutil_socket_t, short, void *);
-static void	 conn_write_cb(evutil_socket_t, short, void *);
-static void	 conn_close(struct sconn *, const char *);
 static void	*server_worker(void *);
-static void	 server_resume_cb(evutil_socket_t, short, void *);
-static void	 server_sweep_cb(evutil_socket_t, short, void *);
 static void	 server_destroy(courier_server *);
 
 /* libevent must lock for threads before the first base exists. */
@@ -222,11 +47,8 @@ evthread_init(void)
 }
 
 /* Report a problem that concerns one connection, not the caller. */
-static void
-server_warn(struct courier_server *s, const char *fmt, ...)
-    COURIER_PRINTF(2, 3);
-static void
-server_warn(struct courier_server *s, const char *fmt, ...)
+void
+courier_srv_warn(struct courier_server *s, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*msg;
@@ -396,8 +218,8 @@ courier_server_add_method(courier_server *s, const char *name,
 }
 
 /* The method called name, or NULL. */
-static const struct method *
-method_find(courier_server *s, const char *name)
+const struct method *
+courier_srv_method_find(courier_server *s, const char *name)
 {
 	struct method	 key;
 
@@ -447,8 +269,8 @@ conn_admit(courier_server *s, struct sconn *c)
 }
 
 /* Give back what conn_admit counted; mtx held. */
-static void
-conn_unadmit(courier_server *s, struct sconn *c)
+void
+courier_srv_unadmit(courier_server *s, struct sconn *c)
 {
 	size_t	 i;
 
@@ -467,15 +289,15 @@ conn_unadmit(courier_server *s, struct sconn *c)
 }
 
 /* Tell a peer we will not serve why, if its socket takes it, and close. */
-static void
-refuse(courier_server *s, int fd, const char *why, bool say)
+void
+courier_srv_refuse(courier_server *s, int fd, const char *why, bool say)
 {
 	Courier__Frame		 f = COURIER__FRAME__INIT;
 	Courier__Status		 st = COURIER__STATUS__INIT;
 	struct courier_buf	 b = { 0 };
 
 	if (say)
-		server_warn(s, "refusing connections: %s", why);
+		courier_srv_warn(s, "refusing connections: %s", why);
 	st.code = COURIER_RESOURCE_EXHAUSTED;
 	st.message = (char *)why;
 	f.body_case = COURIER__FRAME__BODY_ERROR;
@@ -505,7 +327,7 @@ listener_accept_cb(evutil_socket_t fd, short what, void *arg)
 		if (cfd == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
-				server_warn(s, "accept: %s; pausing %d ms",
+				courier_srv_warn(s, "accept: %s; pausing %d ms",
 				    strerror(errno), ACCEPT_RETRY_MS);
 				event_del(l->ev);
 				tv.tv_sec = 0;
@@ -531,8 +353,8 @@ listener_accept_cb(evutil_socket_t fd, short what, void *arg)
 			c->pid = cred.pid;
 		}
 		c->rev = event_new(s->base, cfd, EV_READ | EV_PERSIST,
-		    conn_read_cb, c);
-		c->wev = event_new(s->base, cfd, EV_WRITE, conn_write_cb, c);
+		    courier_conn_read_cb, c);
+		c->wev = event_new(s->base, cfd, EV_WRITE, courier_conn_write_cb, c);
 		if (c->rev == NULL || c->wev == NULL)
 			fatalx("event_new failed");
 
@@ -551,7 +373,7 @@ listener_accept_cb(evutil_socket_t fd, short what, void *arg)
 			pthread_mutex_destroy(&c->wmtx);
 			courier_arena_free(&c->arena);
 			free(c);
-			refuse(s, cfd, why, say);
+			courier_srv_refuse(s, cfd, why, say);
 			continue;
 		}
 		TAILQ_INSERT_TAIL(&s->conns, c, entry);
@@ -706,8 +528,8 @@ worker_spawn(courier_server *s)
 }
 
 /* Wake an idle thread or start a new one; mtx held. */
-static void
-server_wake_one(courier_server *s)
+void
+courier_srv_wake_one(courier_server *s)
 {
 	if (s->nidle > s->nsignalled) {
 		s->nsignalled++;
@@ -724,7 +546,7 @@ static void
 server_ensure_leader(courier_server *s)
 {
 	if (s->own_base && !s->leader && s->nsignalled == 0)
-		server_wake_one(s);
+		courier_srv_wake_one(s);
 }
 
 /* Start serving. */
@@ -744,11 +566,11 @@ courier_server_start(courier_server *s, char **cause)
 	if (s->nmethods > 0)	/* methods is NULL without any */
 		qsort(s->methods, s->nmethods, sizeof *s->methods, method_cmp);
 	s->wake = event_new(s->base, -1, 0, server_wake_cb, s);
-	s->resume = event_new(s->base, -1, 0, server_resume_cb, s);
+	s->resume = event_new(s->base, -1, 0, courier_conn_resume_cb, s);
 	if (s->wake == NULL || s->resume == NULL)
 		fatalx("event_new failed");
 	if (s->idle_ms != COURIER_FOREVER) {
-		s->sweep = event_new(s->base, -1, EV_PERSIST, server_sweep_cb,
+		s->sweep = event_new(s->base, -1, EV_PERSIST, courier_conn_sweep_cb,
 		    s);
 		if (s->sweep == NULL)
 			fatalx("event_new failed");
@@ -773,421 +595,6 @@ courier_server_start(courier_server *s, char **cause)
 		worker_spawn(s);	/* the first leader */
 	pthread_mutex_unlock(&s->mtx);
 	return (0);
-}
-
-/* Take a reference to a connection. */
-static void
-conn_ref(struct sconn *c)
-{
-	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
-}
-
-/*
- * Bring the server's count of buffered bytes up to date with what b holds
- * now (*acct is what was counted of it). True if b grew and so put the
- * server over its budget: a buffer that shrank or stayed is never blamed.
- */
-static bool
-buf_account(courier_server *s, const struct courier_buf *b, size_t *acct)
-{
-	size_t	 now = b->cap, total;
-
-	if (now == *acct)
-		return (false);
-	if (now < *acct) {
-		atomic_fetch_sub_explicit(&s->buffered, *acct - now,
-		    memory_order_relaxed);
-		*acct = now;
-		return (false);
-	}
-	total = atomic_fetch_add_explicit(&s->buffered, now - *acct,
-	    memory_order_relaxed) + (now - *acct);
-	*acct = now;
-	return (total > s->max_buffered);
-}
-
-/* Drop a reference; the last one frees the connection and closes its fd. */
-static void
-conn_unref(struct sconn *c)
-{
-	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	atomic_fetch_sub_explicit(&c->server->buffered, c->in_acct +
-	    c->out_acct, memory_order_relaxed);
-	event_free(c->rev);
-	event_free(c->wev);
-	close(c->fd);
-	courier_buf_free(&c->in);
-	courier_buf_free(&c->out);
-	courier_arena_free(&c->arena);
-	pthread_mutex_destroy(&c->wmtx);
-	free(c);
-}
-
-/*
- * The socket failed a write (the peer went away): write no more, give back
- * the queued replies, and have the loop close the connection. The read
- * event may be off (reading paused for backpressure), so it is made active
- * by hand: waiting for the reader to see the end would wait forever.
- * wmtx held.
- */
-static void
-conn_broken_locked(struct sconn *c)
-{
-	c->dead = true;
-	shutdown(c->fd, SHUT_RDWR);
-	courier_buf_free(&c->out);
-	(void)buf_account(c->server, &c->out, &c->out_acct);
-	event_active(c->rev, EV_READ, 0);
-}
-
-/*
- * Count what c->out holds now; wmtx held. If that puts the server over its
- * budget, this connection (whose peer is not reading) is broken off.
- */
-static void
-conn_out_account_locked(struct sconn *c)
-{
-	courier_server	*s = c->server;
-
-	if (c->dead || !buf_account(s, &c->out, &c->out_acct))
-		return;
-	server_warn(s, "closing a connection: holding %zu bytes for replies "
-	    "its peer does not read puts the server over its budget of %zu "
-	    "bytes buffered", c->out.cap, s->max_buffered);
-	conn_broken_locked(c);
-}
-
-/* Write what waits in c->out; wmtx held. -1 if the connection broke. */
-static int
-conn_flush_locked(struct sconn *c)
-{
-	ssize_t	 n;
-
-	while (courier_buf_used(&c->out) != 0) {
-		n = courier_buf_write(&c->out, c->fd);
-		if (n > 0)
-			continue;
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (!c->wpending) {
-				c->wpending = true;
-				event_add(c->wev, NULL);
-			}
-			return (0);
-		}
-		conn_broken_locked(c);
-		return (-1);
-	}
-	courier_buf_compact(&c->out);
-	conn_out_account_locked(c);
-	return (0);
-}
-
-/*
- * Send the frames packed in b: straight to the socket if nothing waits
- * before them, else behind what waits. b is emptied.
- */
-static void
-conn_send(struct sconn *c, struct courier_buf *b)
-{
-	ssize_t	 n;
-	void	*p;
-
-	pthread_mutex_lock(&c->wmtx);
-	if (c->dead)
-		goto out;
-	if (courier_buf_used(&c->out) == 0 && !c->wpending) {
-		while (courier_buf_used(b) != 0) {
-			n = courier_buf_write(b, c->fd);
-			if (n > 0 || (n == -1 && errno == EINTR))
-				continue;
-			if (n == -1 && (errno == EAGAIN ||
-			    errno == EWOULDBLOCK))
-				break;
-			conn_broken_locked(c);
-			goto out;
-		}
-	}
-	if (courier_buf_used(b) != 0) {
-		p = courier_buf_reserve(&c->out, courier_buf_used(b));
-		memcpy(p, b->data + b->off, courier_buf_used(b));
-		c->out.len += courier_buf_used(b);
-		if (!c->wpending) {
-			c->wpending = true;
-			event_add(c->wev, NULL);
-		}
-		conn_out_account_locked(c);
-	}
-out:
-	pthread_mutex_unlock(&c->wmtx);
-	b->off = b->len = 0;
-	courier_buf_compact(b);
-}
-
-/* Queue a frame on c->out, to go with the batch (loop thread only). */
-static void
-conn_queue_frame(struct sconn *c, const Courier__Frame *f)
-{
-	pthread_mutex_lock(&c->wmtx);
-	if (!c->dead) {
-		courier_frame_pack(&c->out, f);
-		conn_out_account_locked(c);
-	}
-	pthread_mutex_unlock(&c->wmtx);
-}
-
-/* Answer a call with an error, in the current batch. */
-static void
-conn_queue_error(struct sconn *c, uint64_t id, enum courier_code code,
-    const char *msg)
-{
-	Courier__Frame	 f = COURIER__FRAME__INIT;
-	Courier__Status	 st = COURIER__STATUS__INIT;
-
-	st.code = code;
-	st.message = (char *)msg;
-	f.call_id = id;
-	f.body_case = COURIER__FRAME__BODY_ERROR;
-	f.error = &st;
-	conn_queue_frame(c, &f);
-}
-
-/*
- * Tell the peer why its connection ends and close it: a frame with call id
- * 0 and the error, sent if the socket takes it at once.
- */
-static void
-conn_fail(struct sconn *c, enum courier_code code, const char *why)
-{
-	server_warn(c->server, "closing a connection: %s", why);
-	conn_queue_error(c, 0, code, why);
-	pthread_mutex_lock(&c->wmtx);
-	if (!c->dead)
-		(void)courier_buf_write(&c->out, c->fd);
-	pthread_mutex_unlock(&c->wmtx);
-	conn_close(c, why);
-}
-
-/*
- * Whether a connection may be read (loop thread): 0 yes, 1 not for now (its
- * replies or requests back up), -1 never (a write failed: close it).
- */
-static int
-conn_backlogged(struct sconn *c)
-{
-	courier_server	*s = c->server;
-	bool		 full, dead;
-
-	pthread_mutex_lock(&c->wmtx);
-	dead = c->dead;
-	full = courier_buf_used(&c->out) > OUT_HIGH;
-	pthread_mutex_unlock(&c->wmtx);
-	if (dead)
-		return (-1);
-	if (full)
-		return (1);
-	pthread_mutex_lock(&s->mtx);
-	full = c->nqueued >= QUEUE_HIGH;
-	pthread_mutex_unlock(&s->mtx);
-	return (full ? 1 : 0);
-}
-
-/*
- * Close connections idle past the timeout: no hello yet, or half a frame
- * with no byte since (loop thread, every quarter of the timeout).
- */
-static void
-server_sweep_cb(evutil_socket_t fd, short what, void *arg)
-{
-	courier_server	*s = arg;
-	struct sconn	*c, *list[64];
-	int64_t		 now = mono_ns(), limit;
-	size_t		 i, n = 0;
-	char		*why;
-
-	limit = now - (int64_t)s->idle_ms * NSEC_PER_MSEC;
-	pthread_mutex_lock(&s->mtx);
-	TAILQ_FOREACH(c, &s->conns, entry) {
-		if (c->idle_since != 0 && c->idle_since < limit &&
-		    n < nitems(list)) {
-			conn_ref(c);
-			list[n++] = c;
-		}
-	}
-	pthread_mutex_unlock(&s->mtx);
-	for (i = 0; i < n; i++) {
-		c = list[i];
-		xasprintf(&why, "no %s in %d ms (the server's idle timeout)",
-		    c->hello ? "byte of a half-sent frame" : "hello frame",
-		    s->idle_ms);
-		conn_fail(c, COURIER_DEADLINE_EXCEEDED, why);
-		free(why);
-		conn_unref(c);
-	}
-}
-
-/* Read connections that were paused and may go on (loop thread). */
-static void
-server_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	courier_server	*s = arg;
-	struct sconn	*c, *list[64];
-	size_t		 i, n = 0;
-
-	pthread_mutex_lock(&s->mtx);
-	TAILQ_FOREACH(c, &s->conns, entry) {
-		if (c->paused && c->nqueued <= QUEUE_LOW && n < nitems(list)) {
-			conn_ref(c);
-			list[n++] = c;
-		}
-	}
-	pthread_mutex_unlock(&s->mtx);
-	for (i = 0; i < n; i++) {
-		c = list[i];
-		pthread_mutex_lock(&c->wmtx);
-		if (!c->dead && courier_buf_used(&c->out) <= OUT_LOW) {
-			c->paused = false;
-			event_add(c->rev, NULL);
-		}
-		pthread_mutex_unlock(&c->wmtx);
-		conn_unref(c);
-	}
-}
-
-/* Drop a reference to a request; the last frees it and what it holds. */
-static void
-request_unref(struct courier_request *req)
-{
-	courier_server	*s = req->conn->server;
-
-	if (atomic_fetch_sub_explicit(&req->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	courier_value_unref(req->args);
-	courier_value_unref(req->kwargs);
-	pthread_mutex_lock(&s->mtx);
-	if (--s->ninflight == 0)
-		pthread_cond_broadcast(&s->drained);
-	pthread_mutex_unlock(&s->mtx);
-	conn_unref(req->conn);
-	free(req);
-}
-
-/*
- * Pack the answer to req into b: the result v, or err. A result that cannot
- * be encoded or is too big becomes an error answer.
- */
-static void
-request_pack(struct courier_request *req, courier_value *v, courier_error *err,
-    struct courier_buf *b, struct courier_arena *a)
-{
-	courier_server			*s = req->conn->server;
-	Courier__Frame			 f = COURIER__FRAME__INIT;
-	Courier__Status			 st = COURIER__STATUS__INIT;
-	Courier__CallResponse		 resp = COURIER__CALL_RESPONSE__INIT;
-	Courier__CallResult		 result = COURIER__CALL_RESULT__INIT;
-	Courier__SerializedObject	 o = COURIER__SERIALIZED_OBJECT__INIT;
-	char				*cause = NULL, *msg = NULL;
-	size_t				 size;
-	enum courier_code		 code = COURIER_INTERNAL;
-
-	f.call_id = req->id;
-	if (err == NULL && courier_value_to_pb(v, &o, a, &cause) != 0) {
-		xasprintf(&msg, "method %s returned a value that cannot be "
-		    "sent: %s", req->method->name, cause);
-		free(cause);
-	}
-	if (err == NULL && msg == NULL) {
-		result.result = &o;
-		resp.result = &result;
-		f.body_case = COURIER__FRAME__BODY_RESULT;
-		f.result = &resp;
-		size = courier__frame__get_packed_size(&f);
-		if (size <= s->max_frame) {
-			courier_frame_pack(b, &f);
-			courier_arena_reset(a);
-			return;
-		}
-		xasprintf(&msg, "method %s returned %zu bytes, over the frame "
-		    "limit of %zu bytes", req->method->name, size,
-		    s->max_frame);
-		code = COURIER_RESOURCE_EXHAUSTED;
-	}
-	if (msg != NULL) {
-		st.code = code;
-		st.message = msg;
-	} else {
-		st.code = courier_error_code(err);
-		st.message = (char *)courier_error_message(err);
-	}
-	f.body_case = COURIER__FRAME__BODY_ERROR;
-	f.error = &st;
-	courier_frame_pack(b, &f);
-	courier_arena_reset(a);
-	free(msg);
-}
-
-/*
- * Answer req with v (a reference, taken) or err (taken), and drop the
- * caller's reference to req. With b and a, the answer is packed there and
- * sent at once; without, it joins the loop thread's batch.
- */
-static void
-request_answer(struct courier_request *req, courier_value *v,
-    courier_error *err, struct courier_buf *b, struct courier_arena *a)
-{
-	struct sconn	*c = req->conn;
-
-	if (b != NULL) {
-		request_pack(req, v, err, b, a);
-		conn_send(c, b);
-	} else {
-		pthread_mutex_lock(&c->wmtx);
-		if (!c->dead) {
-			request_pack(req, v, err, &c->out, &c->arena);
-			conn_out_account_locked(c);
-		}
-		pthread_mutex_unlock(&c->wmtx);
-	}
-	courier_value_unref(v);
-	courier_error_free(err);
-	request_unref(req);
-}
-
-/* Run a request's handler and answer it (unless the handler deferred). */
-static void
-request_run(struct courier_request *req, struct courier_buf *b,
-    struct courier_arena *a)
-{
-	const struct method	*m = req->method;
-	courier_error		*err = NULL;
-	courier_value		*v;
-	int64_t			 now;
-
-	if (req->deadline != DEADLINE_NONE &&
-	    (now = mono_ns()) >= req->deadline) {
-		err = courier_error_new(COURIER_DEADLINE_EXCEEDED, "the "
-		    "caller's deadline passed before method %s ran (it "
-		    "waited %lld ms for a thread)", m->name,
-		    (long long)((now - req->queued) / NSEC_PER_MSEC));
-		request_answer(req, NULL, err, b, a);
-		return;
-	}
-	v = m->fn(m->self, req, &err);
-	if (req->deferred) {
-		/* Another thread may have answered already: its reference. */
-		courier_value_unref(v);
-		courier_error_free(err);
-		request_unref(req);
-		return;
-	}
-	if (err != NULL) {
-		courier_value_unref(v);
-		v = NULL;
-	} else if (v == NULL)
-		v = courier_null();
-	request_answer(req, v, err, b, a);
 }
 
 /* Take the next queued request; mtx held. */
@@ -1224,7 +631,7 @@ server_worker(void *arg)
 			w->running = req->method->name;
 			server_ensure_leader(s);
 			pthread_mutex_unlock(&s->mtx);
-			request_run(req, &w->scratch, &w->arena);
+			courier_req_run(req, &w->scratch, &w->arena);
 			pthread_mutex_lock(&s->mtx);
 			w->running = NULL;
 			if (--s->nbusy == 0)
@@ -1252,295 +659,6 @@ server_worker(void *arg)
 	if (last)
 		server_destroy(s);
 	return (NULL);
-}
-
-/* Answer a hello with ours, or refuse a version we do not speak. */
-static int
-conn_hello(struct sconn *c, const Courier__Hello *h)
-{
-	Courier__Frame	 f = COURIER__FRAME__INIT;
-	Courier__Hello	 mine = COURIER__HELLO__INIT;
-	char		*why;
-
-	if (c->hello) {
-		conn_fail(c, COURIER_INVALID_ARGUMENT, "a second hello frame");
-		return (-1);
-	}
-	if (h->protocol_version < 1) {
-		xasprintf(&why, "protocol version %u is not supported; this "
-		    "server speaks version %d", h->protocol_version,
-		    COURIER_PROTOCOL_VERSION);
-		conn_fail(c, COURIER_UNIMPLEMENTED, why);
-		free(why);
-		return (-1);
-	}
-	c->hello = true;
-	mine.protocol_version = COURIER_PROTOCOL_VERSION;
-	mine.agent = (char *)"libcourier";
-	f.body_case = COURIER__FRAME__BODY_HELLO;
-	f.hello = &mine;
-	conn_queue_frame(c, &f);
-	return (0);
-}
-
-/* Answer ListMethods. */
-static void
-conn_list_methods(struct sconn *c, uint64_t id)
-{
-	courier_server			*s = c->server;
-	Courier__Frame			 f = COURIER__FRAME__INIT;
-	Courier__ListMethodsResponse	 r = COURIER__LIST_METHODS_RESPONSE__INIT;
-	char				**names;
-	size_t				 i;
-
-	names = xcalloc(s->nmethods + 1, sizeof *names);
-	for (i = 0; i < s->nmethods; i++)
-		names[i] = s->methods[i].name;
-	r.n_methods = s->nmethods;
-	r.methods = names;
-	f.call_id = id;
-	f.body_case = COURIER__FRAME__BODY_METHODS;
-	f.methods = &r;
-	conn_queue_frame(c, &f);
-	free(names);
-}
-
-/* Start a call: answer it at once, run it inline, or queue it. */
-static void
-conn_call(struct sconn *c, uint64_t id, const Courier__CallRequest *call)
-{
-	courier_server		*s = c->server;
-	struct courier_request	*req;
-	const struct method	*m;
-	courier_value		*args, *kwargs;
-	char			*cause = NULL, *msg;
-	bool			 stopping;
-
-	pthread_mutex_lock(&s->mtx);
-	stopping = s->state != SERVER_RUNNING;
-	pthread_mutex_unlock(&s->mtx);
-	if (stopping) {
-		conn_queue_error(c, id, COURIER_UNAVAILABLE,
-		    "the server is stopping");
-		return;
-	}
-	if ((m = method_find(s, call->method)) == NULL) {
-		xasprintf(&msg, "no method named \"%s\" on this server (see "
-		    "its method list)", call->method);
-		conn_queue_error(c, id, COURIER_NOT_FOUND, msg);
-		free(msg);
-		return;
-	}
-	if (courier_call_args_from_pb(call->arguments, &args, &kwargs,
-	    &cause) != 0) {
-		xasprintf(&msg, "method %s: %s", m->name, cause);
-		conn_queue_error(c, id, COURIER_INVALID_ARGUMENT, msg);
-		free(msg);
-		free(cause);
-		return;
-	}
-
-	req = xmalloc(sizeof *req);
-	atomic_init(&req->refs, 1);
-	req->conn = c;
-	conn_ref(c);
-	req->id = id;
-	req->method = m;
-	req->args = args;
-	req->kwargs = kwargs;
-	req->queued = mono_ns();
-	/* A deadline past what the clock can count is no deadline. */
-	if (call->timeout_us > 0 &&
-	    call->timeout_us <= (INT64_MAX - req->queued) / 1000)
-		req->deadline = req->queued + call->timeout_us * 1000;
-	else
-		req->deadline = DEADLINE_NONE;
-	req->deferred = false;
-
-	pthread_mutex_lock(&s->mtx);
-	s->ninflight++;
-	if ((m->flags & COURIER_METHOD_INLINE) || s->nworkers == 0) {
-		pthread_mutex_unlock(&s->mtx);
-		request_run(req, NULL, NULL);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&s->queue, req, entry);
-	c->nqueued++;
-	/*
-	 * With its own base, this thread is the leader: it takes a request
-	 * itself when the loop returns, and others follow as it hands over
-	 * the loop. With the caller's base, a pool thread must be woken.
-	 */
-	if (!s->own_base)
-		server_wake_one(s);
-	pthread_mutex_unlock(&s->mtx);
-}
-
-/* Act on one frame from a client; -1 if the connection was closed. */
-static int
-conn_frame(struct sconn *c, const Courier__Frame *f)
-{
-	char	*why;
-
-	if (f->body_case == COURIER__FRAME__BODY_HELLO)
-		return (conn_hello(c, f->hello));
-	if (!c->hello) {
-		conn_fail(c, COURIER_FAILED_PRECONDITION, "the first frame "
-		    "must be a hello with the protocol version");
-		return (-1);
-	}
-	switch (f->body_case) {
-	case COURIER__FRAME__BODY_CALL:
-		conn_call(c, f->call_id, f->call);
-		return (0);
-	case COURIER__FRAME__BODY_LIST_METHODS:
-		conn_list_methods(c, f->call_id);
-		return (0);
-	default:
-		xasprintf(&why, "unexpected frame of kind %d from a client",
-		    (int)f->body_case);
-		conn_fail(c, COURIER_INVALID_ARGUMENT, why);
-		free(why);
-		return (-1);
-	}
-}
-
-/* Read and act on what a client sent (loop thread). */
-static void
-conn_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct sconn	*c = arg;
-	courier_server	*s = c->server;
-	Courier__Frame	*f;
-	char		*cause = NULL, *why;
-	size_t		 used;
-	ssize_t		 n;
-	int		 r;
-
-	switch (conn_backlogged(c)) {
-	case -1:
-		conn_close(c, NULL);
-		return;
-	case 1:
-		c->paused = true;
-		event_del(c->rev);
-		return;
-	}
-	used = courier_buf_used(&c->in);
-	n = courier_buf_read(&c->in, fd, c->need > used ? c->need - used : 0);
-	if (buf_account(s, &c->in, &c->in_acct)) {
-		xasprintf(&cause, "reading puts the server over its budget "
-		    "of %zu bytes buffered for all its connections",
-		    s->max_buffered);
-		conn_fail(c, COURIER_RESOURCE_EXHAUSTED, cause);
-		free(cause);
-		return;
-	}
-	if (n == 0) {
-		conn_close(c, NULL);
-		return;
-	}
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return;
-		conn_close(c, strerror(errno));
-		return;
-	}
-	for (;;) {
-		/* Until the hello, a peer is not known to speak courier. */
-		r = courier_frame_next(&c->in, c->hello ? s->max_frame :
-		    HELLO_MAX, &c->arena, &f, &c->need, &cause);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			if (!c->hello && r == FRAME_TOO_BIG) {
-				why = cause;
-				xasprintf(&cause, "%s, the limit for frames "
-				    "before the hello", why);
-				free(why);
-			}
-			conn_fail(c, r == FRAME_TOO_BIG ?
-			    COURIER_RESOURCE_EXHAUSTED :
-			    COURIER_INVALID_ARGUMENT, cause);
-			free(cause);
-			return;
-		}
-		/* A non-zero return may have freed c: touch nothing. */
-		if ((r = conn_frame(c, f)) != 0)
-			return;
-		courier_arena_reset(&c->arena);
-	}
-	courier_buf_compact(&c->in);
-	(void)buf_account(s, &c->in, &c->in_acct);
-	/* A frame announced that will not fit: refuse it before reading. */
-	if (c->need > c->in.cap && atomic_load_explicit(&s->buffered,
-	    memory_order_relaxed) + (c->need - c->in.cap) > s->max_buffered) {
-		xasprintf(&cause, "a frame of %zu bytes would put the server "
-		    "over its budget of %zu bytes buffered for all its "
-		    "connections", c->need - FRAME_HEADER, s->max_buffered);
-		conn_fail(c, COURIER_RESOURCE_EXHAUSTED, cause);
-		free(cause);
-		return;
-	}
-	/*
-	 * Idle: before the hello, since the connection came; with half a
-	 * frame, since the last bytes came. The clock is read only then.
-	 */
-	if (c->hello)
-		c->idle_since = courier_buf_used(&c->in) != 0 ?
-		    mono_ns() : 0;
-
-	pthread_mutex_lock(&c->wmtx);
-	if (!c->dead && !c->wpending)
-		(void)conn_flush_locked(c);
-	pthread_mutex_unlock(&c->wmtx);
-}
-
-/* The socket takes more: flush (loop thread). */
-static void
-conn_write_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct sconn	*c = arg;
-	bool		 resume = false;
-
-	pthread_mutex_lock(&c->wmtx);
-	c->wpending = false;
-	if (!c->dead) {
-		(void)conn_flush_locked(c);
-		resume = c->paused && courier_buf_used(&c->out) <= OUT_LOW;
-	}
-	pthread_mutex_unlock(&c->wmtx);
-	if (resume)
-		server_resume_cb(-1, 0, c->server);
-}
-
-/*
- * Close a connection: no more reading or writing, and drop the server's
- * reference (requests in flight keep theirs; their replies are dropped).
- * Safe to call twice and from any thread.
- */
-static void
-conn_close(struct sconn *c, const char *why)
-{
-	courier_server	*s = c->server;
-
-	pthread_mutex_lock(&s->mtx);
-	if (c->closed) {
-		pthread_mutex_unlock(&s->mtx);
-		return;
-	}
-	c->closed = true;
-	TAILQ_REMOVE(&s->conns, c, entry);
-	conn_unadmit(s, c);
-	pthread_mutex_unlock(&s->mtx);
-
-	pthread_mutex_lock(&c->wmtx);
-	c->dead = true;
-	pthread_mutex_unlock(&c->wmtx);
-	event_del(c->rev);
-	event_del(c->wev);
-	shutdown(c->fd, SHUT_RDWR);
-	conn_unref(c);
 }
 
 /* Stop gracefully; see courier.h. */
@@ -1588,7 +706,7 @@ courier_server_stop(courier_server *s, int timeout_ms)
 	courier_arena_init(&a);
 	while ((req = TAILQ_FIRST(&failed)) != NULL) {
 		TAILQ_REMOVE(&failed, req, entry);
-		request_answer(req, NULL, courier_error_new(
+		courier_req_answer(req, NULL, courier_error_new(
 		    COURIER_UNAVAILABLE, "the server stopped before method "
 		    "%s ran", req->method->name), &b, &a);
 	}
@@ -1605,7 +723,7 @@ courier_server_stop(courier_server *s, int timeout_ms)
 		pthread_mutex_lock(&s->mtx);
 		c = TAILQ_FIRST(&s->conns);
 		if (c != NULL)
-			conn_ref(c);
+			courier_conn_ref(c);
 		pthread_mutex_unlock(&s->mtx);
 		if (c == NULL)
 			break;
@@ -1613,8 +731,8 @@ courier_server_stop(courier_server *s, int timeout_ms)
 		if (!c->dead)
 			(void)courier_buf_write(&c->out, c->fd);
 		pthread_mutex_unlock(&c->wmtx);
-		conn_close(c, "the server stopped");
-		conn_unref(c);
+		courier_conn_close(c, "the server stopped");
+		courier_conn_unref(c);
 	}
 	return (running);
 }
@@ -1664,7 +782,7 @@ courier_server_free(courier_server *s)
 	}
 	pthread_mutex_unlock(&s->mtx);
 	if (n != 0) {
-		server_warn(s, "freed with %u handler%s still running after "
+		courier_srv_warn(s, "freed with %u handler%s still running after "
 		    "%d ms (method %s): left running; %s", n, n == 1 ? "" :
 		    "s", s->handler_wait_ms, names, s->own_base ? "the server "
 		    "is freed when the last returns" : "the server's memory "
@@ -1702,7 +820,7 @@ server_destroy(courier_server *s)
 	/* Deferred requests never answered are dropped. */
 	while ((req = TAILQ_FIRST(&s->deferred)) != NULL) {
 		TAILQ_REMOVE(&s->deferred, req, entry);
-		request_unref(req);
+		courier_req_unref(req);
 	}
 	while ((l = TAILQ_FIRST(&s->listeners)) != NULL) {
 		TAILQ_REMOVE(&s->listeners, l, entry);
@@ -1725,127 +843,4 @@ server_destroy(courier_server *s)
 	pthread_cond_destroy(&s->drained);
 	pthread_mutex_destroy(&s->mtx);
 	free(s);
-}
-
-/* The method's name. */
-const char *
-courier_request_method(const courier_request *req)
-{
-	return (req->method->name);
-}
-
-/* The positional arguments. */
-const courier_value *
-courier_request_args(const courier_request *req)
-{
-	return (req->args);
-}
-
-/* Positional argument i. */
-const courier_value *
-courier_request_arg(const courier_request *req, size_t i)
-{
-	return (courier_list_get(req->args, i));
-}
-
-/* The keyword arguments. */
-const courier_value *
-courier_request_kwargs(const courier_request *req)
-{
-	return (req->kwargs);
-}
-
-/* Keyword argument name. */
-const courier_value *
-courier_request_kwarg(const courier_request *req, const char *name)
-{
-	return (courier_dict_get(req->kwargs, name));
-}
-
-/* Milliseconds before the caller's deadline. */
-int
-courier_request_time_left(const courier_request *req)
-{
-	int64_t	 left;
-
-	if (req->deadline == DEADLINE_NONE)
-		return (COURIER_FOREVER);
-	left = (req->deadline - mono_ns()) / NSEC_PER_MSEC;
-	if (left < 0)
-		return (0);
-	return (left > INT32_MAX ? INT32_MAX : (int)left);
-}
-
-/* The caller's credentials. */
-bool
-courier_request_peer(const courier_request *req, uint32_t *uid, uint32_t *gid,
-    int32_t *pid)
-{
-	const struct sconn	*c = req->conn;
-
-	if (!c->has_cred)
-		return (false);
-	if (uid != NULL)
-		*uid = c->uid;
-	if (gid != NULL)
-		*gid = c->gid;
-	if (pid != NULL)
-		*pid = c->pid;
-	return (true);
-}
-
-/* Keep req to answer later. */
-void
-courier_request_defer(courier_request *req)
-{
-	courier_server	*s = req->conn->server;
-
-	if (req->deferred)
-		return;
-	req->deferred = true;
-	atomic_fetch_add_explicit(&req->refs, 1, memory_order_relaxed);
-	pthread_mutex_lock(&s->mtx);
-	TAILQ_INSERT_TAIL(&s->deferred, req, entry);
-	pthread_mutex_unlock(&s->mtx);
-}
-
-/* Answer a deferred request, from any thread. */
-static void
-request_answer_deferred(courier_request *req, courier_value *v,
-    courier_error *err)
-{
-	courier_server		*s = req->conn->server;
-	struct courier_buf	 b = { 0 };
-	struct courier_arena	 a;
-
-	pthread_mutex_lock(&s->mtx);
-	TAILQ_REMOVE(&s->deferred, req, entry);
-	pthread_mutex_unlock(&s->mtx);
-	courier_arena_init(&a);
-	request_answer(req, v, err, &b, &a);
-	courier_buf_free(&b);
-	courier_arena_free(&a);
-}
-
-/* Answer a deferred request with a result. */
-void
-courier_request_reply(courier_request *req, courier_value *v)
-{
-	if (v == NULL)
-		v = courier_null();
-	request_answer_deferred(req, v, NULL);
-}
-
-/* Fail a deferred request. */
-void
-courier_request_fail(courier_request *req, enum courier_code code,
-    const char *fmt, ...)
-{
-	courier_error	*err;
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	err = courier_error_newv(code, fmt, ap);
-	va_end(ap);
-	request_answer_deferred(req, NULL, err);
 }

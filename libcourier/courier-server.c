@@ -31,7 +31,8 @@
  * Lifetimes. A connection is referenced by the server's list and by each of
  * its requests; its fd is closed when the last reference goes, so no thread
  * ever writes to a recycled fd number.
- */#include "courier-server.h"
+ */
+#include "courier-server.h"
 
 static pthread_once_t	 evthread_once = PTHREAD_ONCE_INIT;
 

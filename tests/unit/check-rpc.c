@@ -54,6 +54,38 @@ teardown(void)
 	rmdir(tmpdir);
 }
 
+/*
+ * The pair most tests use: a server with two handler threads, and a
+ * client of it. Teardown opens the gate first, so that no handler is left
+ * blocked when the server is freed.
+ */
+static struct {
+	courier_server	*s;
+	courier_client	*c;
+} pair;
+
+static courier_server	*server_new(const char *, unsigned);
+static courier_client	*client_new(const char *);
+
+static void
+pair_setup(void)
+{
+	setup();
+	pair.s = server_new(address, 2);
+	pair.c = client_new(address);
+}
+
+static void
+pair_teardown(void)
+{
+	gate_open(&gate);
+	courier_client_free(pair.c);
+	courier_server_free(pair.s);
+	pair.c = NULL;
+	pair.s = NULL;
+	teardown();
+}
+
 /* Methods. */
 
 static courier_value *
@@ -267,8 +299,7 @@ END_TEST
 
 START_TEST(test_rpc_kwargs)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	courier_error	*err = NULL;
 	courier_value	*kw, *got;
 
@@ -281,15 +312,12 @@ START_TEST(test_rpc_kwargs)
 	ck_assert(courier_value_equal(kw, got));
 	courier_value_unref(got);
 	courier_value_unref(kw);
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
 START_TEST(test_rpc_unknown_method)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	courier_error	*err = NULL;
 	courier_value	*v;
 
@@ -300,8 +328,6 @@ START_TEST(test_rpc_unknown_method)
 	v = courier_call(c, "echo", courier_args(courier_int(7)), &err);
 	ck_assert_int_eq(courier_value_int(v), 7);
 	courier_value_unref(v);
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
@@ -331,22 +357,18 @@ END_TEST
 
 START_TEST(test_rpc_handler_error)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	courier_error	*err = NULL;
 	courier_value	*v;
 
 	v = courier_call(c, "fail", courier_args(courier_int(42)), &err);
 	expect_error(v, err, COURIER_INVALID_ARGUMENT, "bad input 42");
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
 START_TEST(test_rpc_list_methods)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	courier_error	*err = NULL;
 	courier_value	*v;
 	size_t		 i;
@@ -363,15 +385,12 @@ START_TEST(test_rpc_list_methods)
 	}
 	ck_assert(echo && block);
 	courier_value_unref(v);
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
 START_TEST(test_rpc_call_timeout)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	courier_error	*err = NULL;
 	courier_value	*v;
 
@@ -384,15 +403,12 @@ START_TEST(test_rpc_call_timeout)
 	v = courier_call(c, "echo", courier_args(courier_int(3)), &err);
 	ck_assert_int_eq(courier_value_int(v), 3);
 	courier_value_unref(v);
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
 START_TEST(test_rpc_future_wait_timeout)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	courier_error	*err = NULL;
 	courier_future	*f;
 	courier_value	*v;
@@ -413,15 +429,12 @@ START_TEST(test_rpc_future_wait_timeout)
 	ck_assert_str_eq(courier_value_string(v, NULL), "unblocked");
 	courier_value_unref(v);
 	courier_future_free(f);
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
 START_TEST(test_rpc_cancel)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	courier_error	*err = NULL;
 	courier_future	*f;
 	courier_value	*v;
@@ -438,8 +451,6 @@ START_TEST(test_rpc_cancel)
 	v = courier_call(c, "echo", courier_args(courier_int(5)), &err);
 	ck_assert_int_eq(courier_value_int(v), 5);
 	courier_value_unref(v);
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
@@ -468,8 +479,7 @@ sum_cb(courier_future *f, void *arg)
 
 START_TEST(test_rpc_callback)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	struct cb_state	 st = { PTHREAD_MUTEX_INITIALIZER,
 			    PTHREAD_COND_INITIALIZER, 0, 0 };
 	courier_future	*f;
@@ -485,15 +495,12 @@ START_TEST(test_rpc_callback)
 		pthread_cond_wait(&st.cv, &st.mtx);
 	pthread_mutex_unlock(&st.mtx);
 	ck_assert_int_eq(st.sum, 5050);
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
 START_TEST(test_rpc_poll)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	courier_future	*f;
 	courier_value	*v;
 
@@ -504,8 +511,6 @@ START_TEST(test_rpc_poll)
 	ck_assert_int_eq(courier_value_int(v), 9);
 	courier_value_unref(v);
 	courier_future_free(f);
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
@@ -855,8 +860,8 @@ END_TEST
 
 START_TEST(test_rpc_stop_deadline)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_server	*s = pair.s;
+	courier_client	*c = pair.c;
 	courier_future	*f;
 	courier_error	*err = NULL;
 	courier_value	*v;
@@ -868,8 +873,6 @@ START_TEST(test_rpc_stop_deadline)
 	expect_error(v, err, COURIER_UNAVAILABLE, NULL);
 	courier_future_free(f);
 	gate_open(&gate);
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
@@ -916,23 +919,19 @@ END_TEST
 
 START_TEST(test_rpc_deferred)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	courier_value	*v;
 
 	v = courier_call(c, "defer", courier_args(courier_int(8)), NULL);
 	ck_assert_ptr_nonnull(v);
 	ck_assert_str_eq(courier_value_string(v, NULL), "later 8");
 	courier_value_unref(v);
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
 START_TEST(test_rpc_peer_credentials)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	courier_value	*v;
 
 	v = courier_call(c, "peer", courier_list_new(), NULL);
@@ -941,8 +940,6 @@ START_TEST(test_rpc_peer_credentials)
 	ck_assert_int_eq(courier_value_int(courier_list_get(v, 1)), getgid());
 	ck_assert_int_eq(courier_value_int(courier_list_get(v, 2)), getpid());
 	courier_value_unref(v);
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
@@ -1067,8 +1064,7 @@ END_TEST
 
 START_TEST(test_rpc_big_payloads)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	courier_value	*v, *sent;
 	size_t		 sizes[] = { 1 << 20, 10 << 20 }, i, len;
 	char		*p;
@@ -1087,8 +1083,6 @@ START_TEST(test_rpc_big_payloads)
 		courier_value_unref(v);
 		courier_value_unref(sent);
 	}
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
@@ -1212,8 +1206,7 @@ END_TEST
 
 START_TEST(test_rpc_bad_arguments)
 {
-	courier_server	*s = server_new(address, 2);
-	courier_client	*c = client_new(address);
+	courier_client	*c = pair.c;
 	courier_error	*err = NULL;
 	courier_value	*v;
 
@@ -1225,8 +1218,6 @@ START_TEST(test_rpc_bad_arguments)
 	err = NULL;
 	v = courier_call_kw(c, "echo", courier_list_new(), courier_list_new(), 1000, &err);
 	expect_error(v, err, COURIER_INVALID_ARGUMENT, "dict");
-	courier_client_free(c);
-	courier_server_free(s);
 }
 END_TEST
 
@@ -1386,24 +1377,26 @@ rpc_suite(void)
 	Suite	*s = suite_create("rpc");
 	TCase	*tc;
 
-#define ADD(name, fn) do {						\
+#define ADD_WITH(name, fn, set, down) do {				\
 	tc = tcase_create(name);					\
-	tcase_add_checked_fixture(tc, setup, teardown);			\
+	tcase_add_checked_fixture(tc, set, down);			\
 	tcase_add_test(tc, fn);						\
 	suite_add_tcase(s, tc);						\
 } while (0)
+#define ADD(name, fn)		ADD_WITH(name, fn, setup, teardown)
+#define ADD_PAIR(name, fn)	ADD_WITH(name, fn, pair_setup, pair_teardown)
 	ADD("unix_echo", test_rpc_unix_echo);
 	ADD("tcp_echo", test_rpc_tcp_echo);
-	ADD("kwargs", test_rpc_kwargs);
-	ADD("unknown_method", test_rpc_unknown_method);
+	ADD_PAIR("kwargs", test_rpc_kwargs);
+	ADD_PAIR("unknown_method", test_rpc_unknown_method);
 	ADD("no_methods", test_rpc_no_methods);
-	ADD("handler_error", test_rpc_handler_error);
-	ADD("list_methods", test_rpc_list_methods);
-	ADD("call_timeout", test_rpc_call_timeout);
-	ADD("future_wait_timeout", test_rpc_future_wait_timeout);
-	ADD("cancel", test_rpc_cancel);
-	ADD("callback", test_rpc_callback);
-	ADD("poll", test_rpc_poll);
+	ADD_PAIR("handler_error", test_rpc_handler_error);
+	ADD_PAIR("list_methods", test_rpc_list_methods);
+	ADD_PAIR("call_timeout", test_rpc_call_timeout);
+	ADD_PAIR("future_wait_timeout", test_rpc_future_wait_timeout);
+	ADD_PAIR("cancel", test_rpc_cancel);
+	ADD_PAIR("callback", test_rpc_callback);
+	ADD_PAIR("poll", test_rpc_poll);
 	ADD("dead_server", test_rpc_dead_server);
 	ADD("no_server", test_rpc_no_server);
 	ADD("wait_for_ready", test_rpc_wait_for_ready);
@@ -1412,20 +1405,22 @@ rpc_suite(void)
 	ADD("pool_size", test_rpc_pool_size);
 	ADD("nested_call", test_rpc_nested_call);
 	ADD("graceful_stop", test_rpc_graceful_stop);
-	ADD("stop_deadline", test_rpc_stop_deadline);
+	ADD_PAIR("stop_deadline", test_rpc_stop_deadline);
 	ADD("listen_fd", test_rpc_listen_fd);
-	ADD("deferred", test_rpc_deferred);
-	ADD("peer_credentials", test_rpc_peer_credentials);
+	ADD_PAIR("deferred", test_rpc_deferred);
+	ADD_PAIR("peer_credentials", test_rpc_peer_credentials);
 	ADD("addresses", test_rpc_addresses);
 	ADD("caller_base", test_rpc_caller_base);
-	ADD("big_payloads", test_rpc_big_payloads);
+	ADD_PAIR("big_payloads", test_rpc_big_payloads);
 	ADD("frame_limits", test_rpc_frame_limits);
 	ADD("client_free_pending", test_rpc_client_free_pending);
 	ADD("cancel_fd", test_rpc_cancel_fd);
-	ADD("bad_arguments", test_rpc_bad_arguments);
+	ADD_PAIR("bad_arguments", test_rpc_bad_arguments);
 	ADD("free_stuck_handler", test_rpc_free_stuck_handler);
 	ADD("client_on_base", test_rpc_client_on_base);
 #undef ADD
+#undef ADD_PAIR
+#undef ADD_WITH
 	return (s);
 }
 

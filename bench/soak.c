@@ -226,10 +226,10 @@ soak_courier(int seconds)
 	report("courier server", first, warm, last);
 }
 
-/* Run lpctl with args, output to /dev/null; its exit status. */
+/* Run lpctl with args, output (and, if quiet, errors) to /dev/null. */
 static int
-lpctl(const char *path, const char *sock, const char *a, const char *b,
-    const char *c, const char *d)
+lpctl(const char *path, const char *sock, bool quiet, const char *a,
+    const char *b, const char *c, const char *d)
 {
 	pid_t	 pid;
 	int	 st;
@@ -237,7 +237,8 @@ lpctl(const char *path, const char *sock, const char *a, const char *b,
 	if ((pid = fork()) == -1)
 		die("fork: %s", strerror(errno));
 	if (pid == 0) {
-		if (freopen("/dev/null", "w", stdout) == NULL)
+		if (freopen("/dev/null", "w", stdout) == NULL ||
+		    (quiet && freopen("/dev/null", "w", stderr) == NULL))
 			_exit(127);
 		execl(path, "lpctl", "--socket", sock, a, b, c, d,
 		    (char *)NULL);
@@ -280,7 +281,8 @@ soak_lpd(const char *lpd, const char *lpctl_path, const char *node,
 		execl(lpd, "lpd", "-f", "-S", sock, "-s", state, (char *)NULL);
 		_exit(127);
 	}
-	for (tries = 0; lpctl(lpctl_path, sock, "status", NULL, NULL,
+	/* lpd is starting: its socket may not be there yet. */
+	for (tries = 0; lpctl(lpctl_path, sock, true, "status", NULL, NULL,
 	    NULL) != 0; tries++) {
 		if (tries == 200)
 			die("lpd at %s does not answer", sock);
@@ -292,17 +294,19 @@ soak_lpd(const char *lpd, const char *lpctl_path, const char *node,
 			first = sample_of(pid);
 		if (i == cycles / 5)
 			warm = sample_of(pid);
-		if (lpctl(lpctl_path, sock, "launch", file, NULL, NULL) != 0)
+		if (lpctl(lpctl_path, sock, false, "launch", file, NULL,
+		    NULL) != 0)
 			die("cycle: lpctl launch %s failed", file);
 		/* The call waits for the node to serve. */
-		for (tries = 0; lpctl(lpctl_path, sock, "call", "soak",
+		for (tries = 0; lpctl(lpctl_path, sock, true, "call", "soak",
 		    "n/0", "ping") != 0; tries++) {
 			if (tries == 200)
-				die("cycle: %s", "lpctl call soak n/0 ping fails");
+				die("cycle: %s", "lpctl call fails");
 			usleep(10000);
 		}
-		if (lpctl(lpctl_path, sock, "stop", "soak", NULL, NULL) != 0 ||
-		    lpctl(lpctl_path, sock, "forget", "soak", NULL, NULL) != 0)
+		if (lpctl(lpctl_path, sock, false, "stop", "soak", NULL,
+		    NULL) != 0 || lpctl(lpctl_path, sock, false, "forget",
+		    "soak", NULL, NULL) != 0)
 			die("cycle: %s", "stop or forget failed");
 	}
 	last = sample_of(pid);

@@ -87,6 +87,28 @@ quote(const char *s, size_t len)
 	return (lpd_sbuf_take(&b));
 }
 
+/*
+ * A message of jansson's with its control bytes escaped (it quotes the
+ * file's token raw), so that an error stays on its one line.
+ */
+static char *
+one_line(const char *s)
+{
+	struct sbuf	 b = { NULL, 0, 0 };
+	unsigned char	 c;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if (c == '\n')
+			lpd_sbuf_puts(&b, "\\n");
+		else if (c < 0x20 || c == 0x7f)
+			lpd_sbuf_printf(&b, "\\x%02x", c);
+		else
+			lpd_sbuf_add(&b, s, 1);
+	}
+	return (lpd_sbuf_take(&b));
+}
+
 /* A JSON value described for a message: "a string", 1.5, an array. */
 static char *
 describe(json_t *v)
@@ -593,7 +615,7 @@ check_config(struct loader *l, json_t *v, unsigned level)
 	const char	*key;
 	json_t		*item;
 	size_t		 i, old;
-	char		*hint;
+	char		*hint, *q;
 
 	if (!json_is_array(v) && !json_is_object(v))
 		return;
@@ -623,8 +645,10 @@ check_config(struct loader *l, json_t *v, unsigned level)
 		if (key[0] == '$') {
 			hint = errors_shown(l) ?
 			    suggest(key, dollar, nitems(dollar)) : xstrdup("");
-			error_at(l, "unknown key \"%s\"%s: keys starting with "
-			    "'$' are reserved", key, hint);
+			q = quote(key, strlen(key));
+			error_at(l, "unknown key %s%s: keys starting with "
+			    "'$' are reserved", q, hint);
+			free(q);
 			free(hint);
 		} else
 			check_config(l, item, level + 1);
@@ -786,7 +810,11 @@ resolve_command(struct loader *l, const char *cmd)
 			/* An empty entry is the current folder: skip it. */
 		} else if (entry[0] == '/')
 			xasprintf(&candidate, "%.*s/%s", (int)len, entry, cmd);
-		else if (getcwd(cwd, sizeof cwd) != NULL) {
+		else if (l->cwd != NULL) {
+			/* The user's folder (lpctl launch sends it). */
+			xasprintf(&candidate, "%s/%.*s/%s", l->cwd, (int)len,
+			    entry, cmd);
+		} else if (getcwd(cwd, sizeof cwd) != NULL) {
 			xasprintf(&candidate, "%s/%.*s/%s", cwd, (int)len,
 			    entry, cmd);
 		} else
@@ -1277,12 +1305,15 @@ read_text(struct loader *l, const char *path, const char *text, size_t len)
 {
 	json_error_t	 jerr;
 	json_t		*root;
+	char		*why;
 
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
 	    &jerr);
 	if (root == NULL) {
+		why = one_line(jerr.text);
 		error_line(l, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-		    jerr.text);
+		    why);
+		free(why);
 	}
 	return (root);
 }
@@ -1295,6 +1326,7 @@ read_file(struct loader *l, const char *path)
 	json_error_t	 jerr;
 	json_t		*root;
 	FILE		*f;
+	char		*why;
 
 	if ((f = fopen(path, "re")) == NULL) {
 		error_line(l, "%s: %s", path, strerror(errno));
@@ -1313,8 +1345,10 @@ read_file(struct loader *l, const char *path)
 	root = json_loadf(f, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
 	fclose(f);
 	if (root == NULL) {
+		why = one_line(jerr.text);
 		error_line(l, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-		    jerr.text);
+		    why);
+		free(why);
 	}
 	return (root);
 }
@@ -1470,7 +1504,7 @@ lpd_program_load_with(const char *path, const char *name,
 	struct sbuf			 errs = { NULL, 0, 0 };
 	json_error_t			 jerr;
 	json_t				*root, *obj, *v, *next;
-	char				*key, *part, *dot, *text, *abs;
+	char				*key, *part, *dot, *text, *abs, *why;
 	size_t				 i;
 
 	root = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
@@ -1485,10 +1519,12 @@ lpd_program_load_with(const char *path, const char *name,
 		if ((obj = patch_target(root, p, &errs, path)) == NULL)
 			continue;
 		if ((v = json_loads(p->json, JSON_DECODE_ANY, &jerr)) == NULL) {
+			why = one_line(jerr.text);
 			lpd_sbuf_printf(&errs, "%s%s: override %s%s%s: not "
 			    "JSON: %s", errs.len != 0 ? "\n" : "", path,
 			    p->group != NULL ? p->group : "",
-			    p->group != NULL ? "." : "", p->key, jerr.text);
+			    p->group != NULL ? "." : "", p->key, why);
+			free(why);
 			continue;
 		}
 		/* "config.rounds": objects on the way are made if missing. */

@@ -411,6 +411,38 @@ START_TEST(test_program_command)
 }
 END_TEST
 
+/*
+ * A relative PATH entry is resolved from the cwd given (the user's folder,
+ * which lpctl launch sends), not from the loader's own folder.
+ */
+START_TEST(test_program_path_cwd)
+{
+	struct lpd_program	*p;
+	const char		*text;
+	char			*path, *cause = NULL, *want, *real;
+
+	tmp_mkdir("user");
+	tmp_mkdir("user/bin");
+	free(tmp_write("user/bin/tool", "#!/bin/sh\nexit 0\n", 0755));
+	tmp_mkdir("files");
+	text = "{\"program\": \"c\", \"nodes\": [{\"group\": \"a\","
+	    " \"type\": \"process\", \"command\": [\"tool\"]}]}";
+	ck_assert_ptr_nonnull(real = realpath(tmpdir, NULL));
+	xasprintf(&path, "%s/files/p.json", real);
+	xasprintf(&want, "%s/user", real);
+	p = lpd_program_load_text(path, text, strlen(text), NULL, "bin", want,
+	    &cause);
+	ck_assert_msg(p != NULL, "not loaded: %s", cause);
+	free(want);
+	xasprintf(&want, "%s/user/bin/tool", real);
+	ck_assert_str_eq(p->groups[0].path, want);
+	lpd_program_free(p);
+	free(want);
+	free(path);
+	free(real);
+}
+END_TEST
+
 START_TEST(test_program_replicas)
 {
 	struct lpd_program	*p;
@@ -939,6 +971,7 @@ program_suite(void)
 	tcase_add_test(tc, test_program_cwd);
 	tcase_add_test(tc, test_program_env);
 	tcase_add_test(tc, test_program_command);
+	tcase_add_test(tc, test_program_path_cwd);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("handles");

@@ -1,7 +1,8 @@
 /*
  * courier-internal.h: what libcourier's files share. The supervisor core
  * also binds sockets with courier_addr_*, so that one parser reads every
- * address; nothing else outside libcourier includes this.
+ * address; besides it, only the tests and the fuzz targets, which test
+ * these internals, include this.
  * Prototypes are grouped by the file that defines them, as in tmux.h.
  */
 #ifndef COURIER_INTERNAL_H

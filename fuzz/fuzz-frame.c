@@ -1,0 +1,218 @@
+/*
+ * fuzz-frame.c: libFuzzer target for the frame codec and the value codec,
+ * the code that reads what a peer sends. The input comes in pieces, as
+ * reads from a socket bring it (its first byte says how big they are),
+ * into a struct courier_buf; courier_frame_next takes each whole frame.
+ * Each frame's values are taken out of the protobuf messages as the server
+ * and the client take them, put back, packed as a frame again and decoded
+ * once more: the values must come back equal, as must a plain repack of
+ * the frame, and every value must survive its other codecs (fuzz-common.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+
+/* The frame limit: inputs stay far below it, frame headers need not. */
+#define MAX_FRAME	(1024 * 1024)
+
+/* Take the one frame that b must hold, or abort. */
+static Courier__Frame *
+next_or_fail(struct courier_buf *b, struct courier_arena *a, const char *what)
+{
+	Courier__Frame	*f = NULL;
+	size_t		 need = 0;
+	char		*cause = NULL;
+
+	if (courier_frame_next(b, MAX_FRAME, a, &f, &need, &cause) != 1)
+		fuzz_fail("%s: a packed frame does not decode: %s", what,
+		    cause != NULL ? cause : "incomplete");
+	if (courier_buf_used(b) != 0)
+		fuzz_fail("%s: bytes left after the one frame", what);
+	return (f);
+}
+
+/* Pack f again and decode it: protobuf-c's own output must pass. */
+static void
+repack(const Courier__Frame *f)
+{
+	struct courier_buf	 b;
+	struct courier_arena	 a;
+	Courier__Frame		*g;
+
+	memset(&b, 0, sizeof b);
+	courier_arena_init(&a);
+	courier_frame_pack(&b, f);
+	g = next_or_fail(&b, &a, "repack");
+	if (g->call_id != f->call_id || g->body_case != f->body_case)
+		fuzz_fail("repack: call id or body changed");
+	courier_arena_free(&a);
+	courier_buf_free(&b);
+}
+
+/* A call's arguments out of the frame, back in, and out again. */
+static void
+call_roundtrip(const Courier__Frame *f)
+{
+	Courier__Frame		 out = COURIER__FRAME__INIT;
+	Courier__CallRequest	 call = COURIER__CALL_REQUEST__INIT;
+	Courier__CallArguments	 pb = COURIER__CALL_ARGUMENTS__INIT;
+	struct courier_buf	 b;
+	struct courier_arena	 a;
+	Courier__Frame		*g;
+	courier_value		*args, *kwargs, *args2, *kwargs2;
+	char			*cause = NULL;
+	size_t			 i;
+
+	if (courier_call_args_from_pb(f->call->arguments, &args, &kwargs,
+	    &cause) != 0) {
+		free(cause);
+		return;
+	}
+	memset(&b, 0, sizeof b);
+	courier_arena_init(&a);
+	if (courier_call_args_to_pb(args, kwargs, &pb, &a, &cause) != 0)
+		fuzz_fail("call: decoded arguments do not encode: %s", cause);
+	call.method = f->call->method;
+	call.arguments = &pb;
+	call.timeout_us = f->call->timeout_us;
+	out.call_id = f->call_id;
+	out.body_case = COURIER__FRAME__BODY_CALL;
+	out.call = &call;
+	courier_frame_pack(&b, &out);
+	g = next_or_fail(&b, &a, "call");
+	if (courier_call_args_from_pb(g->call->arguments, &args2, &kwargs2,
+	    &cause) != 0)
+		fuzz_fail("call: re-encoded arguments do not decode: %s",
+		    cause);
+	if (!courier_value_equal(args, args2) ||
+	    !courier_value_equal(kwargs, kwargs2))
+		fuzz_fail("call: arguments differ after a round trip");
+
+	for (i = 0; i < courier_list_len(args); i++)
+		fuzz_value_roundtrip(courier_list_get(args, i));
+	fuzz_value_roundtrip(kwargs);
+
+	courier_value_unref(args2);
+	courier_value_unref(kwargs2);
+	courier_arena_free(&a);
+	courier_buf_free(&b);
+	courier_value_unref(args);
+	courier_value_unref(kwargs);
+}
+
+/* A call's result out of the frame, back in, and out again. */
+static void
+result_roundtrip(const Courier__Frame *f)
+{
+	Courier__Frame			 out = COURIER__FRAME__INIT;
+	Courier__CallResponse		 resp = COURIER__CALL_RESPONSE__INIT;
+	Courier__CallResult		 result = COURIER__CALL_RESULT__INIT;
+	Courier__SerializedObject	 o = COURIER__SERIALIZED_OBJECT__INIT;
+	struct courier_buf		 b;
+	struct courier_arena		 a;
+	Courier__Frame			*g;
+	courier_value			*v, *w;
+	char				*cause = NULL;
+
+	if (f->result->result == NULL || f->result->result->result == NULL)
+		return;		/* the client reads it as null */
+	if ((v = courier_value_from_pb(f->result->result->result,
+	    &cause)) == NULL) {
+		free(cause);
+		return;
+	}
+	memset(&b, 0, sizeof b);
+	courier_arena_init(&a);
+	if (courier_value_to_pb(v, &o, &a, &cause) != 0)
+		fuzz_fail("result: a decoded value does not encode: %s", cause);
+	result.result = &o;
+	resp.result = &result;
+	out.call_id = f->call_id;
+	out.body_case = COURIER__FRAME__BODY_RESULT;
+	out.result = &resp;
+	courier_frame_pack(&b, &out);
+	g = next_or_fail(&b, &a, "result");
+	if (g->result == NULL || g->result->result == NULL ||
+	    g->result->result->result == NULL)
+		fuzz_fail("result: the value is gone after packing");
+	if ((w = courier_value_from_pb(g->result->result->result,
+	    &cause)) == NULL)
+		fuzz_fail("result: a re-encoded value does not decode: %s",
+		    cause);
+	if (!courier_value_equal(v, w))
+		fuzz_fail("result: the value differs after a round trip");
+	fuzz_value_roundtrip(v);
+
+	courier_value_unref(w);
+	courier_arena_free(&a);
+	courier_buf_free(&b);
+	courier_value_unref(v);
+}
+
+/* Everything the server or the client would do with frame f, and more. */
+static void
+frame_check(const Courier__Frame *f)
+{
+	size_t	 i;
+
+	repack(f);
+	switch (f->body_case) {
+	case COURIER__FRAME__BODY_CALL:
+		call_roundtrip(f);
+		break;
+	case COURIER__FRAME__BODY_RESULT:
+		result_roundtrip(f);
+		break;
+	case COURIER__FRAME__BODY_METHODS:
+		/* The client makes a list of strings of them. */
+		for (i = 0; i < f->methods->n_methods; i++) {
+			if (f->methods->methods[i] == NULL)
+				fuzz_fail("methods: a NULL name");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* Feed the input in pieces and check every frame it holds. */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct courier_buf	 b;
+	struct courier_arena	 a;
+	Courier__Frame		*f;
+	size_t			 piece, off, n, need;
+	char			*cause = NULL;
+	int			 r = 0;
+
+	if (size == 0)
+		return (0);
+	/* 0: all at once; else pieces of that many bytes. */
+	piece = data[0] == 0 ? size : data[0];
+	data++;
+	size--;
+
+	memset(&b, 0, sizeof b);
+	courier_arena_init(&a);
+	for (off = 0; off < size && r >= 0; off += n) {
+		n = size - off < piece ? size - off : piece;
+		memcpy(courier_buf_reserve(&b, n), data + off, n);
+		b.len += n;
+		while ((r = courier_frame_next(&b, MAX_FRAME, &a, &f, &need,
+		    &cause)) == 1) {
+			frame_check(f);
+			courier_arena_reset(&a);
+		}
+		if (r == 0 && need <= courier_buf_used(&b))
+			fuzz_fail("frame_next wants %zu bytes but has %zu",
+			    need, courier_buf_used(&b));
+		if (r == 0)
+			courier_buf_compact(&b);
+	}
+	free(cause);
+	courier_arena_free(&a);
+	courier_buf_free(&b);
+	return (0);
+}

@@ -9,17 +9,7 @@
 : "${FAULTS:?FAULTS is not set; run the tests with meson test}"
 
 nofork="$tmp/nofork"
-env LD_PRELOAD="$FAULTS" FAULTS_FORK_FAIL="$nofork" \
-    "$LPD" -f -S "$sock" -s "$statedir" >>"$tmp/lpd.err" 2>&1 &
-lpd_pid=$!
-bgpids="$bgpids $lpd_pid"
-deadline=$(($(date +%s) + 10))
-until "$LPCTL" --socket "$sock" status >/dev/null 2>&1; do
-	kill -0 "$lpd_pid" 2>/dev/null || fail "lpd exited at start"
-	[ "$(date +%s)" -lt "$deadline" ] ||
-	    fail "lpd does not answer on $sock after 10 s"
-	sleep 0.05
-done
+LPD_ENV="LD_PRELOAD=$FAULTS FAULTS_FORK_FAIL=$nofork" start_lpd
 
 cp "$TESTNODE" "$tmp/testnode"
 program "$tmp/steady.json" '{"program": "steady", "nodes": [

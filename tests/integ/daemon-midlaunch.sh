@@ -10,17 +10,7 @@
 
 # start_lpd, with lpd stopping itself at fork number $1 (0: never).
 start_lpd_stopping() {
-	env LD_PRELOAD="$FAULTS" FAULTS_FORK_STOP="$1" \
-	    "$LPD" -f -S "$sock" -s "$statedir" >>"$tmp/lpd.err" 2>&1 &
-	lpd_pid=$!
-	bgpids="$bgpids $lpd_pid"
-	deadline=$(($(date +%s) + 10))
-	until "$LPCTL" --socket "$sock" status >/dev/null 2>&1; do
-		kill -0 "$lpd_pid" 2>/dev/null || fail "lpd exited at start"
-		[ "$(date +%s)" -lt "$deadline" ] ||
-		    fail "lpd does not answer on $sock after 10 s"
-		sleep 0.05
-	done
+	LPD_ENV="LD_PRELOAD=$FAULTS FAULTS_FORK_STOP=$1" start_lpd
 }
 
 # stopped PID SECONDS: until PID is stopped (state T).

@@ -110,10 +110,13 @@ lpctl_d() {
 }
 
 # start_lpd [ARGS...]: lpd in the foreground, its messages appended to
-# $tmp/lpd.err; returns once it answers on its socket.
+# $tmp/lpd.err; returns once it answers on its socket. LPD_ENV, if set,
+# is VAR=VALUE words for lpd's environment (a fault injector's).
 start_lpd() {
 	: "${LPD:?LPD is not set; run the tests with meson test}"
-	"$LPD" -f -S "$sock" -s "$statedir" "$@" >>"$tmp/lpd.err" 2>&1 &
+	# shellcheck disable=SC2086
+	env ${LPD_ENV:-} "$LPD" -f -S "$sock" -s "$statedir" "$@" \
+	    >>"$tmp/lpd.err" 2>&1 &
 	lpd_pid=$!
 	bgpids="$bgpids $lpd_pid"
 	deadline=$(($(date +%s) + 10))

@@ -211,7 +211,7 @@ lpd_run_stop(struct lpd_run *run, bool kill, const char *why)
 		return;
 	if (run->stopping) {
 		if (kill)
-			run_kill_all(run, "killed at once, as asked");
+			run_kill_all(run, "a kill was asked for");
 		return;
 	}
 	run->stopping = true;
@@ -237,7 +237,7 @@ lpd_run_stop(struct lpd_run *run, bool kill, const char *why)
 		return;
 	}
 	if (kill || run->grace_s <= 0) {
-		run_kill_all(run, kill ? "killed at once, as asked" :
+		run_kill_all(run, kill ? "a kill was asked for" :
 		    "the grace period is 0");
 	} else if (!run->killing) {
 		tv.tv_sec = (time_t)run->grace_s;

@@ -5,6 +5,10 @@
  * that says how to start one. The first call is "hello", which checks the
  * protocol version.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +56,30 @@ error_exit(const courier_error *err)
 static void
 unreachable(struct lpctl_client *cl, const courier_error *err)
 {
+	struct stat	 sb;
+	struct group	*gr;
+
 	fprintf(stderr, "lpctl %s: cannot reach lpd at %s: %s\n", cl->cmd,
 	    cl->path, courier_error_message(err));
+	/* An lpd runs there, but its socket is not ours to use. */
+	if (stat(cl->path, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
+	    access(cl->path, R_OK | W_OK) != 0 && errno == EACCES) {
+		gr = getgrgid(sb.st_gid);
+		if ((sb.st_mode & 060) == 060 && gr != NULL) {
+			fprintf(stderr, "lpctl: its socket is for group %s "
+			    "(mode %04o): ask to be added to group %s, then "
+			    "log in again\n", gr->gr_name,
+			    (unsigned)(sb.st_mode & 07777), gr->gr_name);
+		} else {
+			fprintf(stderr, "lpctl: its socket is its owner's alone "
+			    "(uid %lu, mode %04o): use that user's lpd, run "
+			    "one of your own (`lpd`, or `systemctl --user start "
+			    "lpd`), or ask for it to be started with --group "
+			    "GROUP\n", (unsigned long)sb.st_uid,
+			    (unsigned)(sb.st_mode & 07777));
+		}
+		return;
+	}
 	fprintf(stderr, "lpctl: start lpd first: `lpd` (or `systemctl --user "
 	    "start lpd`; as root, `systemctl start lpd`), or point lpctl at "
 	    "a running one with --socket PATH or LPD_SOCKET\n");

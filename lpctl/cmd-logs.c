@@ -154,6 +154,9 @@ lpctl_logs(int argc, char **argv)
 		/* An ended program's last lines came with this answer. */
 		if (!print_logs(v, node == NULL, &fs, &nfs, &cursors) &&
 		    done && cursors != NULL && follow) {
+			/* Followed to its end: exit as the program did. */
+			if (lpctl_get_number(v, "status", 0) != 0)
+				exitcode = LPCTL_EXIT_FAILED;
 			courier_value_unref(v);
 			break;
 		}

@@ -182,7 +182,8 @@ run_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
 		say(rs, false, "%s", msg);
 		break;
 	case LPD_EV_KILLED:
-		say(rs, true, "%s: did not stop in time: killed", n->name);
+		/* Why: the grace period ended, or a kill was asked for. */
+		say(rs, true, "%s: killed (SIGKILL): %s", n->name, msg);
 		break;
 	case LPD_EV_ERROR:
 		say(rs, true, "%s%s%s", n != NULL ? n->name : "",

@@ -141,6 +141,7 @@ lpctl_status(int argc, char **argv)
 	struct lpctl_client		*cl;
 	courier_value			*kw, *v;
 	const courier_value		*progs;
+	const char			*state;
 	char				*json, *cause = NULL;
 	bool				 as_json = false;
 	size_t				 i, n;
@@ -192,6 +193,14 @@ lpctl_status(int argc, char **argv)
 				printf("\n");
 			print_program(courier_list_get(progs, i));
 		}
+	}
+	/* Asked about one program: exit 1 if it failed (or was lost). */
+	progs = courier_dict_get(v, "programs");
+	if (argc - optind == 1 && courier_list_len(progs) == 1) {
+		state = lpctl_get_string(courier_list_get(progs, 0), "state",
+		    "");
+		if (strcmp(state, "failed") == 0 || strcmp(state, "lost") == 0)
+			exitcode = LPCTL_EXIT_FAILED;
 	}
 	courier_value_unref(v);
 	lpctl_disconnect(cl);

@@ -410,6 +410,8 @@ logs_value(struct lpd_prog *prog, const courier_value *kwargs, bool *empty)
 	v = courier_dict_new();
 	courier_dict_set(v, "program", courier_string(prog->name));
 	courier_dict_set(v, "done", courier_bool(lpd_prog_ended(prog)));
+	courier_dict_set(v, "status", lpd_prog_ended(prog) &&
+	    prog->status >= 0 ? courier_int(prog->status) : courier_null());
 	courier_dict_set(v, "nodes", list);
 	return (v);
 }

@@ -39,7 +39,7 @@ wait_for "$statedir/flappy/w/0.log" '^up$' 10
 : >"$tmp/doom"
 lpctl_d 1 w1 wait doomed
 expect "$tmp/w1.err" 'w/0: cannot start: fork: Resource temporarily unavailable'
-lpctl_d 0 st2 status --json doomed
+lpctl_d 1 st2 status --json doomed
 [ "$(json 'j["programs"][0]["nodes"][0]["restarts"]' "$tmp/st2.out")" = 2 ] ||
     fail "doomed's node did not use its 2 restarts: $(cat "$tmp/st2.out")"
 [ "$(json 'j["programs"][0]["nodes"][0]["state"]' "$tmp/st2.out")" = failed ] ||

@@ -60,7 +60,7 @@ crash_launch
 ok "lpd killed after 18 of 50 forks: no node is left"
 
 start_lpd
-lpctl_d 0 st1 status --json bulk
+lpctl_d 1 st1 status --json bulk
 [ "$(json 'j["programs"][0]["state"]' "$tmp/st1.out")" = lost ] ||
     fail "bulk is not lost: $(cat "$tmp/st1.out")"
 [ "$(json 'j["programs"][0]["cause"].startswith("lost: lpd restarted")' \
@@ -95,7 +95,7 @@ ok "the same name launches again, all 50 nodes run, and stops"
 # old, ended run on show in place of the new one.
 crash_launch
 start_lpd
-lpctl_d 0 st4 status --json bulk
+lpctl_d 1 st4 status --json bulk
 [ "$(json 'j["programs"][0]["state"]' "$tmp/st4.out")" = lost ] ||
     fail "bulk is not lost after a crash over its ended run: $(cat "$tmp/st4.out")"
 [ "$(json "j['programs'][0]['started'] > $started" "$tmp/st4.out")" = true ] ||

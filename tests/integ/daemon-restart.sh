@@ -79,7 +79,7 @@ done
     fail "crash's cause does not say that lpd restarted"
 [ "$(json "[n['state'] for n in [q for q in j['programs'] if q['name'] == 'crash'][0]['nodes']]" "$tmp/st2.out")" = "['lost', 'lost', 'lost']" ] ||
     fail "crash's nodes are not lost"
-lpctl_d 0 st3 status crash
+lpctl_d 1 st3 status crash
 expect "$tmp/st3.out" '^program crash: lost, 3 nodes'
 lpctl_d 0 lg logs crash ticker/1
 expect "$tmp/lg.out" '^tick 2$'

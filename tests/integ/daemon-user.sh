@@ -34,9 +34,19 @@ start_lpd
 [ "$(stat -c %a "$sock")" = 600 ] || fail "the socket is not 0600"
 as_nobody 3 n0 status
 expect "$tmp/n0.err" 'cannot reach lpd at'
+expect "$tmp/n0.err" "its socket is its owner's alone \\(uid 0, mode 0600\\)"
+expect_not "$tmp/n0.err" 'start lpd first'
 kill -TERM "$lpd_pid"
 gone "$lpd_pid" 10 || fail "lpd did not exit on SIGTERM"
-ok "the socket is 0600: another user cannot connect"
+ok "the socket is 0600: another user cannot connect, and is told why"
+
+# A group nobody is not in: it is told which group to join.
+start_lpd --group daemon
+as_nobody 3 n0g status
+expect "$tmp/n0g.err" 'its socket is for group daemon \(mode 0660\): ask to be added to group daemon'
+kill -TERM "$lpd_pid"
+gone "$lpd_pid" 10 || fail "lpd did not exit on SIGTERM"
+ok "a socket for a group the user is not in says which group"
 
 start_lpd --group nogroup
 [ "$(stat -c %a:%G "$sock")" = 660:nogroup ] ||

@@ -52,6 +52,12 @@ ok "an invalid program file: exit 2 with the loader's errors"
 lpctl_d 1 fails launch --wait "$tmp/fails.json"
 expect "$tmp/fails.err" 'program "fails" failed: w/0 exited with status 3'
 lpctl_d 1 w1 wait fails
+# Asked about a failed program, status and logs -f exit 1 too.
+lpctl_d 1 sf status fails
+expect "$tmp/sf.out" '^program fails: failed'
+lpctl_d 1 lf logs -f fails
+lpctl_d 0 lq logs quick
+lpctl_d 0 lfq logs -f quick
 ok "launch --wait and wait of a failing program exit 1"
 
 # Status: the table, and --json parsed.
@@ -89,7 +95,7 @@ lpctl_d 0 sjq status --json quick
     fail "quick's status is not 0"
 [ "$(json '[n["exit_status"] for n in j["programs"][0]["nodes"]]' "$tmp/sjq.out")" = "[0, 0]" ] ||
     fail "quick's nodes did not exit 0"
-lpctl_d 0 sjf status --json fails
+lpctl_d 1 sjf status --json fails
 [ "$(json 'j["programs"][0]["state"]' "$tmp/sjf.out")" = failed ] ||
     fail "fails is not failed"
 [ "$(json 'j["programs"][0]["nodes"][0]["exit_status"]' "$tmp/sjf.out")" = 3 ] ||

@@ -15,7 +15,7 @@ run_lpctl 1 s run "$tmp/stubborn.json"
 expect "$tmp/s.err" 'failing/0: failed: exited with status 3'
 expect "$tmp/s.err" '\| about to fail'
 expect "$tmp/s.err" 'waiting 0\.5 s for 1 node'
-expect "$tmp/s.err" 'stubborn/0: did not stop in time: killed'
+expect "$tmp/s.err" 'stubborn/0: killed \(SIGKILL\): the grace period is over'
 expect "$tmp/s.err" 'program "stubborn" failed: failing/0 exited with status 3'
 gc=$(sed -n 's/^\[stubborn\/0\] grandchild //p' "$tmp/s.out")
 [ -n "$gc" ] || fail "no grandchild pid"
@@ -40,6 +40,9 @@ status=0
 wait "$lp" || status=$?
 [ "$status" -eq 130 ] || fail "lpctl exited $status after Ctrl+C twice"
 expect "$tmp/c.err" 'again: killing every node now'
+# The user cut the grace short: not "did not stop in time".
+expect "$tmp/c.err" 'deaf/0: killed \(SIGKILL\): a kill was asked for'
+expect_not "$tmp/c.err" 'grace period is over'
 no_pids_left "$tmp/c.err"
 ok "Ctrl+C twice"
 

@@ -713,7 +713,7 @@ lpd_daemon_load(struct lpd_daemon *d)
 	unsigned	 killed;
 
 	if ((dir = opendir(d->state_dir)) == NULL) {
-		log_warn("%s: %s: %s", __func__, d->state_dir,
+		log_warn("cannot read the records in %s: %s", d->state_dir,
 		    strerror(errno));
 		return (-1);
 	}
@@ -725,7 +725,7 @@ lpd_daemon_load(struct lpd_daemon *d)
 		prog = lpd_prog_new(d, de->d_name);
 		if (lpd_record_read(prog, d->state_dir, &cause) != 0) {
 			if (cause != NULL)
-				log_warn("%s: %s", __func__, cause);
+				log_warn("record: %s", cause);
 			free(cause);
 			cause = NULL;
 			lpd_prog_free(prog);

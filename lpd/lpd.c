@@ -188,11 +188,11 @@ signal_cb(evutil_socket_t signo, short what, void *arg)
 	struct lpd_daemon	*d = arg;
 
 	if (signo == SIGHUP) {
-		log_info("%s: SIGHUP: reopening lpd's log", __func__);
+		log_info("SIGHUP: reopening lpd's log");
 		log_reopen();
 		return;
 	}
-	log_info("%s: %s: %s", __func__, sigabbrev_np(signo), d->exiting ?
+	log_info("SIG%s: %s", sigabbrev_np(signo), d->exiting ?
 	    "killing what is left" : "stopping every program");
 	if (!d->exiting)
 		lpd_notify("STOPPING=1\nSTATUS=stopping every program");
@@ -379,12 +379,12 @@ main(int argc, char **argv)
 		event_add(sigev[i], NULL);
 	}
 	if (lpd_ctl_start(&d, fd, &cause) != 0) {
-		log_warn("%s: cannot serve: %s", __func__, cause);
+		log_warn("cannot serve: %s", cause);
 		free(cause);
 		return (1);
 	}
-	log_info("%s: lpd %s, pid %ld, uid %lu: listening on %s, state in %s",
-	    __func__, LPD_VERSION, (long)getpid(), (unsigned long)d.uid,
+	log_info("lpd %s, pid %ld, uid %lu: listening on %s, state in %s",
+	    LPD_VERSION, (long)getpid(), (unsigned long)d.uid,
 	    d.socket_path != NULL ? d.socket_path : "the socket systemd gave",
 	    d.state_dir);
 	lpd_notify("READY=1\nSTATUS=listening on %s\nMAINPID=%ld",
@@ -393,7 +393,7 @@ main(int argc, char **argv)
 
 	event_base_dispatch(d.base);
 
-	log_info("%s: exiting", __func__);
+	log_info("exiting");
 	lpd_daemon_flush(&d);
 	lpd_ctl_stop(&d);
 	while ((prog = TAILQ_FIRST(&d.progs)) != NULL) {

@@ -40,8 +40,8 @@ lpd_notify(const char *fmt, ...)
 		return;
 	len = strlen(path);
 	if ((path[0] != '/' && path[0] != '@') || len >= sizeof sun.sun_path) {
-		log_warn("%s: NOTIFY_SOCKET %s: not a socket path", __func__,
-		    path);
+		log_warn("NOTIFY_SOCKET %s: not a socket path; not telling "
+		    "systemd", path);
 		return;
 	}
 	memset(&sun, 0, sizeof sun);
@@ -60,9 +60,9 @@ lpd_notify(const char *fmt, ...)
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
 	    (struct sockaddr *)&sun, sl) == -1)
-		log_warn("%s: %s: %s", __func__, path, strerror(errno));
+		log_warn("telling systemd at %s: %s", path, strerror(errno));
 	else
-		log_debug("%s: %s", __func__, msg);
+		log_debug("told systemd: %s", msg);
 	if (fd != -1)
 		close(fd);
 	free(msg);
@@ -93,8 +93,8 @@ lpd_listen_activated(void)
 	if (*end != '\0' || fds < 1)
 		return (-1);
 	if (fds > 1)
-		log_warn("%s: %ld sockets passed; using the first", __func__,
-		    fds);
+		log_warn("socket activation: %ld sockets passed; using the "
+		    "first", fds);
 	return (SD_LISTEN_FDS_START);
 }
 
@@ -156,7 +156,7 @@ lpd_listen(const char *path, gid_t gid, bool make_dir, char **cause)
 		*slash = '\0';
 		if (make_dir && mkdir(dir, gid != (gid_t)-1 ? 0750 : 0700) == 0 &&
 		    gid != (gid_t)-1 && chown(dir, (uid_t)-1, gid) != 0)
-			log_warn("%s: chown %s: %s", __func__, dir,
+			log_warn("cannot give %s to its group: chown: %s", dir,
 			    strerror(errno));
 	}
 	free(dir);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "lpctl.h"
 
 extern char **environ;
@@ -174,6 +175,47 @@ program_argument(const char *cmd, int argc, char **argv)
 	return (argv[optind]);
 }
 
+/*
+ * Say which nodes of an ended program had to be killed (SIGKILL after the
+ * grace period, or asked), or that every node stopped on the notice.
+ */
+static void
+say_killed(struct lpctl_client *cl, const char *name)
+{
+	courier_value		*kw, *v;
+	const courier_value	*nodes, *n;
+	char			*list = NULL, *tmp;
+	size_t			 i, k = 0;
+	int			 exitcode;
+
+	kw = courier_dict_new();
+	courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(name));
+	if ((v = lpctl_request(cl, LPD_CTL_STATUS, kw, 30000,
+	    &exitcode)) == NULL)
+		return;
+	nodes = courier_dict_get(courier_list_get(courier_dict_get(v,
+	    "programs"), 0), "nodes");
+	for (i = 0; i < courier_list_len(nodes); i++) {
+		n = courier_list_get(nodes, i);
+		if (lpctl_get_number(n, "signal", 0) != 9)
+			continue;
+		xasprintf(&tmp, "%s%s%s", list != NULL ? list : "",
+		    list != NULL ? ", " : "", lpctl_get_string(n, "name", "?"));
+		free(list);
+		list = tmp;
+		k++;
+	}
+	if (k == 0)
+		fprintf(stderr, "lpctl: \"%s\" stopped\n", name);
+	else {
+		fprintf(stderr, "lpctl: \"%s\" stopped; %zu node%s had to be "
+		    "killed with SIGKILL: %s\n", name, k, k == 1 ? "" : "s",
+		    list);
+	}
+	free(list);
+	courier_value_unref(v);
+}
+
 int
 lpctl_stop(int argc, char **argv)
 {
@@ -226,10 +268,20 @@ lpctl_stop(int argc, char **argv)
 		courier_dict_set(kw, LPD_CTL_K_GRACE, courier_double(grace));
 	if ((v = lpctl_request(cl, LPD_CTL_STOP, kw, 30000, &exitcode)) != NULL) {
 		courier_value_unref(v);
+		if (!nowait && !kill) {
+			fprintf(stderr, "lpctl: stopping \"%s\": its nodes got "
+			    "SIGTERM; waiting for them (SIGKILL after ", name);
+			if (grace >= 0)
+				fprintf(stderr, "%g s)\n", grace);
+			else
+				fprintf(stderr, "its grace period)\n");
+		}
 		/* Stopped means ended: wait for it, whatever its status. */
 		if (!nowait && lpctl_wait_end(cl, name, true) ==
 		    LPCTL_EXIT_UNREACHABLE)
 			exitcode = LPCTL_EXIT_UNREACHABLE;
+		else if (!nowait)
+			say_killed(cl, name);
 	}
 	lpctl_disconnect(cl);
 	return (exitcode);

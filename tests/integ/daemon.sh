@@ -165,6 +165,7 @@ ok "20 calls at once"
 
 # Stop: waits for the end, then logs -f ends too.
 lpctl_d 0 s1 stop serve
+expect "$tmp/s1.err" '^lpctl: "serve" stopped$'
 lpctl_d 0 s1j status --json serve
 [ "$(json 'j["programs"][0]["state"]' "$tmp/s1j.out")" = exited ] ||
     fail "serve is not exited after stop: $(cat "$tmp/s1j.out")"
@@ -201,6 +202,9 @@ wait_json 'j["programs"][0]["nodes"][0]["state"]' running "$tmp/sb.json" 10 stub
 lpctl_d 0 s2 stop --grace 0.5 stubborn
 expect "$tmp/lpd.err" 'stubborn: waiting 0\.5 s for 1 node to stop'
 expect "$tmp/lpd.err" 'stubborn: w/0: .*grace period is over'
+# stop says what it waits for, and that it had to kill.
+expect "$tmp/s2.err" 'stopping "stubborn": its nodes got SIGTERM; waiting for them \(SIGKILL after 0\.5 s\)'
+expect "$tmp/s2.err" '"stubborn" stopped; 1 node had to be killed with SIGKILL: w/0'
 lpctl_d 0 l6 launch --name stubborn2 "$tmp/stubborn.json"
 lpctl_d 0 s3 stop --kill stubborn2
 lpctl_d 0 s3j status --json stubborn2

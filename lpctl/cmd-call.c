@@ -1,7 +1,9 @@
 /*
- * cmd-call.c: lpctl call PROGRAM NODE METHOD [JSON...] and lpctl methods
- * PROGRAM NODE. lpd makes the call (the node's socket may be out of the
- * caller's reach) and answers with the node's result or its error.
+ * cmd-call.c: lpctl call PROGRAM NODE METHOD [JSON | NAME=JSON ...] and
+ * lpctl methods PROGRAM NODE. lpd makes the call (the node's socket may be
+ * out of the caller's reach) and answers with the node's result or its
+ * error. An argument NAME=JSON, NAME an identifier, is a keyword argument
+ * (no JSON text starts that way).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -35,7 +37,8 @@ parse_timeout(const char *cmd, const char *s)
 /* Send call or methods and print lpd's answer. */
 static int
 node_request(const char *cmd, const char *program, const char *node,
-    const char *method, courier_value *args, int timeout_ms)
+    const char *method, courier_value *args, courier_value *kwargs,
+    int timeout_ms)
 {
 	struct lpctl_client	*cl;
 	courier_value		*kw, *v;
@@ -46,6 +49,7 @@ node_request(const char *cmd, const char *program, const char *node,
 
 	if ((cl = lpctl_connect(cmd, &exitcode)) == NULL) {
 		courier_value_unref(args);
+		courier_value_unref(kwargs);
 		return (exitcode);
 	}
 	kw = courier_dict_new();
@@ -54,6 +58,7 @@ node_request(const char *cmd, const char *program, const char *node,
 	if (method != NULL) {
 		courier_dict_set(kw, LPD_CTL_K_METHOD, courier_string(method));
 		courier_dict_set(kw, LPD_CTL_K_ARGS, args);
+		courier_dict_set(kw, LPD_CTL_K_KWARGS, kwargs);
 	}
 	courier_dict_set(kw, LPD_CTL_K_TIMEOUT_MS, courier_int(timeout_ms));
 	v = lpctl_request(cl, method != NULL ? LPD_CTL_CALL : LPD_CTL_METHODS,
@@ -124,30 +129,68 @@ node_options(const char *cmd, int argc, char **argv, int *timeout_ms)
 	return (0);
 }
 
+/* The length of NAME in "NAME=...", NAME an identifier; 0 if not so. */
+static size_t
+keyword_len(const char *s)
+{
+	size_t	 n;
+
+	if (!(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') ||
+	    (s[0] >= 'A' && s[0] <= 'Z')))
+		return (0);
+	for (n = 1; s[n] == '_' || (s[n] >= 'a' && s[n] <= 'z') ||
+	    (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9'); n++)
+		/* nothing */;
+	return (s[n] == '=' ? n : 0);
+}
+
 int
 lpctl_call(int argc, char **argv)
 {
-	courier_value	*args, *a;
-	char		*cause = NULL;
+	courier_value	*args, *kwargs, *a;
+	const char	*text;
+	char		*cause = NULL, *name;
+	size_t		 klen;
 	int		 timeout_ms, i;
 
 	if (node_options("call", argc, argv, &timeout_ms) != 0 ||
 	    argc - optind < 3)
 		return (lpctl_usage("call", true));
 	args = courier_list_new();
+	kwargs = courier_dict_new();
 	for (i = optind + 3; i < argc; i++) {
-		if ((a = courier_value_from_json(argv[i], &cause)) == NULL) {
+		klen = keyword_len(argv[i]);
+		text = argv[i] + (klen != 0 ? klen + 1 : 0);
+		if ((a = courier_value_from_json(text, &cause)) == NULL) {
 			fprintf(stderr, "lpctl call: argument %d, %s: not "
-			    "JSON: %s (a string needs its quotes: '\"text\"')"
-			    "\n", i - optind - 2, argv[i], cause);
+			    "JSON: %s (a string needs its quotes: '\"text\"'%s)"
+			    "\n", i - optind - 2, argv[i], cause, klen != 0 ?
+			    ", as in name='\"text\"'" : "");
 			free(cause);
 			courier_value_unref(args);
+			courier_value_unref(kwargs);
 			return (LPCTL_EXIT_USAGE);
 		}
-		courier_list_append(args, a);
+		if (klen == 0) {
+			courier_list_append(args, a);
+			continue;
+		}
+		name = strndup(argv[i], klen);
+		if (name == NULL || courier_dict_get(kwargs, name) != NULL) {
+			fprintf(stderr, "lpctl call: argument %d: keyword %.*s "
+			    "given twice\n", i - optind - 2, (int)klen,
+			    argv[i]);
+			free(name);
+			courier_value_unref(a);
+			courier_value_unref(args);
+			courier_value_unref(kwargs);
+			return (LPCTL_EXIT_USAGE);
+		}
+		courier_dict_set(kwargs, name, a);
+		free(name);
 	}
 	return (node_request("call", argv[optind], argv[optind + 1],
-	    argv[optind + 2], args, timeout_ms));
+	    argv[optind + 2], args, kwargs, timeout_ms));
 }
 
 int
@@ -159,5 +202,5 @@ lpctl_methods(int argc, char **argv)
 	    argc - optind != 2)
 		return (lpctl_usage("methods", true));
 	return (node_request("methods", argv[optind], argv[optind + 1], NULL,
-	    NULL, timeout_ms));
+	    NULL, NULL, timeout_ms));
 }

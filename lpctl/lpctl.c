@@ -35,7 +35,7 @@ static const struct lpctl_cmd {
 	{ "logs", "logs [-f] [-n N] [--socket PATH] PROGRAM [NODE]",
 	    "a program's captured output; -f follows", lpctl_logs },
 	{ "call", "call [--timeout S] [--socket PATH] PROGRAM NODE METHOD "
-	    "[JSON...]",
+	    "[JSON | NAME=JSON ...]",
 	    "call a courier node's method; prints the result as JSON",
 	    lpctl_call },
 	{ "methods", "methods [--timeout S] [--socket PATH] PROGRAM NODE",

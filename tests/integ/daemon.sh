@@ -146,6 +146,13 @@ lpctl_d 1 c3 call serve ticker/0 ping
 expect "$tmp/c3.err" 'process node: it serves no methods'
 lpctl_d 2 c4 call serve srv/0 ping not-json
 expect "$tmp/c4.err" 'not JSON'
+# Keyword arguments: NAME=JSON.
+lpctl_d 0 c6 call serve srv/0 echo 1 '"two"' n=3 s='"x=y"' l='[1,2]'
+expect "$tmp/c6.out" '^\[\[1,"two"\],\{"n":3,"s":"x=y","l":\[1,2\]\}\]$'
+lpctl_d 2 c7 call serve srv/0 echo n=1 n=2
+expect "$tmp/c7.err" 'keyword n given twice'
+lpctl_d 2 c8 call serve srv/0 echo n=text
+expect "$tmp/c8.err" "as in name='\"text\"'"
 ok "call and methods"
 
 # Many calls at once go through the node's one client on lpd's loop.

@@ -24,6 +24,14 @@ ping(void *self, courier_request *req, courier_error **err)
 	return (courier_stringf("pong from %s", lp_node_name(node)));
 }
 
+/* Its arguments back, positional and keyword: [args, kwargs]. */
+static courier_value *
+echo(void *self, courier_request *req, courier_error **err)
+{
+	return (courier_args(courier_value_ref(courier_request_args(req)),
+	    courier_value_ref(courier_request_kwargs(req))));
+}
+
 static courier_value *
 stop_program(void *self, courier_request *req, courier_error **err)
 {
@@ -55,6 +63,7 @@ testnode_setup(lp_node *node, void **self)
 	}
 	*self = node;
 	if (lp_node_method(node, "ping", ping, 0) != 0 ||
+	    lp_node_method(node, "echo", echo, 0) != 0 ||
 	    lp_node_method(node, "stop_program", stop_program, 0) != 0)
 		return (-1);
 	return (0);

@@ -116,6 +116,13 @@ int	 lpd_program_find_group(const struct lpd_program *, const char *);
  */
 char	*lpd_program_node_config(const struct lpd_program *, size_t,
 	    unsigned, lpd_address_fn, void *);
+/*
+ * Where a group's config holds handles once resolved (LP_HANDLES), as a
+ * JSON list of paths (caller frees): keys and list indices joined by "/",
+ * "~" and "/" in a key written "~0" and "~1" (JSON Pointer's escapes,
+ * without its leading "/"), so ["producers/0", "producers/1", "peer"].
+ */
+char	*lpd_program_handle_paths(const struct lpd_program *, size_t);
 /* The program as a Graphviz DOT digraph (caller frees). */
 char	*lpd_program_graph(const struct lpd_program *);
 

@@ -134,6 +134,102 @@ lpd_program_emit(struct sbuf *b, json_t *v, const struct lpd_program *p,
 	}
 }
 
+/* Append path, and a component of it (a key, escaped, or an index). */
+static size_t
+path_push(struct sbuf *path, const char *key, size_t index)
+{
+	size_t	 old = path->len;
+	const char *c;
+
+	if (path->len != 0)
+		lpd_sbuf_add(path, "/", 1);
+	if (key == NULL) {
+		lpd_sbuf_printf(path, "%zu", index);
+		return (old);
+	}
+	for (c = key; *c != '\0'; c++) {
+		if (*c == '~')
+			lpd_sbuf_puts(path, "~0");
+		else if (*c == '/')
+			lpd_sbuf_puts(path, "~1");
+		else
+			lpd_sbuf_add(path, c, 1);
+	}
+	return (old);
+}
+
+/* Add the path where a handle lands to the list in out. */
+static void
+path_out(struct sbuf *out, const struct sbuf *path)
+{
+	lpd_sbuf_add(out, out->len > 1 ? "," : "", out->len > 1 ? 1 : 0);
+	lpd_sbuf_json_string(out, path->s != NULL ? path->s : "", path->len);
+}
+
+/* Walk v for handle references, adding where each address lands. */
+static void
+handle_paths(json_t *v, const struct lpd_program *p, struct sbuf *path,
+    struct sbuf *out)
+{
+	const char	*key;
+	json_t		*item;
+	size_t		 i, old;
+	long		 index;
+	bool		 all;
+	char		*name;
+	int		 t;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, item) {
+			old = path_push(path, NULL, i);
+			handle_paths(item, p, path, out);
+			lpd_sbuf_truncate(path, old);
+		}
+		return;
+	}
+	if (!json_is_object(v))
+		return;
+	if (lpd_program_is_reference(v, &all, &item)) {
+		if (!all) {
+			path_out(out, path);
+			return;
+		}
+		name = xstrndup(json_string_value(item),
+		    lpd_program_reference_split(json_string_value(item),
+		    &index));
+		t = lpd_program_find_group(p, name);
+		free(name);
+		for (i = 0; t != -1 && i < p->groups[t].replicas; i++) {
+			old = path_push(path, NULL, i);
+			path_out(out, path);
+			lpd_sbuf_truncate(path, old);
+		}
+		return;
+	}
+	json_object_foreach(v, key, item) {
+		old = path_push(path, key, 0);
+		handle_paths(item, p, path, out);
+		lpd_sbuf_truncate(path, old);
+	}
+}
+
+/* Where a group's config holds handles; see lpd.h. */
+char *
+lpd_program_handle_paths(const struct lpd_program *p, size_t group)
+{
+	struct program_private	*priv = p->config;
+	struct sbuf		 path = { NULL, 0, 0 }, out = { NULL, 0, 0 };
+
+	if (group >= p->ngroups)
+		fatalx("%s: no group %zu", __func__, group);
+	lpd_sbuf_add(&out, "[", 1);
+	if (priv->configs[group] != NULL)
+		handle_paths(priv->configs[group], p, &path, &out);
+	lpd_sbuf_add(&out, "]", 1);
+	free(lpd_sbuf_take(&path));
+	return (lpd_sbuf_take(&out));
+}
+
 /*
  * The config of node (group, index) as compact JSON (the caller frees),
  * each reference replaced by the address addr gives, "$handles" by the

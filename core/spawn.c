@@ -156,7 +156,7 @@ lpd_spawn(struct run_node *sn, char **cause)
 	struct timeval		 tv;
 	sigset_t		 all, old;
 	char			**envp, *lp_node, *lp_addr = NULL;
-	char			*lp_config, *config;
+	char			*lp_config, *config, *lp_handles, *handles;
 	size_t			 k;
 	pid_t			 pid;
 	int			 outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
@@ -174,7 +174,7 @@ lpd_spawn(struct run_node *sn, char **cause)
 	}
 
 	/* The environment: base, the group's on top, then LP_*. */
-	envp = xreallocarray(NULL, run->gnenv[sn->n.group] + 8, sizeof *envp);
+	envp = xreallocarray(NULL, run->gnenv[sn->n.group] + 9, sizeof *envp);
 	memcpy(envp, run->genv[sn->n.group],
 	    run->gnenv[sn->n.group] * sizeof *envp);
 	k = run->gnenv[sn->n.group];
@@ -191,6 +191,10 @@ lpd_spawn(struct run_node *sn, char **cause)
 	xasprintf(&lp_config, "LP_CONFIG=%s", config);
 	free(config);
 	envp[k++] = lp_config;
+	handles = lpd_program_handle_paths(run->p, sn->n.group);
+	xasprintf(&lp_handles, "LP_HANDLES=%s", handles);
+	free(handles);
+	envp[k++] = lp_handles;
 	envp[k++] = run->lp_control;
 	envp[k++] = (char *)(g->run ? "LP_RUN=1" : "LP_RUN=0");
 	envp[k] = NULL;
@@ -228,6 +232,7 @@ lpd_spawn(struct run_node *sn, char **cause)
 	free(lp_node);
 	free(lp_addr);
 	free(lp_config);
+	free(lp_handles);
 	free(envp);
 	close(outp[1]);
 	close(errp[1]);

@@ -317,7 +317,7 @@ env_is_ours(const char *e)
 {
 	static const char *const ours[] = {
 		"LP_PROGRAM=", "LP_NODE=", "LP_ADDRESS=", "LP_LISTEN_FD=",
-		"LP_CONFIG=", "LP_CONTROL=", "LP_RUN=",
+		"LP_CONFIG=", "LP_CONTROL=", "LP_RUN=", "LP_HANDLES=",
 	};
 	size_t	 i;
 

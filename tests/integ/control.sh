@@ -48,7 +48,9 @@ for i in 0 1; do
 	expect "$tmp/e.out" "^\[show/$i\] nofile 1000$"
 	expect "$tmp/e.out" "^\[show/$i\] LP_CONTROL=unix:/"
 	expect "$tmp/e.out" "^\[show/$i\] LP_CONFIG=\{\"peer\": ?\"unix:/[^\"]+\", ?\"n\": ?\[1, ?2\.5, ?\"x\"\]\}$"
+	expect "$tmp/e.out" "^\[show/$i\] LP_HANDLES=\[\"peer\"\]$"
 done
+expect "$tmp/e.out" '^\[srv/0\] LP_HANDLES=\[\]$'
 expect_not "$tmp/e.out" '^\[show/0\] LP_ADDRESS='
 expect_not "$tmp/e.out" '^\[show/0\] LP_LISTEN_FD='
 expect "$tmp/e.out" '^\[srv/0\] LP_ADDRESS=unix:/'

@@ -47,7 +47,7 @@ static int
 testnode_setup(lp_node *node, void **self)
 {
 	static const char *const	 vars[] = {
-		"LP_ADDRESS", "LP_LISTEN_FD", "LP_RUN"
+		"LP_ADDRESS", "LP_LISTEN_FD", "LP_RUN", "LP_HANDLES"
 	};
 	const courier_value		*v;
 	const char			*value;

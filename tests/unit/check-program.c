@@ -535,7 +535,9 @@ START_TEST(test_program_node_config)
 	    "{\"group\": \"b\", \"type\": \"courier\", \"replicas\": 2,"
 	    " \"command\": [\"true\"], \"config\": \"just a string\"},"
 	    "{\"group\": \"c\", \"type\": \"process\", \"command\": [\"true\"],"
-	    " \"config\": {\"$handles\": \"b\"}}]}");
+	    " \"config\": {\"$handles\": \"b\"}},"
+	    "{\"group\": \"d\", \"type\": \"process\", \"command\": [\"true\"],"
+	    " \"config\": {\"x/y~\": {\"$handle\": \"a\"}}}]}");
 	s = config_of(p, 0, 0);
 	ck_assert_str_eq(s, "{\"z\":1,\"a\":[true,false,null,-7,"
 	    "9223372036854775807],\"reals\":[0.1,1.0,-0.0,1e+300,2.5e-07,"
@@ -550,6 +552,20 @@ START_TEST(test_program_node_config)
 	free(s);
 	s = config_of(p, 2, 0);
 	ck_assert_str_eq(s, "[\"addr:1/0\",\"addr:1/1\"]");
+	free(s);
+
+	/* LP_HANDLES: where the addresses land, JSON Pointer's escapes. */
+	s = lpd_program_handle_paths(p, 0);
+	ck_assert_str_eq(s, "[\"deep/0/0/me\",\"b\",\"all/0\",\"all/1\"]");
+	free(s);
+	s = lpd_program_handle_paths(p, 1);
+	ck_assert_str_eq(s, "[]");
+	free(s);
+	s = lpd_program_handle_paths(p, 2);
+	ck_assert_str_eq(s, "[\"0\",\"1\"]");
+	free(s);
+	s = lpd_program_handle_paths(p, 3);
+	ck_assert_str_eq(s, "[\"x~1y~0\"]");
 	free(s);
 	lpd_program_free(p);
 }

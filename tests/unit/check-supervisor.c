@@ -913,6 +913,7 @@ START_TEST(test_supervisor_env)
 	got = node_lines(&t, "p/0");
 	xasprintf(&want, "O FOO=group\nO KEEP=1\n"
 	    "O LP_CONFIG={\"peer\":\"%s\",\"n\":1}\nO LP_CONTROL=%s\n"
+	    "O LP_HANDLES=[\"peer\"]\n"
 	    "O LP_NODE=p/0\nO LP_PROGRAM=envprog\nO LP_RUN=0\nO cwd=%s\n",
 	    srv->address, lpd_run_control(t.run), sub);
 	ck_assert_str_eq(got, want);

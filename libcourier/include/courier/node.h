@@ -15,6 +15,9 @@
  *   LP_ADDRESS    courier nodes: where to serve
  *   LP_LISTEN_FD  courier nodes: a socket already listening on LP_ADDRESS
  *   LP_CONFIG     the node's config as JSON, handles resolved to addresses
+ *   LP_HANDLES    where in LP_CONFIG the addresses are, a JSON list of
+ *                 paths ("producers/0", "learner": keys and indices
+ *                 joined by '/', '~' and '/' in a key as "~0" and "~1")
  *   LP_CONTROL    the supervisor's control address (to stop the program)
  *   LP_RUN        1, or 0 when the run function is disabled
  *

@@ -30,7 +30,7 @@ static const struct lpctl_cmd {
 	{ "stop", "stop [--grace S] [--kill] [--no-wait] [--socket PATH] "
 	    "PROGRAM",
 	    "stop a program in lpd and wait until it has", lpctl_stop },
-	{ "status", "status [--json] [--socket PATH] [PROGRAM]",
+	{ "status", "status [-v] [--json] [--socket PATH] [PROGRAM]",
 	    "programs in lpd, their nodes and states", lpctl_status },
 	{ "logs", "logs [-f] [-n N] [--socket PATH] PROGRAM [NODE]",
 	    "a program's captured output; -f follows", lpctl_logs },

@@ -58,7 +58,7 @@ expect "$tmp/c1.out" 'pong from srv/0'
 lpctl_d 1 l-later launch "$tmp/later.json"
 expect "$tmp/l-later.err" 'fork: Resource temporarily unavailable'
 lpctl_d 0 st4 status
-expect "$tmp/st4.out" '^program steady: running'
+expect "$tmp/st4.out" '^steady +running'
 ok "while fork fails: the node backs off; calls, status, launch answer"
 
 # fork works again: flappy's node comes back at its next try.

@@ -63,6 +63,18 @@ ok "launch --wait and wait of a failing program exit 1"
 # Status: the table, and --json parsed.
 wait_json 'j["programs"][0]["nodes"][0]["state"]' running "$tmp/st.json" 10 serve
 lpctl_d 0 st status
+expect "$tmp/st.out" '^PROGRAM +STATE +NODES +UPTIME$'
+expect "$tmp/st.out" '^serve +running +2 running +[0-9]+s$'
+expect "$tmp/st.out" '^serve2 +running +2 running +[0-9]+s$'
+expect "$tmp/st.out" '^quick +exited +2 exited +ran [0-9]+s$'
+expect "$tmp/st.out" '^fails +failed +1 failed +ran [0-9]+s$'
+# One program: a line per group; -v: a line per node.
+lpctl_d 0 sg status serve
+expect "$tmp/sg.out" '^program serve: running, 2 nodes, up [0-9]+s'
+expect "$tmp/sg.out" '^  GROUP +TYPE +NODES$'
+expect "$tmp/sg.out" '^  srv +courier +1 running$'
+expect "$tmp/sg.out" '^  ticker +process +1 running$'
+lpctl_d 0 st status -v
 expect "$tmp/st.out" '^program serve: running, 2 nodes'
 expect "$tmp/st.out" '^program serve2: running'
 expect "$tmp/st.out" '^program quick: exited'

@@ -19,35 +19,87 @@ static const struct lpctl_cmd {
 	const char	*name;
 	const char	*usage;
 	const char	*help;
+	const char	*details;	/* the options, for --help */
 	int		(*exec)(int, char **);
 } cmds[] = {
 	{ "run", "run [--grace S] [--name NAME] [--log-dir DIR] "
 	    "[--log-max BYTES] [--log-keep N] [--tcp] [--quiet] FILE",
-	    "run a program in the foreground, no daemon needed", lpctl_run },
+	    "run a program in the foreground, no daemon needed",
+	    "Checks FILE, starts every node, streams their output prefixed by\n"
+	    "[GROUP/INDEX], and exits with the program's status. Ctrl+C stops it\n"
+	    "gracefully; a second Ctrl+C kills every node.\n\n"
+	    "  --grace S         seconds between the stop notice and SIGKILL\n"
+	    "                    (default: the file's stop.grace_s, else 10)\n"
+	    "  --name NAME       run under NAME instead of the file's program\n"
+	    "  --log-dir DIR     per-node logs DIR/GROUP/INDEX.log (default\n"
+	    "                    $XDG_STATE_HOME/lpctl/PROGRAM)\n"
+	    "  --log-max BYTES   rotate a log past this size (default 10M)\n"
+	    "  --log-keep N      rotated logs kept (default 3)\n"
+	    "  --tcp             serve courier nodes on 127.0.0.1, not Unix\n"
+	    "                    sockets\n"
+	    "  --quiet           print the nodes' output and failures only\n",
+	    lpctl_run },
 	{ "launch", "launch [--wait] [--name NAME] [--grace S] "
 	    "[--socket PATH] FILE",
-	    "hand a program to lpd; --wait waits for its end", lpctl_launch },
+	    "hand a program to lpd; --wait waits for its end",
+	    "Sends FILE, your environment and working folder to lpd, which runs\n"
+	    "the program; prints its name.\n\n"
+	    "  --wait            wait for the program's end; exit with its\n"
+	    "                    status\n"
+	    "  --name NAME       run under NAME instead of the file's program\n"
+	    "  --grace S         seconds between the stop notice and SIGKILL\n",
+	    lpctl_launch },
 	{ "stop", "stop [--grace S] [--kill] [--no-wait] [--socket PATH] "
 	    "PROGRAM",
-	    "stop a program in lpd and wait until it has", lpctl_stop },
+	    "stop a program in lpd and wait until it has",
+	    "Sends SIGTERM to every node, SIGKILL after the grace period, and\n"
+	    "waits for the end; says which nodes had to be killed.\n\n"
+	    "  --grace S         give the nodes S seconds (counted from now)\n"
+	    "  --kill            SIGKILL at once\n"
+	    "  --no-wait         return once the stop has begun\n",
+	    lpctl_stop },
 	{ "status", "status [-v] [--json] [--socket PATH] [PROGRAM]",
-	    "programs in lpd, their nodes and states", lpctl_status },
+	    "programs in lpd, their nodes and states",
+	    "A line per program; with PROGRAM, a line per group. Exits 1 when\n"
+	    "PROGRAM failed or was lost.\n\n"
+	    "  -v, --verbose     a line per node: state, pid, restarts, uptime,\n"
+	    "                    exit, address\n"
+	    "  --json            lpd's answer as JSON, in a stable form\n",
+	    lpctl_status },
 	{ "logs", "logs [-f] [-n N] [--socket PATH] PROGRAM [NODE]",
-	    "a program's captured output; -f follows", lpctl_logs },
+	    "a program's captured output; -f follows",
+	    "Every node's lines, prefixed by [GROUP/INDEX], or NODE's alone.\n\n"
+	    "  -f, --follow      print lines as they come, until the program\n"
+	    "                    ends; then exit 1 if it failed\n"
+	    "  -n, --lines N     the last N lines of each node (-1: all)\n",
+	    lpctl_logs },
 	{ "call", "call [--timeout S] [--socket PATH] PROGRAM NODE METHOD "
 	    "[JSON | NAME=JSON ...]",
 	    "call a courier node's method; prints the result as JSON",
+	    "Each argument is JSON (a string needs its quotes: '\"text\"');\n"
+	    "NAME=JSON passes a keyword argument. Exits 1 with the node's error\n"
+	    "code and message if the call fails.\n\n"
+	    "  --timeout S       give up after S seconds (default 30)\n",
 	    lpctl_call },
 	{ "methods", "methods [--timeout S] [--socket PATH] PROGRAM NODE",
-	    "list a courier node's methods", lpctl_methods },
+	    "list a courier node's methods",
+	    "  --timeout S       give up after S seconds (default 30)\n",
+	    lpctl_methods },
 	{ "wait", "wait [--socket PATH] PROGRAM",
-	    "wait for a program's end; exit with its status", lpctl_wait },
+	    "wait for a program's end; exit with its status", NULL,
+	    lpctl_wait },
 	{ "forget", "forget [--socket PATH] PROGRAM",
-	    "drop an ended program's record and logs from lpd", lpctl_forget },
+	    "drop an ended program's record and logs from lpd", NULL,
+	    lpctl_forget },
 	{ "validate", "validate FILE",
-	    "check a program file without running it", lpctl_validate },
+	    "check a program file without running it",
+	    "Prints every error with its place and exits 2, or exits 0.\n",
+	    lpctl_validate },
 	{ "graph", "graph FILE",
-	    "print a program's topology as Graphviz DOT", lpctl_graph },
+	    "print a program's topology as Graphviz DOT",
+	    "A cluster per group, a node per replica, an edge per handle:\n"
+	    "lpctl graph prog.json | dot -Tpng > prog.png\n",
+	    lpctl_graph },
 };
 
 static void
@@ -59,7 +111,7 @@ usage(FILE *f)
 	    "commands:\n");
 	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
-	fprintf(f, "\nlpctl COMMAND --help shows a command's usage. lpd is "
+	fprintf(f, "\nlpctl COMMAND --help says more of a command. lpd is "
 	    "found at --socket PATH,\nelse $LPD_SOCKET, else "
 	    "$XDG_RUNTIME_DIR/lpd/lpd.sock (/run/lpd/lpd.sock for root).\n"
 	    "Exit status: 0 success, 1 the program or the call failed, 2 "
@@ -73,11 +125,24 @@ lpctl_usage(const char *name, bool error)
 	size_t	i;
 
 	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-		if (strcmp(cmds[i].name, name) == 0) {
-			fprintf(error ? stderr : stdout, "usage: lpctl %s\n",
-			    cmds[i].usage);
+		if (strcmp(cmds[i].name, name) != 0)
+			continue;
+		if (error) {
+			fprintf(stderr, "usage: lpctl %s\n(lpctl %s --help "
+			    "says more)\n", cmds[i].usage, name);
 			break;
 		}
+		printf("usage: lpctl %s\n\n%c%s.\n", cmds[i].usage,
+		    cmds[i].help[0] - 'a' + 'A', cmds[i].help + 1);
+		if (cmds[i].details != NULL)
+			printf("\n%s", cmds[i].details);
+		if (strstr(cmds[i].usage, "--socket") != NULL) {
+			printf("%s  --socket PATH     lpd's socket (default "
+			    "$LPD_SOCKET, else\n                    "
+			    "$XDG_RUNTIME_DIR/lpd/lpd.sock; /run/lpd/lpd.sock "
+			    "for root)\n", cmds[i].details == NULL ? "\n" : "");
+		}
+		break;
 	}
 	return (error ? LPCTL_EXIT_USAGE : LPCTL_EXIT_OK);
 }

@@ -33,4 +33,14 @@ run_lpctl 2 u5 run --name 'a b' "$cp_json"
 run_lpctl 2 u6 run "$tmp/missing.json"
 run_lpctl 0 h --help
 expect "$tmp/h.out" 'run'
+# A command's --help explains its options; a usage error points to it.
+run_lpctl 0 h2 stop --help
+expect "$tmp/h2.out" '^usage: lpctl stop '
+expect "$tmp/h2.out" '^  --kill +SIGKILL at once$'
+expect "$tmp/h2.out" '^  --socket PATH '
+run_lpctl 0 h3 run --help
+expect "$tmp/h3.out" '^  --log-max BYTES +rotate a log past this size'
+expect_not "$tmp/h3.out" 'PATH +lpd'"'"'s socket'
+run_lpctl 2 h4 status --bogus
+expect "$tmp/h4.err" 'lpctl status --help says more'
 ok usage

@@ -42,13 +42,23 @@
 struct run_state {
 	struct event_base	*base;
 	struct lpd_run		*run;
+	const struct lpd_program *p;
 	bool			 colour;
 	bool			 quiet;
+	bool			 verbose;	/* every node's lifecycle */
+	/* Per group, for the summaries of big groups: first starts, first
+	 * readies, final exits. */
+	unsigned		*started;
+	unsigned		*ready;
+	unsigned		*ended;
 	int			 signo;		/* first stop signal, or 0 */
 	unsigned		 nsignals;
 	bool			 done;
 	int			 status;
 };
+
+/* Groups this big have their nodes' lifecycle summed up, unless -v. */
+#define SUMMARY_MIN	5
 
 /* Prefix colours: bright, readable on dark and light terminals. */
 static const char *const colours[] = {
@@ -136,6 +146,24 @@ say(struct run_state *rs, bool alert, const char *fmt, ...)
 	free(text);
 }
 
+/*
+ * For a node of a big group, count the event (if counted says it is one
+ * to count) and say so once the whole group has had it: "worker: 300
+ * nodes started". True if the node's own line is not wanted.
+ */
+static bool
+summed_up(struct run_state *rs, const struct lpd_node *n, unsigned *count,
+    bool counted, const char *what)
+{
+	const struct lpd_group	*g = &rs->p->groups[n->group];
+
+	if (rs->verbose || g->replicas < SUMMARY_MIN || !counted)
+		return (false);
+	if (++count[n->group] == g->replicas)
+		say(rs, false, "%s: %u nodes %s", g->name, g->replicas, what);
+	return (true);
+}
+
 static void
 run_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
     const char *msg)
@@ -145,18 +173,25 @@ run_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
 
 	switch (ev) {
 	case LPD_EV_STARTED:
-		if (!rs->quiet)
-			say(rs, false, "%s: started, pid %ld", n->name,
-			    (long)n->pid);
+		if (rs->quiet)
+			break;
+		if (summed_up(rs, n, rs->started, n->restarts == 0, "started"))
+			break;
+		say(rs, false, "%s: started, pid %ld", n->name, (long)n->pid);
 		break;
 	case LPD_EV_READY:
-		if (!rs->quiet)
-			say(rs, false, "%s: ready on %s", n->name, n->address);
+		if (rs->quiet)
+			break;
+		if (summed_up(rs, n, rs->ready, n->restarts == 0, "ready"))
+			break;
+		say(rs, false, "%s: ready on %s", n->name, n->address);
 		break;
 	case LPD_EV_EXITED:
 		if (n->state != LPD_NODE_FAILED) {
-			if (!rs->quiet)
-				say(rs, false, "%s: %s", n->name, msg);
+			if (rs->quiet || summed_up(rs, n, rs->ended,
+			    n->state == LPD_NODE_EXITED, "ended"))
+				break;
+			say(rs, false, "%s: %s", n->name, msg);
 			break;
 		}
 		say(rs, true, "%s: failed: %s", n->name, msg);
@@ -303,6 +338,7 @@ lpctl_run(int argc, char **argv)
 		{ "log-keep", required_argument, NULL, 'K' },
 		{ "tcp", no_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -321,7 +357,7 @@ lpctl_run(int argc, char **argv)
 
 	memset(&rs, 0, sizeof rs);
 	memset(&opts, 0, sizeof opts);
-	while ((ch = getopt_long(argc, argv, "g:n:l:tqh", longopts,
+	while ((ch = getopt_long(argc, argv, "g:n:l:tqvh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'g':
@@ -367,6 +403,9 @@ lpctl_run(int argc, char **argv)
 			break;
 		case 'q':
 			rs.quiet = true;
+			break;
+		case 'v':
+			rs.verbose = true;
 			break;
 		case 'h':
 			free(log_dir);
@@ -439,6 +478,10 @@ lpctl_run(int argc, char **argv)
 		say(&rs, false, "program \"%s\": %zu node%s; logs in %s",
 		    p->name, p->nnodes, p->nnodes == 1 ? "" : "s", log_dir);
 	}
+	rs.p = p;
+	rs.started = xcalloc(p->ngroups, sizeof *rs.started);
+	rs.ready = xcalloc(p->ngroups, sizeof *rs.ready);
+	rs.ended = xcalloc(p->ngroups, sizeof *rs.ended);
 	rs.run = lpd_run_start(rs.base, p, &opts, &cb, &rs, &cause);
 	if (rs.run == NULL) {
 		say(&rs, true, "%s; nothing was started", cause);
@@ -480,6 +523,9 @@ out:
 	event_base_free(rs.base);
 	if (p != NULL)
 		lpd_program_free(p);
+	free(rs.started);
+	free(rs.ready);
+	free(rs.ended);
 	free(log_dir);
 	return (exitcode);
 }

@@ -23,7 +23,7 @@ static const struct lpctl_cmd {
 	int		(*exec)(int, char **);
 } cmds[] = {
 	{ "run", "run [--grace S] [--name NAME] [--log-dir DIR] "
-	    "[--log-max BYTES] [--log-keep N] [--tcp] [--quiet] FILE",
+	    "[--log-max BYTES] [--log-keep N] [--tcp] [--quiet | -v] FILE",
 	    "run a program in the foreground, no daemon needed",
 	    "Checks FILE, starts every node, streams their output prefixed by\n"
 	    "[GROUP/INDEX], and exits with the program's status. Ctrl+C stops it\n"
@@ -37,7 +37,10 @@ static const struct lpctl_cmd {
 	    "  --log-keep N      rotated logs kept (default 3)\n"
 	    "  --tcp             serve courier nodes on 127.0.0.1, not Unix\n"
 	    "                    sockets\n"
-	    "  --quiet           print the nodes' output and failures only\n",
+	    "  --quiet           print the nodes' output and failures only\n"
+	    "  -v, --verbose     a line for each node's start, readiness and\n"
+	    "                    end, also in groups of 5 or more (summed up\n"
+	    "                    otherwise)\n",
 	    lpctl_run },
 	{ "launch", "launch [--wait] [--name NAME] [--grace S] "
 	    "[--socket PATH] FILE",

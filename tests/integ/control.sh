@@ -57,3 +57,20 @@ expect "$tmp/e.out" '^\[srv/0\] LP_ADDRESS=unix:/'
 expect "$tmp/e.out" '^\[srv/0\] LP_LISTEN_FD=3$'
 no_pids_left "$tmp/e.err"
 ok "the LP_* environment"
+
+# A group of 5 or more has its lifecycle summed up; -v shows every node.
+program "$tmp/big.json" '{"program": "big", "nodes": [
+  {"group": "w", "type": "process", "replicas": 6,
+   "command": ["sh", "-c", "echo hi"]},
+  {"group": "one", "type": "process", "command": ["true"]}]}'
+run_lpctl 0 big run "$tmp/big.json"
+expect "$tmp/big.err" '^lpctl: w: 6 nodes started$'
+expect "$tmp/big.err" '^lpctl: w: 6 nodes ended$'
+expect "$tmp/big.err" '^lpctl: one/0: started, pid [0-9]+$'
+expect_not "$tmp/big.err" 'w/3: started'
+[ "$(grep -c '^\[w/[0-5]\] hi$' "$tmp/big.out")" -eq 6 ] ||
+    fail "not every node's output was shown"
+run_lpctl 0 bigv run -v "$tmp/big.json"
+expect "$tmp/bigv.err" '^lpctl: w/3: started, pid [0-9]+$'
+expect_not "$tmp/bigv.err" 'nodes started'
+ok "a big group's lifecycle summed up, -v for every node"

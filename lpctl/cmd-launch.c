@@ -18,6 +18,151 @@ extern char **environ;
 
 #define FILE_MAX	(16 * 1024 * 1024)
 #define LAUNCH_MS	60000
+/* launch --ready: how often lpd is asked, and for how long by default. */
+#define READY_POLL_MS	200
+#define READY_TIMEOUT_S	120
+/* How many of the nodes not ready a timeout names. */
+#define READY_NAMED	5
+
+/* Whether a node is ready: it runs (serves, for a courier node), or it
+ * is done with status 0. */
+static bool
+node_ready(const courier_value *n)
+{
+	const char	*st = lpctl_get_string(n, "state", "");
+
+	return (strcmp(st, "running") == 0 || (strcmp(st, "exited") == 0 &&
+	    lpctl_get_number(n, "exit", 1) == 0));
+}
+
+/*
+ * Ask lpd for the program's status (to *out) and count its nodes, all and
+ * ready. 0 when lpd answered, else an exit status after a message.
+ */
+static int
+ready_count(struct lpctl_client *cl, const char *prog, courier_value **out,
+    size_t *ready, size_t *total)
+{
+	courier_value		*kw, *v;
+	const courier_value	*p, *nodes;
+	size_t			 i;
+	int			 exitcode = LPCTL_EXIT_OK;
+
+	kw = courier_dict_new();
+	courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(prog));
+	if ((v = lpctl_request(cl, LPD_CTL_STATUS, kw, 30000,
+	    &exitcode)) == NULL)
+		return (exitcode);
+	p = courier_list_get(courier_dict_get(v, "programs"), 0);
+	if (p == NULL) {
+		fprintf(stderr, "lpctl: program \"%s\" is gone from lpd\n",
+		    prog);
+		courier_value_unref(v);
+		return (LPCTL_EXIT_FAILED);
+	}
+	nodes = courier_dict_get(p, "nodes");
+	*total = courier_list_len(nodes);
+	*ready = 0;
+	for (i = 0; i < *total; i++) {
+		if (node_ready(courier_list_get(nodes, i)))
+			(*ready)++;
+	}
+	*out = v;
+	return (LPCTL_EXIT_OK);
+}
+
+/* "worker/3 (starting), worker/7 (backoff)", the first few not ready. */
+static void
+print_not_ready(const courier_value *v)
+{
+	const courier_value	*p, *nodes, *n;
+	size_t			 i, named = 0, more = 0;
+
+	p = courier_list_get(courier_dict_get(v, "programs"), 0);
+	nodes = courier_dict_get(p, "nodes");
+	for (i = 0; i < courier_list_len(nodes); i++) {
+		n = courier_list_get(nodes, i);
+		if (node_ready(n))
+			continue;
+		if (named == READY_NAMED) {
+			more++;
+			continue;
+		}
+		fprintf(stderr, "%s%s (%s)", named == 0 ? "" : ", ",
+		    lpctl_get_string(n, "name", "?"),
+		    lpctl_get_string(n, "state", "?"));
+		named++;
+	}
+	if (more != 0)
+		fprintf(stderr, " and %zu more", more);
+}
+
+/*
+ * launch --ready: wait until every node is ready (a courier node once it
+ * answers, another once it runs, or done with status 0), showing how many
+ * are; on a terminal as one line redrawn, else a line at most a second.
+ * The program ending first gives its status; running out of time names
+ * the nodes not ready and exits 1, leaving the program running.
+ */
+static int
+wait_ready(struct lpctl_client *cl, const char *prog, double timeout)
+{
+	courier_value	*v = NULL;
+	const char	*state;
+	bool		 tty = isatty(STDERR_FILENO);
+	double		 start = mono_ns() / 1e9, now, shown = -1;
+	size_t		 ready = 0, total = 0, last = SIZE_MAX;
+	int		 exitcode;
+
+	for (;;) {
+		if ((exitcode = ready_count(cl, prog, &v, &ready,
+		    &total)) != LPCTL_EXIT_OK)
+			break;
+		now = mono_ns() / 1e9;
+		state = lpctl_get_string(courier_list_get(courier_dict_get(v,
+		    "programs"), 0), "state", "?");
+		if (strcmp(state, "running") != 0) {
+			/* Ended, or being stopped, before all were ready. */
+			courier_value_unref(v);
+			if (tty && shown >= 0)
+				fprintf(stderr, "\r\033[K");
+			return (lpctl_wait_end(cl, prog, false));
+		}
+		if (ready == total) {
+			if (tty && shown >= 0)
+				fprintf(stderr, "\r\033[K");
+			fprintf(stderr, "lpctl: \"%s\" ready: %zu node%s in "
+			    "%.1f s\n", prog, total, total == 1 ? "" : "s",
+			    now - start);
+			courier_value_unref(v);
+			break;
+		}
+		if (now - start >= timeout) {
+			if (tty && shown >= 0)
+				fprintf(stderr, "\r\033[K");
+			fprintf(stderr, "lpctl: \"%s\" not ready after %g s: "
+			    "%zu of %zu nodes ready; not ready: ", prog,
+			    timeout, ready, total);
+			print_not_ready(v);
+			fprintf(stderr, ".\nIt keeps running: lpctl status -v "
+			    "%s shows every node, lpctl logs %s their output, "
+			    "lpctl stop %s stops it\n", prog, prog, prog);
+			courier_value_unref(v);
+			exitcode = LPCTL_EXIT_FAILED;
+			break;
+		}
+		if (ready != last && (tty || shown < 0 || now - shown >= 1)) {
+			fprintf(stderr, "%slpctl: \"%s\": %zu of %zu nodes "
+			    "ready%s", tty ? "\r\033[K" : "", prog, ready,
+			    total, tty ? "" : "\n");
+			shown = now;
+			last = ready;
+		}
+		courier_value_unref(v);
+		usleep(READY_POLL_MS * 1000);
+	}
+	return (exitcode);
+}
 
 /* Read a whole file; NULL after a message. */
 static char *
@@ -55,6 +200,8 @@ lpctl_launch(int argc, char **argv)
 {
 	static const struct option	 longopts[] = {
 		{ "wait", no_argument, NULL, 'w' },
+		{ "ready", no_argument, NULL, 'r' },
+		{ "ready-timeout", required_argument, NULL, 'T' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "socket", required_argument, NULL, 'S' },
@@ -67,20 +214,31 @@ lpctl_launch(int argc, char **argv)
 	char				*text, *file, cwd[PATH_MAX];
 	size_t				 len, i;
 	double				 grace = -1;
-	bool				 wait = false;
+	double				 ready_s = READY_TIMEOUT_S;
+	bool				 wait = false, ready = false;
 	int				 ch, exitcode = LPCTL_EXIT_OK;
 
-	while ((ch = getopt_long(argc, argv, "wn:g:S:h", longopts,
+	while ((ch = getopt_long(argc, argv, "wrn:g:S:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'w':
 			wait = true;
 			break;
+		case 'r':
+			ready = true;
+			break;
+		case 'T':
+			if ((ready_s = lpctl_parse_seconds("launch",
+			    "ready-timeout", optarg)) < 0)
+				return (LPCTL_EXIT_USAGE);
+			ready = true;
+			break;
 		case 'n':
 			name = optarg;
 			break;
 		case 'g':
-			if ((grace = lpctl_parse_grace("launch", optarg)) < 0)
+			if ((grace = lpctl_parse_seconds("launch", "grace",
+			    optarg)) < 0)
 				return (LPCTL_EXIT_USAGE);
 			break;
 		case 'S':
@@ -139,7 +297,9 @@ lpctl_launch(int argc, char **argv)
 	prog = lpctl_get_string(v, "program", "?");
 	printf("%s\n", prog);
 	fflush(stdout);
-	if (wait)
+	if (ready)
+		exitcode = wait_ready(cl, prog, ready_s);
+	if (wait && exitcode == LPCTL_EXIT_OK)
 		exitcode = lpctl_wait_end(cl, prog, true);
 	courier_value_unref(v);
 	lpctl_disconnect(cl);
@@ -229,7 +389,7 @@ lpctl_stop(int argc, char **argv)
 	};
 	struct lpctl_client		*cl;
 	courier_value			*kw, *v;
-	const char			*name;
+	const char			*name, *state;
 	double				 grace = -1;
 	bool				 kill = false, nowait = false;
 	int				 ch, exitcode = LPCTL_EXIT_OK;
@@ -238,7 +398,8 @@ lpctl_stop(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'g':
-			if ((grace = lpctl_parse_grace("stop", optarg)) < 0)
+			if ((grace = lpctl_parse_seconds("stop", "grace",
+			    optarg)) < 0)
 				return (LPCTL_EXIT_USAGE);
 			break;
 		case 'k':
@@ -267,6 +428,16 @@ lpctl_stop(int argc, char **argv)
 	if (grace >= 0)
 		courier_dict_set(kw, LPD_CTL_K_GRACE, courier_double(grace));
 	if ((v = lpctl_request(cl, LPD_CTL_STOP, kw, 30000, &exitcode)) != NULL) {
+		state = lpctl_get_string(v, "state", "");
+		if (strcmp(state, "running") != 0 &&
+		    strcmp(state, "stopping") != 0) {
+			/* Nothing left to stop: say so, not "waiting". */
+			fprintf(stderr, "lpctl: \"%s\" had already ended "
+			    "(%s); nothing to stop\n", name, state);
+			courier_value_unref(v);
+			lpctl_disconnect(cl);
+			return (exitcode);
+		}
 		courier_value_unref(v);
 		if (!nowait && !kill) {
 			fprintf(stderr, "lpctl: stopping \"%s\": its nodes got "

@@ -361,7 +361,8 @@ lpctl_run(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'g':
-			if ((grace = lpctl_parse_grace("run", optarg)) < 0)
+			if ((grace = lpctl_parse_seconds("run", "grace",
+			    optarg)) < 0)
 				return (LPCTL_EXIT_USAGE);
 			break;
 		case 'n':

@@ -55,7 +55,7 @@ _lpctl()
 		word=${COMP_WORDS[i]}
 		case $word in
 		--socket | -S | --grace | --name | --log-dir | --log-max | \
-		--log-keep | --timeout | -n | --lines)
+		--log-keep | --timeout | --ready-timeout | -n | --lines)
 			((i++))
 			continue
 			;;
@@ -86,7 +86,8 @@ _lpctl()
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return
 		;;
-	--grace | --name | --log-max | --log-keep | --timeout | -n | --lines)
+	--grace | --name | --log-max | --log-keep | --timeout | \
+	    --ready-timeout | -n | --lines)
 		return
 		;;
 	esac
@@ -95,7 +96,8 @@ _lpctl()
 		case $cmd in
 		run) opts="--grace --name --log-dir --log-max --log-keep --tcp
 		    --quiet --help" ;;
-		launch) opts="--wait --name --grace --socket --help" ;;
+		launch) opts="--ready --ready-timeout --wait --name --grace
+		    --socket --help" ;;
 		stop) opts="--grace --kill --no-wait --socket --help" ;;
 		status) opts="-v --verbose --json --socket --help" ;;
 		logs) opts="-f --follow -n --lines --socket --help" ;;

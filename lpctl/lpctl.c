@@ -42,11 +42,18 @@ static const struct lpctl_cmd {
 	    "                    end, also in groups of 5 or more (summed up\n"
 	    "                    otherwise)\n",
 	    lpctl_run },
-	{ "launch", "launch [--wait] [--name NAME] [--grace S] "
-	    "[--socket PATH] FILE",
+	{ "launch", "launch [--ready] [--ready-timeout S] [--wait] [--name NAME] "
+	    "[--grace S] [--socket PATH] FILE",
 	    "hand a program to lpd; --wait waits for its end",
 	    "Sends FILE, your environment and working folder to lpd, which runs\n"
 	    "the program; prints its name.\n\n"
+	    "  -r, --ready       wait until every node is ready (a courier node\n"
+	    "                    serves, another runs or ended with status 0),\n"
+	    "                    showing how many are; exit 1 if the program\n"
+	    "                    fails first or time runs out\n"
+	    "  --ready-timeout S give up waiting for ready after S seconds\n"
+	    "                    (default 120; implies --ready); the program\n"
+	    "                    keeps running\n"
 	    "  --wait            wait for the program's end; exit with its\n"
 	    "                    status\n"
 	    "  --name NAME       run under NAME instead of the file's program\n"
@@ -150,9 +157,9 @@ lpctl_usage(const char *name, bool error)
 	return (error ? LPCTL_EXIT_USAGE : LPCTL_EXIT_OK);
 }
 
-/* --grace S: seconds from 0 to 86400, or -1 after a message. */
+/* --OPTION S: seconds from 0 to 86400, or -1 after a message. */
 double
-lpctl_parse_grace(const char *cmd, const char *s)
+lpctl_parse_seconds(const char *cmd, const char *opt, const char *s)
 {
 	double	 g;
 	char	*end;
@@ -161,8 +168,8 @@ lpctl_parse_grace(const char *cmd, const char *s)
 	g = strtod(s, &end);
 	if (errno != 0 || end == s || *end != '\0' || !isfinite(g) || g < 0 ||
 	    g > 86400) {
-		fprintf(stderr, "lpctl %s: --grace %s: not a number of seconds "
-		    "from 0 to 86400\n", cmd, s);
+		fprintf(stderr, "lpctl %s: --%s %s: not a number of seconds "
+		    "from 0 to 86400\n", cmd, opt, s);
 		return (-1);
 	}
 	return (g);

@@ -22,8 +22,8 @@
 
 /* lpctl.c */
 int	lpctl_usage(const char *, bool);
-/* --grace S: seconds from 0 to 86400, or -1 after a message. */
-double	lpctl_parse_grace(const char *, const char *);
+/* --OPTION S: seconds from 0 to 86400, or -1 after a message. */
+double	lpctl_parse_seconds(const char *, const char *, const char *);
 
 /* cmd-run.c */
 int	lpctl_run(int, char **);

@@ -251,6 +251,37 @@ status=0
 expect "$tmp/third.out" 'another lpd \(pid [0-9]+\) uses the state folder'
 ok "a second lpd is refused"
 
+# launch --ready: back once every node serves; the program failing
+# first, or time running out, exits 1 and says why.
+program "$tmp/many.json" '{"program": "many", "nodes": [
+  {"group": "srv", "type": "courier", "replicas": 4, "command": ["testnode"],
+   "config": {"wait": true}}]}'
+program "$tmp/dies.json" '{"program": "dies", "nodes": [
+  {"group": "d", "type": "courier", "command": ["sh", "-c", "sleep 0.3; exit 3"]}]}'
+program "$tmp/slow.json" '{"program": "slow", "stop": {"grace_s": 1},
+  "nodes": [{"group": "m", "type": "courier", "command": ["sleep", "1000"]}]}'
+lpctl_d 0 r1 launch --ready "$tmp/many.json"
+expect "$tmp/r1.out" '^many$'
+expect "$tmp/r1.err" '"many" ready: 4 nodes in [0-9.]+ s'
+lpctl_d 0 r1s status many
+expect "$tmp/r1s.out" 'srv +courier +4 running'
+lpctl_d 0 r1t stop many
+lpctl_d 1 r2 launch --ready "$tmp/dies.json"
+expect "$tmp/r2.err" 'program "dies" failed: d/0 exited with status 3'
+expect_not "$tmp/r2.err" 'ready:'
+lpctl_d 0 r2s stop dies
+expect "$tmp/r2s.err" '"dies" had already ended \(failed\); nothing to stop'
+lpctl_d 2 r3u launch --ready-timeout soon "$tmp/slow.json"
+expect "$tmp/r3u.err" '--ready-timeout soon: not a number of seconds'
+lpctl_d 1 r3 launch --ready-timeout 0.5 "$tmp/slow.json"
+expect "$tmp/r3.err" '"slow" not ready after 0.5 s: 0 of 1 nodes ready; not ready: m/0 \(starting\)'
+expect "$tmp/r3.err" 'lpctl stop slow stops it'
+lpctl_d 0 r3s status slow
+expect "$tmp/r3s.out" '^program slow: running'
+lpctl_d 0 r3t stop slow
+ok "launch --ready: all nodes serve; a failure or a timeout exits 1"
+ok "stop of a program that had ended says so"
+
 lpctl_d 0 s4 stop serve2
 
 # A node that never answers (its socket listens; nobody accepts): a call

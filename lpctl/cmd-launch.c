@@ -24,8 +24,10 @@ extern char **environ;
 /* How many of the nodes not ready a timeout names. */
 #define READY_NAMED	5
 
-/* Whether a node is ready: it runs (serves, for a courier node), or it
- * is done with status 0. */
+/*
+ * Whether a node is ready: it runs (serves, for a courier node), or it is
+ * done with status 0.
+ */
 static bool
 node_ready(const courier_value *n)
 {

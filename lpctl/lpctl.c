@@ -42,15 +42,15 @@ static const struct lpctl_cmd {
 	    "                    end, also in groups of 5 or more (summed up\n"
 	    "                    otherwise)\n",
 	    lpctl_run },
-	{ "launch", "launch [--ready] [--ready-timeout S] [--wait] [--name NAME] "
-	    "[--grace S] [--socket PATH] FILE",
+	{ "launch", "launch [--ready] [--ready-timeout S] [--wait] "
+	    "[--name NAME] [--grace S] [--socket PATH] FILE",
 	    "hand a program to lpd; --wait waits for its end",
 	    "Sends FILE, your environment and working folder to lpd, which runs\n"
 	    "the program; prints its name.\n\n"
-	    "  -r, --ready       wait until every node is ready (a courier node\n"
-	    "                    serves, another runs or ended with status 0),\n"
-	    "                    showing how many are; exit 1 if the program\n"
-	    "                    fails first or time runs out\n"
+	    "  -r, --ready       wait until every node is ready (a courier\n"
+	    "                    node serves, another runs or ended with\n"
+	    "                    status 0), showing how many are; exit 1 if\n"
+	    "                    the program fails first or time runs out\n"
 	    "  --ready-timeout S give up waiting for ready after S seconds\n"
 	    "                    (default 120; implies --ready); the program\n"
 	    "                    keeps running\n"

@@ -20,6 +20,7 @@
 #define LPD_CTL_CALL		"call"
 #define LPD_CTL_METHODS		"methods"
 #define LPD_CTL_FORGET		"forget"
+#define LPD_CTL_RESTART		"restart"
 
 /* The keyword arguments of requests. */
 #define LPD_CTL_K_VERSION	"version"

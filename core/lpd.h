@@ -307,6 +307,16 @@ void		 lpd_run_set_grace(struct lpd_run *, double grace_s);
  */
 void		 lpd_run_node_exited(struct lpd_run *, struct lpd_node *,
 		    int status, const char *why);
+/*
+ * Restart a node: SIGTERM to its process group (or through the ops),
+ * SIGKILL after the grace period, then start it again at once whatever
+ * its group's restart policy; a node in backoff starts at once. It counts
+ * as a restart, not toward max_restarts, and is no failure. 0, or -1
+ * with *cause when the program stops or the node ended for good. why
+ * starts the event's message.
+ */
+int		 lpd_run_restart_node(struct lpd_run *, struct lpd_node *,
+		    const char *why, char **cause);
 /* A node asked for the stop (lp_stop_program): the program succeeds
  * unless a node failed before. The caller then calls lpd_run_stop. */
 void		 lpd_run_stop_requested(struct lpd_run *, const char *node);

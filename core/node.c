@@ -26,10 +26,16 @@ static const int transitions[SN_NEVENTS][FA + 1] = {
 	/* from:		PE  ST  RU  BO  SP  EX  FA */
 	[SN_SPAWNED] =	      { ST, NO, NO, ST, NO, NO, NO },
 	[SN_RUNS] =	      { NO, RU, NO, NO, NO, NO, NO },
-	/* Nothing runs in PENDING or BACKOFF: a stop ends it there. */
-	[SN_STOP] =	      { EX, SP, SP, EX, NO, NO, NO },
-	/* From PENDING and BACKOFF too: a start that failed. */
-	[SN_RESTART] =	      { BO, BO, BO, BO, NO, NO, NO },
+	/*
+	 * Nothing runs in PENDING or BACKOFF: a stop ends it there. The
+	 * program's stop finds a node that restarts already STOPPING.
+	 */
+	[SN_STOP] =	      { EX, SP, SP, EX, SP, NO, NO },
+	/*
+	 * From PENDING and BACKOFF too: a start that failed. From STOPPING:
+	 * a restart that was asked for.
+	 */
+	[SN_RESTART] =	      { BO, BO, BO, BO, BO, NO, NO },
 	[SN_EXIT_OK] =	      { EX, EX, EX, EX, NO, NO, NO },
 	[SN_EXIT_FAIL] =      { FA, FA, FA, FA, NO, NO, NO },
 	/* Exits during a stop are not failures. */
@@ -104,11 +110,28 @@ lpd_run_node_ended(struct run_node *sn, int status)
 	    !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 
 	if (run->stopping) {
+		sn->restart_asked = false;
 		lpd_run_node_event(sn, SN_EXIT_IN_STOP);
 		lpd_run_node_final(sn);
 		lpd_run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
 		free(msg);
 		lpd_run_maybe_finish(run);
+		return;
+	}
+
+	/* A restart that was asked for: start again now, as no failure. */
+	if (sn->restart_asked) {
+		sn->restart_asked = false;
+		evtimer_del(sn->timer);
+		lpd_run_node_event(sn, SN_RESTART);
+		sn->n.restarts++;
+		tv = ms_tv(0);
+		evtimer_add(sn->timer, &tv);
+		lpd_run_event(run, sn, LPD_EV_EXITED, msg != NULL ? msg : how);
+		if (sn->n.state == LPD_NODE_BACKOFF)
+			lpd_run_event(run, sn, LPD_EV_RESTARTING,
+			    "restarting now, as asked");
+		free(msg);
 		return;
 	}
 
@@ -165,7 +188,10 @@ lpd_run_node_ended(struct run_node *sn, int status)
 	lpd_run_maybe_finish(run);
 }
 
-/* The node's timer: the end of a backoff, or time to probe again. */
+/*
+ * The node's timer: the end of a backoff, time to probe again, or the end
+ * of the grace period of a restart.
+ */
 void
 lpd_run_node_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -173,9 +199,68 @@ lpd_run_node_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (sn->n.state == LPD_NODE_BACKOFF)
 		lpd_run_node_start(sn);
-	else if (sn->n.state == LPD_NODE_STARTING && sn->probe != NULL &&
+	else if (sn->n.state == LPD_NODE_STOPPING && sn->restart_asked &&
+	    node_running(sn)) {
+		lpd_run_node_signal(sn, SIGKILL);
+		sn->n.killed = true;
+		lpd_run_event(sn->n.run, sn, LPD_EV_KILLED,
+		    "the grace period of its restart is over");
+	} else if (sn->n.state == LPD_NODE_STARTING && sn->probe != NULL &&
 	    node_running(sn))
 		lpd_probe_start(sn);
+}
+
+/* Restart a node; see lpd.h. */
+int
+lpd_run_restart_node(struct lpd_run *run, struct lpd_node *n, const char *why,
+    char **cause)
+{
+	struct run_node	*sn = n->priv;
+	struct timeval	 tv;
+
+	if (sn->n.run != run)
+		fatalx("%s: %s is not a node of this run", __func__, n->name);
+	if (run->stopping || run->done) {
+		xasprintf(cause, "the program is stopping; it cannot restart "
+		    "%s", n->name);
+		return (-1);
+	}
+	switch (sn->n.state) {
+	case LPD_NODE_STOPPING:		/* a restart under way */
+		return (0);
+	case LPD_NODE_BACKOFF:
+		evtimer_del(sn->timer);
+		lpd_run_eventf(run, sn, LPD_EV_RESTARTING, "%s: starting now",
+		    why);
+		lpd_run_node_start(sn);
+		return (0);
+	case LPD_NODE_STARTING:
+	case LPD_NODE_RUNNING:
+		break;
+	default:
+		xasprintf(cause, "%s has %s for good: a node that ended does "
+		    "not start again (restart the program)", n->name,
+		    lpd_node_state_name(sn->n.state));
+		return (-1);
+	}
+	sn->restart_asked = true;
+	evtimer_del(sn->timer);
+	lpd_probe_close(sn);
+	lpd_run_node_event(sn, SN_STOP);
+	if (run->grace_s <= 0) {
+		lpd_run_node_signal(sn, SIGKILL);
+		sn->n.killed = true;
+		lpd_run_eventf(run, sn, LPD_EV_RESTARTING, "%s: SIGKILL (the "
+		    "grace period is 0)", why);
+		return (0);
+	}
+	lpd_run_node_signal(sn, SIGTERM);
+	tv.tv_sec = (time_t)run->grace_s;
+	tv.tv_usec = (suseconds_t)((run->grace_s - (double)tv.tv_sec) * 1e6);
+	evtimer_add(sn->timer, &tv);
+	lpd_run_eventf(run, sn, LPD_EV_RESTARTING, "%s: SIGTERM, SIGKILL "
+	    "after %g s", why, run->grace_s);
+	return (0);
 }
 
 /* Start (or restart) a node's process. */

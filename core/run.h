@@ -109,6 +109,7 @@ struct run_node {
 	unsigned		 ring_head;
 	unsigned		 ring_count;
 	bool			 final;
+	bool			 restart_asked;	/* stopping to start again */
 };
 
 struct lpd_run {
@@ -199,12 +200,13 @@ void	 lpd_run_event(struct lpd_run *, struct run_node *, enum lpd_event,
 void	 lpd_run_eventf(struct lpd_run *, struct run_node *, enum lpd_event,
 	    const char *, ...) COURIER_PRINTF(4, 5);
 void	 lpd_run_maybe_finish(struct lpd_run *);
+void	 lpd_run_node_signal(struct run_node *, int);
 
 /* What happens to a node, for its state machine (node.c). */
 enum run_node_event {
 	SN_SPAWNED,		/* its process (or thread) was started */
 	SN_RUNS,		/* it serves, or a process node runs */
-	SN_STOP,		/* the program stops */
+	SN_STOP,		/* the program stops, or the node restarts */
 	SN_RESTART,		/* it ended, and will start again */
 	SN_EXIT_OK,		/* it ended well, for good */
 	SN_EXIT_FAIL,		/* it failed, for good */

@@ -128,8 +128,8 @@ lpd_node_state_name(enum lpd_node_state state)
  * the signal goes to it alone; it is not reaped, so its pid is still
  * ours. A signal it gets then stays pending (blocked) until its exec.
  */
-static void
-node_signal(struct run_node *sn, int sig)
+void
+lpd_run_node_signal(struct run_node *sn, int sig)
 {
 	struct lpd_run	*run = sn->n.run;
 
@@ -159,7 +159,7 @@ run_kill_all(struct lpd_run *run, const char *why)
 		sn = &run->nodes[i];
 		if (!node_running(sn))
 			continue;
-		node_signal(sn, SIGKILL);
+		lpd_run_node_signal(sn, SIGKILL);
 		sn->n.killed = true;
 	}
 	for (i = 0; i < run->nnodes; i++) {
@@ -220,6 +220,8 @@ lpd_run_stop(struct lpd_run *run, bool kill, const char *why)
 		if (sn->final)
 			continue;
 		evtimer_del(sn->timer);
+		/* A restart under way becomes a stop. */
+		sn->restart_asked = false;
 		lpd_run_node_event(sn, SN_STOP);
 		if (sn->n.state == LPD_NODE_EXITED) {
 			/* Nothing ran: a pending restart is cancelled. */
@@ -228,7 +230,7 @@ lpd_run_stop(struct lpd_run *run, bool kill, const char *why)
 		}
 		lpd_probe_close(sn);
 		if (!kill)
-			node_signal(sn, SIGTERM);
+			lpd_run_node_signal(sn, SIGTERM);
 	}
 	lpd_run_event(run, NULL, LPD_EV_STOPPING, why != NULL ? why :
 	    "the stop was asked for");
@@ -846,7 +848,7 @@ lpd_run_free(struct lpd_run *run)
 	/* Not done: kill what is left and reap it here, blocking. */
 	for (i = 0; i < run->nnodes; i++) {
 		sn = &run->nodes[i];
-		node_signal(sn, SIGKILL);
+		lpd_run_node_signal(sn, SIGKILL);
 		/* The ops' nodes cannot be reaped here: they are the ops'. */
 		sn->live = false;
 	}

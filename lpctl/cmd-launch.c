@@ -18,9 +18,8 @@ extern char **environ;
 
 #define FILE_MAX	(16 * 1024 * 1024)
 #define LAUNCH_MS	60000
-/* launch --ready: how often lpd is asked, and for how long by default. */
+/* launch --ready: how often lpd is asked. */
 #define READY_POLL_MS	200
-#define READY_TIMEOUT_S	120
 /* How many of the nodes not ready a timeout names. */
 #define READY_NAMED	5
 
@@ -33,8 +32,8 @@ node_ready(const courier_value *n)
 {
 	const char	*st = lpctl_get_string(n, "state", "");
 
-	return (strcmp(st, "running") == 0 || (strcmp(st, "exited") == 0 &&
-	    lpctl_get_number(n, "exit", 1) == 0));
+	/* A node ends "exited" only with status 0 ("failed" else). */
+	return (strcmp(st, "running") == 0 || strcmp(st, "exited") == 0);
 }
 
 /*
@@ -106,8 +105,8 @@ print_not_ready(const courier_value *v)
  * The program ending first gives its status; running out of time names
  * the nodes not ready and exits 1, leaving the program running.
  */
-static int
-wait_ready(struct lpctl_client *cl, const char *prog, double timeout)
+int
+lpctl_wait_ready(struct lpctl_client *cl, const char *prog, double timeout)
 {
 	courier_value	*v = NULL;
 	const char	*state;
@@ -168,25 +167,25 @@ wait_ready(struct lpctl_client *cl, const char *prog, double timeout)
 
 /* Read a whole file; NULL after a message. */
 static char *
-read_file(const char *path, size_t *len)
+read_file(const char *cmd, const char *path, size_t *len)
 {
 	FILE	*f;
 	char	*buf;
 	size_t	 n;
 
 	if ((f = fopen(path, "re")) == NULL) {
-		fprintf(stderr, "lpctl launch: %s: %s\n", path,
+		fprintf(stderr, "lpctl %s: %s: %s\n", cmd, path,
 		    strerror(errno));
 		return (NULL);
 	}
 	if ((buf = malloc(FILE_MAX + 1)) == NULL) {
 		fclose(f);
-		fprintf(stderr, "lpctl launch: out of memory\n");
+		fprintf(stderr, "lpctl %s: out of memory\n", cmd);
 		return (NULL);
 	}
 	n = fread(buf, 1, FILE_MAX + 1, f);
 	if (ferror(f) || n > FILE_MAX) {
-		fprintf(stderr, "lpctl launch: %s: %s\n", path, ferror(f) ?
+		fprintf(stderr, "lpctl %s: %s: %s\n", cmd, path, ferror(f) ?
 		    strerror(errno) : "larger than 16 MiB");
 		fclose(f);
 		free(buf);
@@ -211,12 +210,11 @@ lpctl_launch(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lpctl_client		*cl;
-	courier_value			*kw, *env, *v, *s;
-	const char			*name = NULL, *prog;
-	char				*text, *file, cwd[PATH_MAX];
-	size_t				 len, i;
+	const char			*name = NULL;
+	char				*text, *file, *prog;
+	size_t				 len;
 	double				 grace = -1;
-	double				 ready_s = READY_TIMEOUT_S;
+	double				 ready_s = LPCTL_READY_TIMEOUT_S;
 	bool				 wait = false, ready = false;
 	int				 ch, exitcode = LPCTL_EXIT_OK;
 
@@ -254,25 +252,67 @@ lpctl_launch(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return (lpctl_usage("launch", true));
-	if ((file = realpath(argv[optind], NULL)) == NULL) {
-		fprintf(stderr, "lpctl launch: %s: %s\n", argv[optind],
-		    strerror(errno));
-		return (LPCTL_EXIT_USAGE);
-	}
-	if ((text = read_file(file, &len)) == NULL) {
-		free(file);
-		return (LPCTL_EXIT_USAGE);
-	}
+	if ((exitcode = lpctl_read_program("launch", argv[optind], &file,
+	    &text, &len)) != LPCTL_EXIT_OK)
+		return (exitcode);
 	if ((cl = lpctl_connect("launch", &exitcode)) == NULL) {
 		free(text);
 		free(file);
 		return (exitcode);
 	}
+	exitcode = lpctl_launch_send(cl, argv[optind], file, text, len, name,
+	    grace, &prog);
+	free(text);
+	free(file);
+	if (exitcode != LPCTL_EXIT_OK) {
+		lpctl_disconnect(cl);
+		return (exitcode);
+	}
+	printf("%s\n", prog);
+	fflush(stdout);
+	if (ready)
+		exitcode = lpctl_wait_ready(cl, prog, ready_s);
+	if (wait && exitcode == LPCTL_EXIT_OK)
+		exitcode = lpctl_wait_end(cl, prog, true);
+	free(prog);
+	lpctl_disconnect(cl);
+	return (exitcode);
+}
+
+/* Read a program file: its real path and text; 0, or an exit status. */
+int
+lpctl_read_program(const char *cmd, const char *arg, char **file,
+    char **text, size_t *len)
+{
+	if ((*file = realpath(arg, NULL)) == NULL) {
+		fprintf(stderr, "lpctl %s: %s: %s\n", cmd, arg,
+		    strerror(errno));
+		return (LPCTL_EXIT_USAGE);
+	}
+	if ((*text = read_file(cmd, *file, len)) == NULL) {
+		free(*file);
+		return (LPCTL_EXIT_USAGE);
+	}
+	return (LPCTL_EXIT_OK);
+}
+
+/*
+ * Hand a program file (arg, as the user named it) to lpd, with the user's
+ * environment and working folder, under name unless NULL; its name in lpd
+ * to *prog. 0, or an exit status after a message.
+ */
+int
+lpctl_launch_send(struct lpctl_client *cl, const char *arg, const char *file,
+    const char *text, size_t len, const char *name, double grace, char **prog)
+{
+	courier_value	*kw, *env, *v, *s;
+	char		 cwd[PATH_MAX];
+	size_t		 i;
+	int		 exitcode = LPCTL_EXIT_OK;
 
 	kw = courier_dict_new();
 	courier_dict_set(kw, LPD_CTL_K_FILE, courier_string(file));
 	courier_dict_set(kw, LPD_CTL_K_TEXT, courier_bytes(text, len));
-	free(text);
 	if (name != NULL && (s = courier_string(name)) != NULL)
 		courier_dict_set(kw, LPD_CTL_K_NAME, s);
 	if (getcwd(cwd, sizeof cwd) != NULL)
@@ -291,22 +331,12 @@ lpctl_launch(int argc, char **argv)
 	    &exitcode)) == NULL) {
 		if (exitcode == LPCTL_EXIT_USAGE)
 			fprintf(stderr, "lpctl: %s is not a valid program "
-			    "file; nothing was started\n", argv[optind]);
-		lpctl_disconnect(cl);
-		free(file);
+			    "file; nothing was started\n", arg);
 		return (exitcode);
 	}
-	prog = lpctl_get_string(v, "program", "?");
-	printf("%s\n", prog);
-	fflush(stdout);
-	if (ready)
-		exitcode = wait_ready(cl, prog, ready_s);
-	if (wait && exitcode == LPCTL_EXIT_OK)
-		exitcode = lpctl_wait_end(cl, prog, true);
+	*prog = xstrdup(lpctl_get_string(v, "program", "?"));
 	courier_value_unref(v);
-	lpctl_disconnect(cl);
-	free(file);
-	return (exitcode);
+	return (LPCTL_EXIT_OK);
 }
 
 /* The one PROGRAM argument of stop, wait and forget, with --socket. */

@@ -47,8 +47,8 @@ _lpctl()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} cmd="" i n=0 word
 	local -a args=()
-	local commands="run launch stop status logs call methods wait forget
-	    validate graph"
+	local commands="run launch stop restart status logs call methods wait
+	    forget validate graph"
 
 	# The command, and the words after it that are not options.
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -99,6 +99,7 @@ _lpctl()
 		launch) opts="--ready --ready-timeout --wait --name --grace
 		    --socket --help" ;;
 		stop) opts="--grace --kill --no-wait --socket --help" ;;
+		restart) opts="--no-wait --ready-timeout --socket --help" ;;
 		status) opts="-v --verbose --json --socket --help" ;;
 		logs) opts="-f --follow -n --lines --socket --help" ;;
 		call | methods) opts="--timeout --socket --help" ;;
@@ -116,6 +117,15 @@ _lpctl()
 	stop | status | wait | forget)
 		((n == 0)) && mapfile -t COMPREPLY < <(compgen -W \
 		    "$(_lpctl_programs)" -- "$cur")
+		;;
+	restart)
+		if ((n == 0)); then
+			mapfile -t COMPREPLY < <(compgen -W \
+			    "$(_lpctl_programs)" -- "$cur")
+		else
+			mapfile -t COMPREPLY < <(compgen -W \
+			    "$(_lpctl_nodes "${args[0]}")" -- "$cur")
+		fi
 		;;
 	logs | call | methods)
 		if ((n == 0)); then

@@ -68,6 +68,19 @@ static const struct lpctl_cmd {
 	    "  --kill            SIGKILL at once\n"
 	    "  --no-wait         return once the stop has begun\n",
 	    lpctl_stop },
+	{ "restart", "restart [--no-wait] [--ready-timeout S] [--socket PATH] "
+	    "PROGRAM [NODE ...]",
+	    "restart nodes in place, or a whole program from its file",
+	    "Each NODE gets SIGTERM, SIGKILL after the program's grace\n"
+	    "period, and starts again at once on the same address, whatever\n"
+	    "its group's restart policy. Without NODE the program is stopped\n"
+	    "and launched again from its file, with your environment and\n"
+	    "working folder. Then waits until every node is ready, as launch\n"
+	    "--ready does.\n\n"
+	    "  --no-wait         return once the restart has begun\n"
+	    "  --ready-timeout S give up waiting for ready after S seconds\n"
+	    "                    (default 120)\n",
+	    lpctl_restart },
 	{ "status", "status [-v] [--json] [--socket PATH] [PROGRAM]",
 	    "programs in lpd, their nodes and states",
 	    "A line per program; with PROGRAM, a line per group. Exits 1 when\n"

@@ -55,10 +55,19 @@ double		 lpctl_get_number(const courier_value *, const char *, double);
 int		 lpctl_wait_end(struct lpctl_client *, const char *, bool);
 
 /* cmd-launch.c */
+#define LPCTL_READY_TIMEOUT_S	120
 int	lpctl_launch(int, char **);
+int	lpctl_read_program(const char *, const char *, char **, char **,
+	    size_t *);
+int	lpctl_launch_send(struct lpctl_client *, const char *, const char *,
+	    const char *, size_t, const char *, double, char **);
+int	lpctl_wait_ready(struct lpctl_client *, const char *, double);
 int	lpctl_stop(int, char **);
 int	lpctl_wait(int, char **);
 int	lpctl_forget(int, char **);
+
+/* cmd-restart.c */
+int	lpctl_restart(int, char **);
 
 /* cmd-status.c */
 int	lpctl_status(int, char **);

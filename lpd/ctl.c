@@ -310,6 +310,50 @@ ctl_stop(void *self, courier_request *req, courier_error **err)
 	return (v);
 }
 
+/*
+ * restart {program, node}: stop one node of a running program (SIGTERM,
+ * SIGKILL after the grace period) and start it again, whatever its
+ * group's restart policy.
+ */
+static courier_value *
+ctl_restart(void *self, courier_request *req, courier_error **err)
+{
+	struct lpd_daemon	*d = self;
+	struct lpd_prog		*prog;
+	struct lpd_prog_node	*pn;
+	struct lpd_node		*n;
+	courier_value		*v;
+	uid_t			 uid = 0;
+	char			*why, *cause = NULL;
+	int			 r;
+
+	if ((prog = access_prog(d, req, err)) == NULL)
+		return (NULL);
+	if ((pn = access_node(prog, req, err)) == NULL)
+		return (NULL);
+	if (prog->run == NULL || (n = lpd_run_find(prog->run,
+	    pn->name)) == NULL) {
+		courier_error_set(err, COURIER_FAILED_PRECONDITION, "program "
+		    "\"%s\" has ended; lpctl launch starts it again",
+		    prog->name);
+		return (NULL);
+	}
+	(void)caller(req, &uid, NULL, err);
+	xasprintf(&why, "lpctl restart by uid %lu", (unsigned long)uid);
+	r = lpd_run_restart_node(prog->run, n, why, &cause);
+	free(why);
+	if (r != 0) {
+		courier_error_set(err, COURIER_FAILED_PRECONDITION, "%s",
+		    cause);
+		free(cause);
+		return (NULL);
+	}
+	v = courier_dict_new();
+	courier_dict_set(v, "program", courier_string(prog->name));
+	courier_dict_set(v, "node", courier_string(pn->name));
+	return (v);
+}
+
 /* status {program}: every program the caller may see, or one. */
 static courier_value *
 ctl_status(void *self, courier_request *req, courier_error **err)
@@ -743,6 +787,7 @@ lpd_ctl_start(struct lpd_daemon *d, int fd, char **cause)
 		{ LPD_CTL_CALL, ctl_call },
 		{ LPD_CTL_METHODS, ctl_methods },
 		{ LPD_CTL_FORGET, ctl_forget },
+		{ LPD_CTL_RESTART, ctl_restart },
 	};
 	size_t	i;
 

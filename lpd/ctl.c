@@ -334,8 +334,8 @@ ctl_restart(void *self, courier_request *req, courier_error **err)
 	if (prog->run == NULL || (n = lpd_run_find(prog->run,
 	    pn->name)) == NULL) {
 		courier_error_set(err, COURIER_FAILED_PRECONDITION, "program "
-		    "\"%s\" has ended; lpctl launch starts it again",
-		    prog->name);
+		    "\"%s\" has ended; lpctl restart %s launches it again",
+		    prog->name, prog->name);
 		return (NULL);
 	}
 	(void)caller(req, &uid, NULL, err);

@@ -94,6 +94,8 @@ lpctl_d 0 r4 restart --no-wait svc
 expect "$tmp/r4.err" "launched \"svc\" again"
 expect_not "$tmp/r4.err" 'stopping'
 lpctl_d 0 s2 stop svc
+lpctl_d 1 e5 restart svc srv/0
+expect "$tmp/e5.err" 'program "svc" has ended; lpctl restart svc launches it again'
 mv "$tmp/svc.json" "$tmp/moved.json"
 lpctl_d 2 r5 restart svc
 expect "$tmp/r5.err" "\"svc\" was not stopped: its file $tmp/svc.json cannot be read"

@@ -117,6 +117,32 @@ lpctl_request(struct lpctl_client *cl, const char *method,
 	return (NULL);
 }
 
+/*
+ * lpd's status of one program: the answer (the caller unrefs it), with
+ * the program's entry in *p; NULL with *exitcode after a message.
+ */
+courier_value *
+lpctl_status_of(struct lpctl_client *cl, const char *prog,
+    const courier_value **p, int *exitcode)
+{
+	courier_value	*kw, *v;
+
+	kw = courier_dict_new();
+	courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(prog));
+	if ((v = lpctl_request(cl, LPD_CTL_STATUS, kw, 30000,
+	    exitcode)) == NULL)
+		return (NULL);
+	if ((*p = courier_list_get(courier_dict_get(v, "programs"),
+	    0)) == NULL) {
+		fprintf(stderr, "lpctl: program \"%s\" is gone from lpd\n",
+		    prog);
+		courier_value_unref(v);
+		*exitcode = LPCTL_EXIT_FAILED;
+		return (NULL);
+	}
+	return (v);
+}
+
 /* Connect to lpd and say hello; NULL with *exitcode after a message. */
 struct lpctl_client *
 lpctl_connect(const char *cmd, int *exitcode)

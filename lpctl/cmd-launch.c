@@ -44,23 +44,13 @@ static int
 ready_count(struct lpctl_client *cl, const char *prog, courier_value **out,
     size_t *ready, size_t *total)
 {
-	courier_value		*kw, *v;
+	courier_value		*v;
 	const courier_value	*p, *nodes;
 	size_t			 i;
 	int			 exitcode = LPCTL_EXIT_OK;
 
-	kw = courier_dict_new();
-	courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(prog));
-	if ((v = lpctl_request(cl, LPD_CTL_STATUS, kw, 30000,
-	    &exitcode)) == NULL)
+	if ((v = lpctl_status_of(cl, prog, &p, &exitcode)) == NULL)
 		return (exitcode);
-	p = courier_list_get(courier_dict_get(v, "programs"), 0);
-	if (p == NULL) {
-		fprintf(stderr, "lpctl: program \"%s\" is gone from lpd\n",
-		    prog);
-		courier_value_unref(v);
-		return (LPCTL_EXIT_FAILED);
-	}
 	nodes = courier_dict_get(p, "nodes");
 	*total = courier_list_len(nodes);
 	*ready = 0;

@@ -44,21 +44,17 @@ restart_nodes(struct lpctl_client *cl, const char *prog, char **nodes,
 static int
 restart_program(struct lpctl_client *cl, const char *prog)
 {
-	courier_value	*kw, *v;
-	const char	*state;
-	char		*file, *path, *text, *name = NULL;
-	size_t		 len;
-	int		 exitcode = LPCTL_EXIT_OK;
+	courier_value		*kw, *v;
+	const courier_value	*p;
+	const char		*state;
+	char			*file, *path, *text, *name = NULL;
+	size_t			 len;
+	int			 exitcode = LPCTL_EXIT_OK;
 
-	kw = courier_dict_new();
-	courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(prog));
-	if ((v = lpctl_request(cl, LPD_CTL_STATUS, kw, 30000,
-	    &exitcode)) == NULL)
+	if ((v = lpctl_status_of(cl, prog, &p, &exitcode)) == NULL)
 		return (exitcode);
-	state = lpctl_get_string(courier_list_get(courier_dict_get(v,
-	    "programs"), 0), "state", "");
-	file = strdup(lpctl_get_string(courier_list_get(courier_dict_get(v,
-	    "programs"), 0), "file", ""));
+	state = lpctl_get_string(p, "state", "");
+	file = strdup(lpctl_get_string(p, "file", ""));
 	if (file == NULL) {
 		fprintf(stderr, "lpctl: out of memory\n");
 		exit(LPCTL_EXIT_FAILED);

@@ -53,6 +53,8 @@ const char	*lpctl_get_string(const courier_value *, const char *,
 		    const char *);
 double		 lpctl_get_number(const courier_value *, const char *, double);
 int		 lpctl_wait_end(struct lpctl_client *, const char *, bool);
+courier_value	*lpctl_status_of(struct lpctl_client *, const char *,
+		    const courier_value **, int *);
 
 /* cmd-launch.c */
 #define LPCTL_READY_TIMEOUT_S	120

@@ -893,28 +893,48 @@ node_group(struct loader *l, json_t *obj, json_t *v)
 	free(q);
 }
 
+/*
+ * Which of names a string field is: its index, or -1 after an error that
+ * calls the field a noun ("type", "value") and says what it must be
+ * (what: "\"courier\" or \"process\""), with the nearest name as a hint.
+ */
+static int
+one_of(struct loader *l, json_t *v, const char *const *names, size_t n,
+    const char *noun, const char *what)
+{
+	size_t	 i;
+	char	*q, *hint;
+
+	for (i = 0; i < n; i++) {
+		if (string_is(v, names[i]))
+			return ((int)i);
+	}
+	if (!json_is_string(v)) {
+		error_type(l, v, what);
+		return (-1);
+	}
+	q = describe(v);
+	hint = is_cstring(v) ? suggest(json_string_value(v), names, n) :
+	    xstrdup("");
+	error_at(l, "unknown %s %s%s: it must be %s", noun, q, hint, what);
+	free(hint);
+	free(q);
+	return (-1);
+}
+
 /* "type" of a node entry. */
 static void
 node_type(struct loader *l, json_t *obj, json_t *v)
 {
-	static const char *const types[] = { "courier", "process" };
-	char	*q, *hint;
+	static const char *const	 names[] = { "courier", "process" };
+	static const enum lpd_node_type	 types[] = {
+		LPD_TYPE_COURIER, LPD_TYPE_PROCESS
+	};
+	int				 i;
 
-	if (string_is(v, "courier"))
-		l->g->type = LPD_TYPE_COURIER;
-	else if (string_is(v, "process"))
-		l->g->type = LPD_TYPE_PROCESS;
-	else if (!json_is_string(v))
-		error_type(l, v, "\"courier\" or \"process\"");
-	else {
-		q = describe(v);
-		hint = is_cstring(v) ? suggest(json_string_value(v), types,
-		    nitems(types)) : xstrdup("");
-		error_at(l, "unknown type %s%s: it must be \"courier\" or "
-		    "\"process\"", q, hint);
-		free(hint);
-		free(q);
-	}
+	if ((i = one_of(l, v, names, nitems(names), "type",
+	    "\"courier\" or \"process\"")) != -1)
+		l->g->type = types[i];
 }
 
 /* "replicas" of a node entry. */
@@ -1075,29 +1095,17 @@ node_run(struct loader *l, json_t *obj, json_t *v)
 static void
 node_restart(struct loader *l, json_t *obj, json_t *v)
 {
-	static const char *const values[] = {
+	static const char *const	 names[] = {
 		"never", "on-failure", "always"
 	};
-	size_t	 i;
-	char	*q, *hint;
+	static const enum lpd_restart	 values[] = {
+		LPD_RESTART_NEVER, LPD_RESTART_ON_FAILURE, LPD_RESTART_ALWAYS
+	};
+	int				 i;
 
-	for (i = 0; i < nitems(values); i++) {
-		if (string_is(v, values[i])) {
-			l->g->restart = (enum lpd_restart)i;
-			return;
-		}
-	}
-	if (!json_is_string(v)) {
-		error_type(l, v, "\"never\", \"on-failure\" or \"always\"");
-		return;
-	}
-	q = describe(v);
-	hint = is_cstring(v) ? suggest(json_string_value(v), values,
-	    nitems(values)) : xstrdup("");
-	error_at(l, "unknown value %s%s: it must be \"never\", \"on-failure\" "
-	    "or \"always\"", q, hint);
-	free(hint);
-	free(q);
+	if ((i = one_of(l, v, names, nitems(names), "value",
+	    "\"never\", \"on-failure\" or \"always\"")) != -1)
+		l->g->restart = values[i];
 }
 
 /* "max_restarts" of a node entry: only with a restart policy. */
@@ -1129,24 +1137,17 @@ node_max_restarts(struct loader *l, json_t *obj, json_t *v)
 static void
 node_on_failure(struct loader *l, json_t *obj, json_t *v)
 {
-	static const char *const values[] = { "stop_program", "ignore" };
-	char	*q, *hint;
+	static const char *const		 names[] = {
+		"stop_program", "ignore"
+	};
+	static const enum lpd_on_failure	 values[] = {
+		LPD_ON_FAILURE_STOP, LPD_ON_FAILURE_IGNORE
+	};
+	int					 i;
 
-	if (string_is(v, "stop_program"))
-		l->g->on_failure = LPD_ON_FAILURE_STOP;
-	else if (string_is(v, "ignore"))
-		l->g->on_failure = LPD_ON_FAILURE_IGNORE;
-	else if (!json_is_string(v))
-		error_type(l, v, "\"stop_program\" or \"ignore\"");
-	else {
-		q = describe(v);
-		hint = is_cstring(v) ? suggest(json_string_value(v), values,
-		    nitems(values)) : xstrdup("");
-		error_at(l, "unknown value %s%s: it must be \"stop_program\" "
-		    "or \"ignore\"", q, hint);
-		free(hint);
-		free(q);
-	}
+	if ((i = one_of(l, v, names, nitems(names), "value",
+	    "\"stop_program\" or \"ignore\"")) != -1)
+		l->g->on_failure = values[i];
 }
 
 static const struct key node_keys[] = {

@@ -349,6 +349,23 @@ read_range(int fd, uint64_t off, size_t want, size_t *len)
 	return (buf);
 }
 
+/* Open a log file to read, with its size; -1 if it cannot be. */
+static int
+open_sized(const char *path, uint64_t *size)
+{
+	struct stat	 sb;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	if (fstat(fd, &sb) != 0) {
+		close(fd);
+		return (-1);
+	}
+	*size = (uint64_t)sb.st_size;
+	return (fd);
+}
+
 /*
  * The last n lines (n < 0: all) of a log file, at most LOG_READ_MAX
  * bytes, and in *next the cursor after them (base is the file's first).
@@ -358,7 +375,6 @@ char *
 lpd_log_tail(const char *path, long n, uint64_t base, size_t *len,
     uint64_t *next)
 {
-	struct stat	 sb;
 	uint64_t	 size, off;
 	char		*buf, *p;
 	size_t		 got;
@@ -367,13 +383,8 @@ lpd_log_tail(const char *path, long n, uint64_t base, size_t *len,
 
 	*len = 0;
 	*next = base;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open_sized(path, &size)) == -1)
 		return (xstrdup(""));
-	if (fstat(fd, &sb) != 0) {
-		close(fd);
-		return (xstrdup(""));
-	}
-	size = (uint64_t)sb.st_size;
 	off = size > LOG_READ_MAX ? size - LOG_READ_MAX : 0;
 	buf = read_range(fd, off, (size_t)(size - off), &got);
 	close(fd);
@@ -404,7 +415,6 @@ char *
 lpd_log_since(const char *path, uint64_t base, uint64_t from, size_t *len,
     uint64_t *next)
 {
-	struct stat	 sb;
 	uint64_t	 off, size;
 	size_t		 want;
 	char		*buf;
@@ -412,13 +422,8 @@ lpd_log_since(const char *path, uint64_t base, uint64_t from, size_t *len,
 
 	*len = 0;
 	*next = from;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open_sized(path, &size)) == -1)
 		return (xstrdup(""));
-	if (fstat(fd, &sb) != 0) {
-		close(fd);
-		return (xstrdup(""));
-	}
-	size = (uint64_t)sb.st_size;
 	/* Rotated away before the reader came back: start at the file's. */
 	off = from > base ? from - base : 0;
 	if (off >= size) {

@@ -1027,23 +1027,15 @@ courier_client_free(courier_client *c)
 		pthread_mutex_unlock(&c->mtx);
 		courier_cl_run_callbacks(done);
 		courier_cl_loop_free_events(c);
-		pthread_mutex_lock(&c->mtx);
-		pthread_mutex_lock(&c->wmtx);
-		if (c->fd != -1)
-			close(c->fd);
-		c->fd = -1;
-		pthread_mutex_unlock(&c->wmtx);
+	} else {
+		helper = c->helper_started;
+		pthread_cond_signal(&c->helper_cv);
 		pthread_mutex_unlock(&c->mtx);
-		courier_cl_unref(c);
-		return;
+		courier_cl_wake(c);	/* out of a poll or a backoff sleep */
+		courier_cl_run_callbacks(done);
+		if (helper)
+			pthread_join(c->helper, NULL);
 	}
-	helper = c->helper_started;
-	pthread_cond_signal(&c->helper_cv);
-	pthread_mutex_unlock(&c->mtx);
-	courier_cl_wake(c);		/* out of a poll or a backoff sleep */
-	courier_cl_run_callbacks(done);
-	if (helper)
-		pthread_join(c->helper, NULL);
 
 	pthread_mutex_lock(&c->mtx);
 	pthread_mutex_lock(&c->wmtx);

@@ -6,8 +6,11 @@ set -eu
 
 # python3: the daemon's integration tests parse lpctl status --json with it
 # and play systemd's notify and socket-activation protocols.
+# python3-protobuf, protobuf-compiler (protoc) and python3-pytest: the lpd
+# Python package's generated message code and its tests.
 packages="gcc pkg-config meson ninja-build libevent-dev libprotobuf-c-dev
-protobuf-c-compiler libjansson-dev check valgrind procps python3 $*"
+protobuf-c-compiler libjansson-dev check valgrind procps python3
+python3-protobuf protobuf-compiler python3-pytest $*"
 
 missing=""
 for p in $packages; do

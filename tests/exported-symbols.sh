@@ -1,12 +1,12 @@
 #!/bin/sh
-# libcourier exports exactly what its public headers declare: any other
+# A library exports exactly what its public headers declare: any other
 # defined dynamic symbol (an internal helper such as xmalloc, or the
 # generated protobuf-c code) is a name pushed into every embedder's
 # namespace, and fails this test (a sanitizer's own instrumentation names
 # are not ours, and are let be). So does a declared function that is not
 # exported (a header that promises what the library lacks).
 #
-#	exported-symbols.sh LIBCOURIER.so HEADER...
+#	exported-symbols.sh LIBRARY.so HEADER...
 set -eu
 lib=$1
 shift
@@ -16,6 +16,30 @@ trap 'rm -rf "$tmp"' EXIT
 nm -D --defined-only "$lib" | awk '{ print $3 }' |
     grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$' |
     grep -v -E '^__(odr_)?asan|^__ubsan|^__sanitizer' | sort -u >"$tmp/exported"
+# The headers without their comments, which may name functions of another
+# library (lptest.h's text speaks of lp_node_fail()).
+awk '{
+	out = ""
+	while ($0 != "") {
+		if (incomment) {
+			if ((i = index($0, "*/")) == 0)
+				$0 = ""
+			else {
+				$0 = substr($0, i + 2)
+				incomment = 0
+			}
+		} else if ((i = index($0, "/*")) == 0) {
+			out = out $0
+			$0 = ""
+		} else {
+			out = out substr($0, 1, i - 1) " "
+			$0 = substr($0, i + 2)
+			incomment = 1
+		}
+	}
+	print out
+}' "$@" >"$tmp/headers"
+set -- "$tmp/headers"
 # Every function a header declares: a name followed by "(" at a prototype.
 cat "$@" | grep -o -E '\<(courier|lp)_[a-z0-9_]+[[:space:]]*\(' |
     sed 's/[[:space:]]*($//' >"$tmp/declared.all"

@@ -40,6 +40,7 @@
 #define LPD_CTL_K_ARGS		"args"
 #define LPD_CTL_K_KWARGS	"kwargs"
 #define LPD_CTL_K_TIMEOUT_MS	"timeout_ms"
+#define LPD_CTL_K_TIMESTAMPS	"timestamps"
 
 /* Where lpd listens by default, for root. */
 #define LPD_CTL_SOCKET_ROOT	"/run/lpd/lpd.sock"

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -34,6 +35,8 @@ static int	 log_append(struct lpd_log *, const char *, size_t, bool,
 
 /* The most a reply carries at once; a follower asks again for more. */
 #define LOG_READ_MAX	(4 * 1024 * 1024)
+/* The most pieces one writev of a block of lines takes. */
+#define LOG_IOV		256
 /* How often a file that cannot be opened is tried again. */
 #define LOG_RETRY_NS	NSEC_PER_SEC
 
@@ -50,6 +53,8 @@ struct lpd_log {
 	uint64_t	 lost;		/* lines lost since */
 	int64_t		 retry;		/* fd -1: when to open again */
 	bool		 partial;	/* the file ends inside a line */
+	time_t		 stamp_sec;	/* the second stamp_day formats */
+	char		 stamp_day[24];	/* "2026-11-30T16:22:27" */
 };
 
 /* Whether error says the disk (or the user's quota) is full. */
@@ -221,16 +226,73 @@ lpd_log_write_lines(struct lpd_log *log, const char *data, size_t len,
 	return (log_append(log, data, len, false, nlines));
 }
 
-/* Append data (and a newline, if newline); nlines is how many it holds. */
+/*
+ * The stamp at the head of every line: when lpd read it, in UTC to the
+ * microsecond, as RFC 3339 writes it ("2026-11-30T16:22:27.123456Z "). The
+ * formatted second is kept, so most lines cost a clock read.
+ */
+static void
+log_stamp(struct lpd_log *log, char *stamp)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != log->stamp_sec || log->stamp_day[0] == '\0') {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(log->stamp_day, sizeof log->stamp_day,
+		    "%Y-%m-%dT%H:%M:%S", &tm);
+		log->stamp_sec = ts.tv_sec;
+	}
+	snprintf(stamp, LPD_LOG_STAMP_LEN + 1, "%.19s.%06uZ ", log->stamp_day,
+	    (unsigned)(ts.tv_nsec / 1000) % 1000000);
+}
+
+/*
+ * Write iov[0 .. *niov) and empty it. 0 when all of it went; otherwise
+ * -1 with errno (ENOSPC for a short write, which leaves log->partial
+ * saying whether the file now ends inside a line).
+ */
+static int
+log_flush(struct lpd_log *log, struct iovec *iov, int *niov)
+{
+	size_t	 want = 0;
+	ssize_t	 n;
+	int	 i;
+
+	for (i = 0; i < *niov; i++)
+		want += iov[i].iov_len;
+	while ((n = writev(log->fd, iov, *niov)) == -1 && errno == EINTR)
+		continue;
+	if (n == -1)
+		return (-1);
+	log->size += (uint64_t)n;
+	log->total += (uint64_t)n;
+	if ((size_t)n < want) {
+		if (n != 0)
+			log->partial = ends_inside_line(iov, *niov, (size_t)n);
+		errno = ENOSPC;
+		return (-1);
+	}
+	log->partial = false;
+	*niov = 0;
+	return (0);
+}
+
+/*
+ * Append data (and a newline, if newline); nlines is how many lines it
+ * holds. Every line gets the stamp of now: a block is what one read of the
+ * node's output gave, so its lines arrived together.
+ */
 static int
 log_append(struct lpd_log *log, const char *data, size_t len, bool newline,
     uint64_t nlines)
 {
-	struct iovec	 iov[4];
-	char		 marker[128];
-	size_t		 want = 0;
-	ssize_t		 n;
-	int		 niov = 0, i;
+	struct iovec	 iov[LOG_IOV];
+	char		 marker[128], stamp[LPD_LOG_STAMP_LEN + 1];
+	const char	*p, *end = data + len, *eol;
+	uint64_t	 written = 0, done = 0;	/* lines queued, written */
+	int		 niov = 0;
 
 	if (log->closed)
 		return (0);
@@ -240,12 +302,14 @@ log_append(struct lpd_log *log, const char *data, size_t len, bool newline,
 		if (log_file_reopen(log) != 0)
 			return (log_lost(log, errno, nlines));
 	}
-	if (log->size != 0 && log->size + len + 1 > log->max) {
+	if (log->size != 0 &&
+	    log->size + len + 1 + nlines * LPD_LOG_STAMP_LEN > log->max) {
 		close(log->fd);
 		lpd_log_rotate_file(log->path, log->keep);
 		if (log_file_reopen(log) != 0)
 			return (log_lost(log, errno, nlines));
 	}
+	log_stamp(log, stamp);
 
 	/* After a loss: end the cut line, and say what is missing. */
 	if (log->partial) {
@@ -256,31 +320,35 @@ log_append(struct lpd_log *log, const char *data, size_t len, bool newline,
 		snprintf(marker, sizeof marker, "lpd: %llu line%s lost: %s\n",
 		    (unsigned long long)log->lost, log->lost == 1 ? "" : "s",
 		    strerror(log->error));
+		iov[niov].iov_base = stamp;
+		iov[niov++].iov_len = LPD_LOG_STAMP_LEN;
 		iov[niov].iov_base = marker;
 		iov[niov++].iov_len = strlen(marker);
 	}
-	iov[niov].iov_base = (void *)(uintptr_t)data;
-	iov[niov++].iov_len = len;
+	/* A stamp before each line; one writev for up to LOG_IOV / 2. */
+	p = data;
+	do {
+		if (niov + 3 > LOG_IOV) {
+			if (log_flush(log, iov, &niov) != 0)
+				return (log_lost(log, errno, nlines - done));
+			done = written;
+		}
+		eol = memchr(p, '\n', (size_t)(end - p));
+		eol = eol != NULL ? eol + 1 : end;
+		iov[niov].iov_base = stamp;
+		iov[niov++].iov_len = LPD_LOG_STAMP_LEN;
+		iov[niov].iov_base = (void *)(uintptr_t)p;
+		iov[niov++].iov_len = (size_t)(eol - p);
+		if (written < nlines)
+			written++;
+		p = eol;
+	} while (p < end);
 	if (newline) {
 		iov[niov].iov_base = (void *)(uintptr_t)"\n";
 		iov[niov++].iov_len = 1;
 	}
-	for (i = 0; i < niov; i++)
-		want += iov[i].iov_len;
-
-	while ((n = writev(log->fd, iov, niov)) == -1 && errno == EINTR)
-		continue;
-	if (n == -1)
-		return (log_lost(log, errno, nlines));
-	log->size += (uint64_t)n;
-	log->total += (uint64_t)n;
-	if ((size_t)n < want) {
-		/* A short write is a full disk that took part of it. */
-		if (n != 0)
-			log->partial = ends_inside_line(iov, niov, (size_t)n);
-		return (log_lost(log, ENOSPC, nlines));
-	}
-	log->partial = false;
+	if (log_flush(log, iov, &niov) != 0)
+		return (log_lost(log, errno, nlines - done));
 	if (log->error == 0)
 		return (0);
 	log->error = 0;
@@ -389,6 +457,11 @@ lpd_log_tail(const char *path, long n, uint64_t base, size_t *len,
 	buf = read_range(fd, off, (size_t)(size - off), &got);
 	close(fd);
 	*next = base + off + got;
+	/* Cut before the file's start: begin at the first whole line. */
+	if (off != 0 && (p = memchr(buf, '\n', got)) != NULL) {
+		got -= (size_t)(p + 1 - buf);
+		memmove(buf, p + 1, got + 1);
+	}
 	if (n < 0 || got == 0) {
 		*len = got;
 		return (buf);
@@ -417,7 +490,7 @@ lpd_log_since(const char *path, uint64_t base, uint64_t from, size_t *len,
 {
 	uint64_t	 off, size;
 	size_t		 want;
-	char		*buf;
+	char		*buf, *p;
 	int		 fd;
 
 	*len = 0;
@@ -434,6 +507,53 @@ lpd_log_since(const char *path, uint64_t base, uint64_t from, size_t *len,
 	want = size - off > LOG_READ_MAX ? LOG_READ_MAX : (size_t)(size - off);
 	buf = read_range(fd, off, want, len);
 	close(fd);
+	/* Cut before the file's end: end on a line, the rest comes next. */
+	if (want < size - off && (p = memrchr(buf, '\n', *len)) != NULL) {
+		*len = (size_t)(p + 1 - buf);
+		buf[*len] = '\0';
+	}
 	*next = base + off + *len;
 	return (buf);
+}
+
+/* Whether p (len bytes on) starts with a line's stamp. */
+bool
+lpd_log_is_stamp(const char *p, size_t len)
+{
+	static const char	 shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ ";
+	size_t			 i;
+
+	if (len < LPD_LOG_STAMP_LEN)
+		return (false);
+	for (i = 0; i < LPD_LOG_STAMP_LEN; i++) {
+		if (shape[i] == 'd' ? p[i] < '0' || p[i] > '9' :
+		    p[i] != shape[i])
+			return (false);
+	}
+	return (true);
+}
+
+/*
+ * Take the stamps off the lines of buf, in place; returns the new length.
+ * A line without one (a file an older lpd wrote) is kept as it is.
+ */
+size_t
+lpd_log_unstamp(char *buf, size_t len)
+{
+	const char	*r = buf, *end = buf + len, *eol;
+	char		*w = buf;
+	size_t		 n;
+
+	while (r < end) {
+		if (lpd_log_is_stamp(r, (size_t)(end - r)))
+			r += LPD_LOG_STAMP_LEN;
+		eol = memchr(r, '\n', (size_t)(end - r));
+		n = (size_t)((eol != NULL ? eol + 1 : end) - r);
+		memmove(w, r, n);
+		w += n;
+		r += n;
+	}
+	if (w < end)
+		*w = '\0';
+	return ((size_t)(w - buf));
 }

@@ -11,6 +11,8 @@
 
 #define LPD_LOG_MAX_DEFAULT	(10 * 1024 * 1024)	/* bytes per file */
 #define LPD_LOG_KEEP_DEFAULT	3			/* INDEX.log.1 .. .3 */
+/* Every line starts with its time: "2026-11-30T16:22:27.123456Z ". */
+#define LPD_LOG_STAMP_LEN	28
 
 struct lpd_log;
 
@@ -32,5 +34,7 @@ char		*lpd_log_tail(const char *, long, uint64_t, size_t *,
 		    uint64_t *);
 char		*lpd_log_since(const char *, uint64_t, uint64_t, size_t *,
 		    uint64_t *);
+bool		 lpd_log_is_stamp(const char *, size_t);
+size_t		 lpd_log_unstamp(char *, size_t);
 
 #endif /* LPD_LOGFILE_H */

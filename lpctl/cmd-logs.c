@@ -86,6 +86,7 @@ lpctl_logs(int argc, char **argv)
 	static const struct option	 longopts[] = {
 		{ "follow", no_argument, NULL, 'f' },
 		{ "lines", required_argument, NULL, 'n' },
+		{ "timestamps", no_argument, NULL, 't' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -97,10 +98,11 @@ lpctl_logs(int argc, char **argv)
 	char				*end;
 	long				 lines = -1;
 	size_t				 nfs = 0, i;
-	bool				 follow = false, done;
+	bool				 follow = false, stamps = false;
+	bool				 done;
 	int				 ch, exitcode = LPCTL_EXIT_OK;
 
-	while ((ch = getopt_long(argc, argv, "fn:S:h", longopts,
+	while ((ch = getopt_long(argc, argv, "fn:tS:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -115,6 +117,9 @@ lpctl_logs(int argc, char **argv)
 				    "number of lines\n", optarg);
 				return (LPCTL_EXIT_USAGE);
 			}
+			break;
+		case 't':
+			stamps = true;
 			break;
 		case 'S':
 			lpctl_socket = optarg;
@@ -141,6 +146,9 @@ lpctl_logs(int argc, char **argv)
 			courier_dict_set(kw, LPD_CTL_K_NODE,
 			    courier_string(node));
 		courier_dict_set(kw, LPD_CTL_K_LINES, courier_int(lines));
+		if (stamps)
+			courier_dict_set(kw, LPD_CTL_K_TIMESTAMPS,
+			    courier_bool(true));
 		if (cursors != NULL) {
 			courier_dict_set(kw, LPD_CTL_K_CURSORS, cursors);
 			courier_dict_set(kw, LPD_CTL_K_WAIT_MS,

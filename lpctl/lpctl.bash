@@ -101,7 +101,7 @@ _lpctl()
 		stop) opts="--grace --kill --no-wait --socket --help" ;;
 		restart) opts="--no-wait --ready-timeout --socket --help" ;;
 		status) opts="-v --verbose --json --socket --help" ;;
-		logs) opts="-f --follow -n --lines --socket --help" ;;
+		logs) opts="-f --follow -t --timestamps -n --lines --socket --help" ;;
 		call | methods) opts="--timeout --socket --help" ;;
 		*) opts="--socket --help" ;;
 		esac

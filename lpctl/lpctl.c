@@ -89,12 +89,13 @@ static const struct lpctl_cmd {
 	    "                    exit, address\n"
 	    "  --json            lpd's answer as JSON, in a stable form\n",
 	    lpctl_status },
-	{ "logs", "logs [-f] [-n N] [--socket PATH] PROGRAM [NODE]",
+	{ "logs", "logs [-f] [-t] [-n N] [--socket PATH] PROGRAM [NODE]",
 	    "a program's captured output; -f follows",
 	    "Every node's lines, prefixed by [GROUP/INDEX], or NODE's alone.\n\n"
 	    "  -f, --follow      print lines as they come, until the program\n"
 	    "                    ends; then exit 1 if it failed\n"
-	    "  -n, --lines N     the last N lines of each node (-1: all)\n",
+	    "  -n, --lines N     the last N lines of each node (-1: all)\n"
+	    "  -t, --timestamps  each line with when lpd read it (UTC, RFC 3339)\n",
 	    lpctl_logs },
 	{ "call", "call [--timeout S] [--socket PATH] PROGRAM NODE METHOD "
 	    "[JSON | NAME=JSON ...]",

@@ -420,6 +420,7 @@ logs_value(struct lpd_prog *prog, const courier_value *kwargs, bool *empty)
 	size_t			 i, len;
 	long			 lines = -1;
 	char			*data;
+	bool			 stamps;
 
 	node = courier_value_string(courier_dict_get(kwargs, "node"), NULL);
 	cursors = courier_dict_get(kwargs, "cursors");
@@ -428,6 +429,8 @@ logs_value(struct lpd_prog *prog, const courier_value *kwargs, bool *empty)
 	lines_v = courier_dict_get(kwargs, "lines");
 	if (courier_value_type(lines_v) == COURIER_INT)
 		lines = (long)courier_value_int(lines_v);
+	stamps = courier_value_bool(courier_dict_get(kwargs,
+	    LPD_CTL_K_TIMESTAMPS));
 	*empty = true;
 	list = courier_list_new();
 	for (i = 0; i < prog->nnodes; i++) {
@@ -444,6 +447,8 @@ logs_value(struct lpd_prog *prog, const courier_value *kwargs, bool *empty)
 		}
 		if (len != 0)
 			*empty = false;
+		if (!stamps)
+			len = lpd_log_unstamp(data, len);
 		item = courier_dict_new();
 		courier_dict_set(item, "node", courier_string(pn->name));
 		courier_dict_set(item, "data", courier_bytes(data, len));

@@ -31,7 +31,7 @@ for p in steady flappy doomed; do
 done
 wait_json '[q["nodes"][0]["state"] for q in j["programs"]]' \
     "['running', 'running', 'running']" "$tmp/st1.json" 10
-wait_for "$statedir/flappy/w/0.log" '^up$' 10
+wait_for "$statedir/flappy/w/0.log" "${T}up\$" 10
 
 # From here fork fails; flappy and doomed end.
 : >"$nofork"
@@ -65,8 +65,8 @@ ok "while fork fails: the node backs off; calls, status, launch answer"
 rm -f "$tmp/flap" "$nofork"
 wait_json 'j["programs"][0]["nodes"][0]["state"]' running "$tmp/st5.json" \
     30 flappy
-wait_for "$statedir/flappy/w/0.log" '^up$' 10
-[ "$(grep -c '^up$' "$statedir/flappy/w/0.log")" -eq 2 ] ||
+wait_for "$statedir/flappy/w/0.log" "${T}up\$" 10
+[ "$(grep -Ec "${T}up\$" "$statedir/flappy/w/0.log")" -eq 2 ] ||
     fail "flappy's node did not run again"
 lpctl_d 0 l-later2 launch --wait "$tmp/later.json"
 ok "once fork works, the node runs again and launches work"

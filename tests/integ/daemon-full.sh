@@ -74,7 +74,7 @@ talklog="$statedir/chatty/talk/0.log"
 lpctl_d 0 l1 launch "$tmp/chatty.json"
 wait_json '[n["state"] for n in j["programs"][0]["nodes"]]' \
     "['running', 'running']" "$tmp/st1.json" 10 chatty
-wait_for "$talklog" '^line 5 0+$' 10
+wait_for "$talklog" "${T}line 5 0+\$" 10
 [ "$(json 'j["programs"][0]["warnings"]' "$tmp/st1.json")" = "[]" ] ||
     fail "chatty has warnings before the disk is full"
 
@@ -119,9 +119,10 @@ wait_json 'j["programs"][0]["warnings"]' "[]" "$tmp/st6.json" 30 second
 [ "$(json 'j["state"]' "$statedir/second/record.json")" = exited ] ||
     fail "second's record is not written: $(cat "$statedir/second/record.json")"
 wait_json 'j["programs"][0]["warnings"]' "[]" "$tmp/st7.json" 30 chatty
-wait_for "$talklog" '^lpd: [0-9]+ lines? lost: No space left on device$' 10
-n=$(sed -n 's/^line \([0-9]*\) 0*$/\1/p' "$talklog" | tail -n 1)
-wait_for "$talklog" "^line $((n + 5)) 0+\$" 10
+wait_for "$talklog" \
+    "${T}lpd: [0-9]+ lines? lost: No space left on device\$" 10
+n=$(sed -E -n "s/${T}line ([0-9]*) 0*\$/\1/p" "$talklog" | tail -n 1)
+wait_for "$talklog" "${T}line $((n + 5)) 0+\$" 10
 lpctl_d 0 lg logs -n 100000 chatty
 expect "$tmp/lg.out" '^\[talk/0\] lpd: [0-9]+ lines? lost'
 [ "$(count "$tmp/lpd.err" 'chatty: logs: ')" -eq 2 ] ||

@@ -16,7 +16,7 @@ lpctl_d 0 l1 launch "$tmp/crash.json"
 wait_json '[n["state"] for n in j["programs"][0]["nodes"]]' \
     "['running', 'running', 'running']" "$tmp/st1.json" 10 crash
 pids=$(json '" ".join(str(n["pid"]) for n in j["programs"][0]["nodes"])' "$tmp/st1.json")
-wait_for "$statedir/crash/ticker/1.log" '^tick 2$' 10
+wait_for "$statedir/crash/ticker/1.log" "${T}tick 2\$" 10
 
 kill -KILL "$lpd_pid"
 gone "$lpd_pid" 5 || fail "lpd survived SIGKILL"
@@ -83,6 +83,10 @@ lpctl_d 1 st3 status crash
 expect "$tmp/st3.out" '^program crash: lost, 3 nodes'
 lpctl_d 0 lg logs crash ticker/1
 expect "$tmp/lg.out" '^tick 2$'
+lpctl_d 0 lgt logs --timestamps crash ticker/1
+expect "$tmp/lgt.out" "${T}tick 2\$"
+[ "$(grep -Ec "$T" "$tmp/lgt.out")" -eq "$(wc -l <"$tmp/lgt.out")" ] ||
+    fail "logs --timestamps printed a line without its time"
 lpctl_d 1 w1 wait crash
 expect "$tmp/w1.err" 'lost: lpd restarted'
 ok "after the restart: the record is there, leftovers killed, reused pid spared"

@@ -6,7 +6,7 @@
 run_lpctl 0 hello run "$EXAMPLES/hello_world/hello_world.json"
 expect "$tmp/hello.out" '^\[hello/0\] Hello World!$'
 expect "$tmp/hello.err" 'hello/0: exited with status 0'
-grep -qx 'Hello World!' "$tmp/state/lpctl/hello_world/hello/0.log" ||
+grep -Eqx "${T}Hello World!" "$tmp/state/lpctl/hello_world/hello/0.log" ||
     fail "no greeting in the log file"
 no_pids_left "$tmp/hello.err"
 ok hello_world

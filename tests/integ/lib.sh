@@ -3,6 +3,9 @@
 # sleeps, cleanup by trap. meson sets LPCTL, EXAMPLES and TESTNODE.
 set -eu
 
+# The time at the head of every line of a node's log file (grep -E).
+T='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z '
+
 : "${LPCTL:?LPCTL is not set; run the tests with meson test}"
 : "${EXAMPLES:?EXAMPLES is not set; run the tests with meson test}"
 : "${TESTNODE:?TESTNODE is not set; run the tests with meson test}"

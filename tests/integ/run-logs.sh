@@ -18,7 +18,7 @@ size=$(wc -c <"$logs/w/0.log")
 [ -s "$logs/w/0.log.1" ] || fail "no rotated w/0.log.1"
 [ -s "$logs/w/0.log.2" ] || fail "no rotated w/0.log.2"
 [ ! -e "$logs/w/0.log.3" ] || fail "w/0.log.3 kept, past --log-keep 2"
-expect "$logs/w/0.log" '^line 2999 '
+expect "$logs/w/0.log" "${T}line 2999 "
 ok "a log over --log-max rotates, --log-keep files kept"
 
 # A second run, of a node that says one line: the first run's log
@@ -28,9 +28,9 @@ program "$tmp/brief.json" '{"program": "chatty", "nodes": [
    "echo run $RUN"]}]}'
 RUN=b run_lpctl 0 r2 run --quiet --log-dir "$logs" --log-max 64k \
     --log-keep 2 "$tmp/brief.json"
-expect "$logs/w/0.log" '^run b$'
-expect "$logs/w/0.log.1" '^line 2999 '
-expect_not "$logs/w/0.log.1" '^run b$'
+expect "$logs/w/0.log" "${T}run b\$"
+expect "$logs/w/0.log.1" "${T}line 2999 "
+expect_not "$logs/w/0.log.1" "${T}run b\$"
 ok "a new run rotates the last run's log away"
 
 run_lpctl 2 bad1 run --log-max 1 "$tmp/chatty.json"

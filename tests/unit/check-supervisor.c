@@ -26,6 +26,7 @@
 #include <event2/event.h>
 
 #include "courier-internal.h"
+#include "logfile.h"
 #include "lpd.h"
 
 #define DEADLINE_S	20.0
@@ -797,7 +798,7 @@ START_TEST(test_supervisor_output)
 	struct tctx		 t;
 	struct lpd_run_opts	 opts;
 	char			*a4096, *a904, *b4096, *b1024, *want, *got;
-	char			*logdir, *path, buf[32768];
+	char			*logdir, *path, *p, buf[32768];
 	ssize_t			 n;
 	int			 fd;
 
@@ -853,6 +854,11 @@ START_TEST(test_supervisor_output)
 	ck_assert_int_gt(n, 0);
 	buf[n] = '\0';
 	close(fd);
+	/* Every line starts with its time; without them, the lines. */
+	for (p = buf; p < buf + n; p = strchr(p, '\n') + 1)
+		ck_assert_msg(lpd_log_is_stamp(p, (size_t)(buf + n - p)),
+		    "log line without its time: %.40s", p);
+	buf[lpd_log_unstamp(buf, (size_t)n)] = '\0';
 	xasprintf(&want, "one\n%s\n%s\n%s\n%s\n\ntail\n", a4096, a904, b4096,
 	    b4096);
 	ck_assert_str_eq(buf, want);
@@ -1687,6 +1693,50 @@ START_TEST(test_supervisor_ops_kill)
 }
 END_TEST
 
+/* The log writer stamps each line; readers get whole lines, unstamped. */
+START_TEST(test_supervisor_log_stamps)
+{
+	struct lpd_log	*log;
+	char		 dir[] = "/tmp/check-log.XXXXXX", *path, *cause = NULL;
+	char		*data, mixed[] = "plain\n"
+	    "2026-11-30T16:22:27.123456Z stamped\n2026-11-30T16:22:27Z no\n";
+	size_t		 len;
+	uint64_t	 next;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	xasprintf(&path, "%s/0.log", dir);
+	log = lpd_log_open(path, 1 << 20, 1, &cause);
+	ck_assert_msg(log != NULL, "%s", cause);
+	ck_assert_int_eq(lpd_log_write(log, "a", 1), 0);
+	ck_assert_int_eq(lpd_log_write(log, "", 0), 0);
+	ck_assert_int_eq(lpd_log_write_lines(log, "b\nc\n", 4, 2), 0);
+
+	data = lpd_log_since(path, lpd_log_base(log), 0, &len, &next);
+	ck_assert_uint_eq(len, 4 * LPD_LOG_STAMP_LEN + 7);
+	ck_assert_uint_eq(next, len);
+	ck_assert(lpd_log_is_stamp(data, len));
+	ck_assert(lpd_log_is_stamp(data + LPD_LOG_STAMP_LEN + 2,
+	    len - LPD_LOG_STAMP_LEN - 2));
+	len = lpd_log_unstamp(data, len);
+	ck_assert_str_eq(data, "a\n\nb\nc\n");
+	free(data);
+
+	data = lpd_log_tail(path, 2, lpd_log_base(log), &len, &next);
+	len = lpd_log_unstamp(data, len);
+	ck_assert_str_eq(data, "b\nc\n");
+	free(data);
+
+	/* A line without a whole stamp is left as it is. */
+	len = lpd_log_unstamp(mixed, strlen(mixed));
+	ck_assert_str_eq(mixed, "plain\nstamped\n2026-11-30T16:22:27Z no\n");
+
+	lpd_log_free(log);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+	free(path);
+}
+END_TEST
+
 static Suite *
 supervisor_suite(void)
 {
@@ -1728,6 +1778,7 @@ supervisor_suite(void)
 	ADD("keeper", test_supervisor_keeper);
 	ADD("ops_restart", test_supervisor_ops_restart);
 	ADD("ops_kill", test_supervisor_ops_kill);
+	ADD("log_stamps", test_supervisor_log_stamps);
 #undef ADD
 	tc = tcase_create("courier_ready");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -160,12 +160,25 @@ log_file_reopen(struct lpd_log *log)
 struct lpd_log *
 lpd_log_open(const char *path, size_t max, unsigned keep, char **cause)
 {
+	struct stat	 sb;
+
+	if (stat(path, &sb) == 0 && sb.st_size > 0)
+		lpd_log_rotate_file(path, keep);
+	return (lpd_log_open_append(path, max, keep, cause));
+}
+
+/*
+ * The same, going on after what the file holds: a node that ended and
+ * was started again by hand writes on in its log.
+ */
+struct lpd_log *
+lpd_log_open_append(const char *path, size_t max, unsigned keep,
+    char **cause)
+{
 	struct lpd_log	*log;
 	struct stat	 sb;
 	int		 fd, error = 0;
 
-	if (stat(path, &sb) == 0 && sb.st_size > 0)
-		lpd_log_rotate_file(path, keep);
 	if ((fd = log_open_fd(path)) == -1) {
 		error = errno;
 		if (!lpd_log_no_space(error)) {
@@ -179,6 +192,10 @@ lpd_log_open(const char *path, size_t max, unsigned keep, char **cause)
 	log->fd = fd;
 	log->max = max;
 	log->keep = keep;
+	if (fd != -1 && fstat(fd, &sb) == 0) {
+		log->size = (uint64_t)sb.st_size;
+		log->total = log->size;
+	}
 	if (fd == -1) {
 		log->error = error;
 		log->since = lpd_realtime_now();

@@ -21,6 +21,7 @@ struct lpd_log;
 #define LPD_LOG_LOST	2	/* ... lost, after others */
 #define LPD_LOG_MENDED	3	/* ... written, the first after a loss */
 struct lpd_log	*lpd_log_open(const char *, size_t, unsigned, char **);
+struct lpd_log	*lpd_log_open_append(const char *, size_t, unsigned, char **);
 int		 lpd_log_write(struct lpd_log *, const char *, size_t);
 int		 lpd_log_write_lines(struct lpd_log *, const char *, size_t,
 		    uint64_t);

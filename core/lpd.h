@@ -310,10 +310,12 @@ void		 lpd_run_node_exited(struct lpd_run *, struct lpd_node *,
 /*
  * Restart a node: SIGTERM to its process group (or through the ops),
  * SIGKILL after the grace period, then start it again at once whatever
- * its group's restart policy; a node in backoff starts at once. It counts
- * as a restart, not toward max_restarts, and is no failure. 0, or -1
- * with *cause when the program stops or the node ended for good. why
- * starts the event's message.
+ * its group's restart policy; a node in backoff starts at once, and one
+ * that ended for good (exited, or failed where its group ignores that)
+ * starts again on its address, its log going on. It counts as a
+ * restart, not toward max_restarts, and is no failure. 0, or -1 with
+ * *cause when the program stops or the node cannot listen or log again.
+ * why starts the event's message.
  */
 int		 lpd_run_restart_node(struct lpd_run *, struct lpd_node *,
 		    const char *why, char **cause);

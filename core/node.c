@@ -40,6 +40,7 @@ static const int transitions[SN_NEVENTS][FA + 1] = {
 	[SN_EXIT_FAIL] =      { FA, FA, FA, FA, NO, NO, NO },
 	/* Exits during a stop are not failures. */
 	[SN_EXIT_IN_STOP] =   { EX, EX, EX, EX, EX, NO, NO },
+	[SN_REVIVE] =	      { NO, NO, NO, NO, NO, PE, PE },
 };
 #undef PE
 #undef ST
@@ -210,6 +211,50 @@ lpd_run_node_timer_cb(evutil_socket_t fd, short what, void *arg)
 		lpd_probe_start(sn);
 }
 
+/*
+ * Start again a node that ended for good (exited, or failed where its
+ * group lets that be): take back what lpd_run_node_final let go of, its
+ * socket at the same address (the other nodes hold it) and its log, which
+ * goes on where it ended, and start it as at launch.
+ */
+static int
+node_revive(struct run_node *sn, const char *why, char **cause)
+{
+	struct lpd_run		*run = sn->n.run;
+	struct courier_addr	 a;
+	char			*err = NULL;
+	int			 fd;
+
+	if (sn->log_path != NULL && (sn->log = lpd_log_open_append(
+	    sn->log_path, run->log_max, run->log_keep, cause)) == NULL)
+		return (-1);
+	if (sn->n.address != NULL) {
+		if (courier_addr_parse(sn->n.address, &a, &err) != 0 ||
+		    (fd = courier_addr_listen(&a, &err)) == -1) {
+			xasprintf(cause, "%s cannot listen again on %s: %s",
+			    sn->n.name, sn->n.address, err);
+			courier_addr_clear(&a);
+			free(err);
+			lpd_log_free(sn->log);
+			sn->log = NULL;
+			return (-1);
+		}
+		sn->listen_fd = fd;
+		if (a.family == AF_UNIX && a.path[0] != '@')
+			sn->sock_path = xstrdup(a.path);
+		courier_addr_clear(&a);
+	}
+	sn->final = false;
+	run->nlive++;
+	sn->n.restarts++;
+	sn->streak = 0;
+	lpd_run_node_event(sn, SN_REVIVE);
+	lpd_run_eventf(run, sn, LPD_EV_RESTARTING, "%s: starting again",
+	    why);
+	lpd_run_node_start(sn);
+	return (0);
+}
+
 /* Restart a node; see lpd.h. */
 int
 lpd_run_restart_node(struct lpd_run *run, struct lpd_node *n, const char *why,
@@ -237,9 +282,11 @@ lpd_run_restart_node(struct lpd_run *run, struct lpd_node *n, const char *why,
 	case LPD_NODE_STARTING:
 	case LPD_NODE_RUNNING:
 		break;
+	case LPD_NODE_EXITED:
+	case LPD_NODE_FAILED:
+		return (node_revive(sn, why, cause));
 	default:
-		xasprintf(cause, "%s has %s for good: a node that ended does "
-		    "not start again (restart the program)", n->name,
+		xasprintf(cause, "%s is %s: it cannot restart now", n->name,
 		    lpd_node_state_name(sn->n.state));
 		return (-1);
 	}

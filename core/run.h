@@ -93,6 +93,7 @@ struct run_node {
 	char			*sock_path;	/* Unix socket file we made */
 	int			 listen_fd;
 	struct lpd_log		*log;		/* or NULL: no log file */
+	char			*log_path;	/* the core writes a log */
 	pid_t			 pgid;		/* 0: none to signal */
 	int			 pidfd;		/* -1: polled */
 	struct event		*pid_ev;
@@ -211,6 +212,7 @@ enum run_node_event {
 	SN_EXIT_OK,		/* it ended well, for good */
 	SN_EXIT_FAIL,		/* it failed, for good */
 	SN_EXIT_IN_STOP,	/* it ended while the program stopped */
+	SN_REVIVE,		/* it ended for good; asked, it starts again */
 	SN_NEVENTS
 };
 

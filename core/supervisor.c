@@ -509,7 +509,7 @@ run_open_logs(struct lpd_run *run, const char *dir, char **cause)
 		/* The last run's log, if any, becomes INDEX.log.1. */
 		sn->log = lpd_log_open(path, run->log_max, run->log_keep,
 		    cause);
-		free(path);
+		sn->log_path = path;
 		if (sn->log == NULL)
 			return (-1);
 	}
@@ -599,6 +599,7 @@ node_clear(struct run_node *sn)
 		free(sn->sock_path);
 	}
 	lpd_log_free(sn->log);
+	free(sn->log_path);
 	sn->log = NULL;
 	if (sn->ring != NULL) {
 		for (i = 0; i < sn->n.run->log_lines; i++)

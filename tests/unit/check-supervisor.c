@@ -1737,6 +1737,68 @@ START_TEST(test_supervisor_log_stamps)
 }
 END_TEST
 
+static struct lpd_node *revived;
+
+static bool
+revived_exited(struct tctx *t)
+{
+	return (revived->state == LPD_NODE_EXITED);
+}
+
+static bool
+revived_again(struct tctx *t)
+{
+	return (revived->restarts == 1 &&
+	    revived->state == LPD_NODE_EXITED);
+}
+
+/* A node that ended for good starts again when asked; its log goes on. */
+START_TEST(test_supervisor_revive)
+{
+	struct tctx		 t;
+	struct lpd_run_opts	 opts;
+	char			*logdir, *path, *cause = NULL, buf[4096];
+	ssize_t			 n;
+	int			 fd;
+
+	t_init(&t);
+	memset(&opts, 0, sizeof opts);
+	opts.grace_s = -1;
+	xasprintf(&logdir, "%s/logs", tmpdir);
+	opts.log_dir = logdir;
+	script("once.sh", "echo once");
+	script("hold.sh", "exec sleep 1000");
+	start(&t, prog("{\"program\": \"rv\", \"nodes\": ["
+	    "{\"group\": \"once\", \"type\": \"process\", "
+	    "\"command\": [\"once.sh\"]},"
+	    "{\"group\": \"hold\", \"type\": \"process\", "
+	    "\"command\": [\"hold.sh\"]}]}"), &opts);
+	revived = lpd_run_find(t.run, "once/0");
+	ck_assert_msg(loop_until(&t, revived_exited, DEADLINE_S), "%s",
+	    t.evlog);
+	ck_assert_int_eq(lpd_run_restart_node(t.run, revived, "asked",
+	    &cause), 0);
+	ck_assert_msg(loop_until(&t, revived_again, DEADLINE_S), "%s",
+	    t.evlog);
+	ck_assert_ptr_nonnull(strstr(t.evlog, "asked: starting again"));
+	ck_assert_int_eq(t.ndone, 0);
+	lpd_run_stop(t.run, false, "test");
+	finish(&t);
+	ck_assert_int_eq(t.status, LPD_STATUS_OK);
+
+	xasprintf(&path, "%s/once/0.log", logdir);
+	ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	ck_assert_int_gt(n, 0);
+	buf[lpd_log_unstamp(buf, (size_t)n)] = '\0';
+	ck_assert_str_eq(buf, "once\nonce\n");
+	free(path);
+	free(logdir);
+	t_clear(&t);
+}
+END_TEST
+
 static Suite *
 supervisor_suite(void)
 {
@@ -1779,6 +1841,7 @@ supervisor_suite(void)
 	ADD("ops_restart", test_supervisor_ops_restart);
 	ADD("ops_kill", test_supervisor_ops_kill);
 	ADD("log_stamps", test_supervisor_log_stamps);
+	ADD("revive", test_supervisor_revive);
 #undef ADD
 	tc = tcase_create("courier_ready");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -88,6 +88,9 @@ void		 selector_update(struct selector *, struct replay_entry *);
 /* The selector's choice (len > 0) and its probability. */
 struct replay_entry *selector_pick(struct selector *, struct rng *,
 		    double *);
+/* Place the n entries e at positions pos (a checkpoint's); -1 if bad. */
+int		 selector_arrange(struct selector *, struct replay_entry **,
+		    const uint64_t *, size_t);
 /* The weight prioritized gives a priority: p^e, with 0^e = 0. */
 double		 selector_weight(const struct selector *, double);
 
@@ -110,8 +113,12 @@ struct replay_table {
 	struct replay_waiters	 waiters[2];	/* insert, sample */
 };
 
-/* table.c, for the checkpoint: add an entry as it was; table locked. */
+/*
+ * table.c, for the checkpoint: add an entry as it was, with its insertion
+ * and update order (entries come in insertion order). Table locked.
+ */
 void		 replay_table_restore(struct replay_table *,
-		    struct replay_item *, double, uint32_t);
+		    struct replay_item *, double, uint32_t, uint64_t,
+		    uint64_t);
 
 #endif /* REPLAY_INT_H */

@@ -354,3 +354,38 @@ selector_pick(struct selector *s, struct rng *r, double *prob)
 	}
 	return (NULL);
 }
+
+/*
+ * Put the n entries of e (all the selector holds) at the places pos
+ * gives, as a checkpoint saw them, so that a restored table draws what
+ * the saved one would have. Returns -1 if pos is not a permutation.
+ */
+int
+selector_arrange(struct selector *s, struct replay_entry **e,
+    const uint64_t *pos, size_t n)
+{
+	size_t	i;
+
+	if (s->kind == REPLAY_FIFO || s->kind == REPLAY_LIFO)
+		return (0);
+	if (n != s->len)
+		return (-1);
+	for (i = 0; i < n; i++)
+		s->v[i] = NULL;
+	for (i = 0; i < n; i++) {
+		if (pos[i] >= n || s->v[pos[i]] != NULL)
+			return (-1);
+		heap_place(s, pos[i], e[i]);
+	}
+	if (s->kind == REPLAY_PRIORITIZED) {
+		for (i = 0; i < n; i++)
+			s->tree[s->tcap + i] = selector_weight(s,
+			    s->v[i]->priority);
+		for (i = s->tcap - 1; i >= 1; i--)
+			s->tree[i] = s->tree[2 * i] + s->tree[2 * i + 1];
+	} else if (s->kind != REPLAY_UNIFORM) {
+		for (i = n / 2; i > 0; i--)
+			heap_fix(s, i - 1);
+	}
+	return (0);
+}

@@ -236,24 +236,6 @@ remove_entry(struct replay_table *t, struct replay_entry *e)
 	free(e);
 }
 
-/* Add an entry for item. Table locked. */
-static struct replay_entry *
-add_entry(struct replay_table *t, struct replay_item *item, double priority,
-    uint32_t times_sampled)
-{
-	struct replay_entry	*e = xcalloc(1, sizeof *e);
-
-	e->item = item;
-	e->priority = priority;
-	e->seq = ++t->seq;
-	e->upd = ++t->upd;
-	e->times_sampled = times_sampled;
-	keymap_put(&t->entries, item->key, e);
-	selector_insert(&t->sampler, e);
-	selector_insert(&t->remover, e);
-	return (e);
-}
-
 /* Set an entry's priority. Table locked. */
 static void
 set_priority(struct replay_table *t, struct replay_entry *e, double priority)
@@ -290,7 +272,8 @@ replay_table_insert(struct replay_table *t, uint64_t key,
 		pthread_mutex_unlock(&t->lock);
 		return (REPLAY_BLOCKED);
 	}
-	add_entry(t, replay_store_acquire(t->store, key, value), priority, 0);
+	replay_table_restore(t, replay_store_acquire(t->store, key, value),
+	    priority, 0, t->seq + 1, t->upd + 1);
 	if (t->entries.len > t->cfg.max_size)
 		remove_entry(t, selector_pick(&t->remover, &t->rng,
 		    &(double){0}));
@@ -478,9 +461,22 @@ replay_table_info(struct replay_table *t, struct replay_table_info *info)
 /* Add an entry read from a checkpoint. Table locked. */
 void
 replay_table_restore(struct replay_table *t, struct replay_item *item,
-    double priority, uint32_t times_sampled)
+    double priority, uint32_t times_sampled, uint64_t seq, uint64_t upd)
 {
-	add_entry(t, item, priority, times_sampled);
+	struct replay_entry	*e = xcalloc(1, sizeof *e);
+
+	e->item = item;
+	e->priority = priority;
+	e->seq = seq;
+	e->upd = upd;
+	e->times_sampled = times_sampled;
+	if (seq > t->seq)
+		t->seq = seq;
+	if (upd > t->upd)
+		t->upd = upd;
+	keymap_put(&t->entries, item->key, e);
+	selector_insert(&t->sampler, e);
+	selector_insert(&t->remover, e);
 }
 
 /* A waiter that a sleeping thread waits on. */

@@ -56,6 +56,8 @@ struct sel_link {
 
 /* An item as one table holds it. */
 struct replay_entry {
+	uint64_t		 key;	/* item->key and item->value, copied */
+	courier_value		*value;	/* here to save a miss per draw */
 	struct replay_item	*item;
 	double			 priority;
 	uint64_t		 seq;	/* insertion order: fifo, lifo */

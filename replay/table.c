@@ -228,7 +228,7 @@ priority_check(struct replay_table *t, double p, char **cause)
 static void
 remove_entry(struct replay_table *t, struct replay_entry *e)
 {
-	keymap_del(&t->entries, e->item->key);
+	keymap_del(&t->entries, e->key);
 	selector_delete(&t->sampler, e);
 	selector_delete(&t->remover, e);
 	t->limiter.deletes++;
@@ -316,8 +316,8 @@ replay_table_sample(struct replay_table *t, size_t n,
 		e->times_sampled++;
 		t->limiter.samples++;
 		s = &out[(*got)++];
-		s->key = e->item->key;
-		s->value = courier_value_ref(e->item->value);
+		s->key = e->key;
+		s->value = courier_value_ref(e->value);
 		s->priority = e->priority;
 		s->probability = prob;
 		s->times_sampled = e->times_sampled;
@@ -465,6 +465,8 @@ replay_table_restore(struct replay_table *t, struct replay_item *item,
 {
 	struct replay_entry	*e = xcalloc(1, sizeof *e);
 
+	e->key = item->key;
+	e->value = item->value;
 	e->item = item;
 	e->priority = priority;
 	e->seq = seq;

@@ -15,14 +15,16 @@
 
 #include "replay-test.h"
 
-static char	dir[] = "/tmp/check-replay-XXXXXX";
+static char	dir[64];
 static char	path[256];
 
 static void
 ckpt_setup(void)
 {
-	setup();
+	/* A fresh template each time: without fork, tests share dir. */
+	snprintf(dir, sizeof dir, "/tmp/check-replay-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
+	setup();
 	snprintf(path, sizeof path, "%s/replay.ckpt", dir);
 }
 

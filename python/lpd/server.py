@@ -139,10 +139,10 @@ class Server:
         server is replaced; one a live server answers on is not."""
         family, where = _wire.parse_address(address)
         if family == socket.AF_UNIX:
+            if not where.startswith("\0"):
+                _remove_stale(address, where)
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                if not where.startswith("\0"):
-                    _remove_stale(address, where)
                 s.bind(where)
             except OSError as e:
                 s.close()

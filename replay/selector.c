@@ -370,6 +370,8 @@ selector_arrange(struct selector *s, struct replay_entry **e,
 		return (0);
 	if (n != s->len)
 		return (-1);
+	if (n == 0)
+		return (0);
 	for (i = 0; i < n; i++)
 		s->v[i] = NULL;
 	for (i = 0; i < n; i++) {

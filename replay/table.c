@@ -29,6 +29,7 @@ void
 replay_waiter_init(struct replay_waiter *w, replay_wake_cb cb, void *arg)
 {
 	memset(w, 0, sizeof *w);
+	atomic_init(&w->on, NULL);
 	w->cb = cb;
 	w->arg = arg;
 }
@@ -65,7 +66,7 @@ wake_take(struct replay_table *t, struct replay_waiter *w,
     enum replay_wake why, struct replay_waiter ***tail)
 {
 	TAILQ_REMOVE(&t->waiters[w->op], w, entry);
-	w->queued = false;
+	atomic_store(&w->on, NULL);
 	w->why = why;
 	w->next = NULL;
 	**tail = w;
@@ -103,10 +104,10 @@ wait_queue(struct replay_table *t, struct replay_waiter *w, int op)
 {
 	if (w == NULL)
 		return;
-	if (w->queued)
+	if (atomic_load(&w->on) != NULL)
 		fatalx("%s: waiter queued twice", __func__);
 	w->op = op;
-	w->queued = true;
+	atomic_store(&w->on, t);
 	TAILQ_INSERT_TAIL(&t->waiters[op], w, entry);
 }
 
@@ -404,9 +405,9 @@ replay_table_unwait(struct replay_table *t, struct replay_waiter *w)
 	bool	was;
 
 	pthread_mutex_lock(&t->lock);
-	if ((was = w->queued)) {
+	if ((was = atomic_load(&w->on) == t)) {
 		TAILQ_REMOVE(&t->waiters[w->op], w, entry);
-		w->queued = false;
+		atomic_store(&w->on, NULL);
 	}
 	pthread_mutex_unlock(&t->lock);
 	return (was);

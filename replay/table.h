@@ -23,6 +23,7 @@
 
 #include <sys/queue.h>
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -145,7 +146,8 @@ struct replay_waiter {
 	void			*arg;
 	int			 op;		/* internal */
 	enum replay_wake	 why;		/* internal */
-	bool			 queued;	/* internal */
+	/* internal: the table it is queued on, or NULL */
+	struct replay_table *_Atomic on;
 	TAILQ_ENTRY(replay_waiter) entry;	/* internal */
 	struct replay_waiter	*next;		/* internal */
 };
@@ -209,8 +211,10 @@ bool		 replay_table_delete(struct replay_table *, uint64_t);
 /* Remove every item and zero the limiter's counts. */
 void		 replay_table_reset(struct replay_table *);
 /*
- * Dequeue w if it is still queued. Returns true if it was (its callback
- * will not run), false if its callback has run or is running.
+ * Dequeue w if it is still queued on t. Returns true if it was (its
+ * callback will not run), false if its callback has run or is running,
+ * or if w waits on another table: a caller that may have t wrong (a call
+ * that moves on from table to table) can ask without a lock of its own.
  */
 bool		 replay_table_unwait(struct replay_table *,
 		    struct replay_waiter *);

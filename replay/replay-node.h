@@ -1,0 +1,68 @@
+/*
+ * replay-node.h: what the files of the replay node share: its config, its
+ * state, and the calls it holds while the rate limiter makes them wait.
+ */
+#ifndef REPLAY_NODE_H
+#define REPLAY_NODE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "courier/node.h"
+#include "table.h"
+
+/* node-config.c: the node's config, checked whole. */
+struct node_config {
+	struct replay_table_config *tables;
+	size_t			 ntables;
+	char			*ckpt_dir;	/* NULL: no checkpoints */
+	int			 ckpt_every_s;	/* 0: on request and at stop */
+};
+
+/* Read config (the node's LP_CONFIG); -1 with *cause naming the place. */
+int	 node_config_parse(const courier_value *, struct node_config *,
+	    char **);
+void	 node_config_clear(struct node_config *);
+
+struct pending;
+
+/* The node's state, its self. */
+struct replay_node {
+	lp_node			*node;
+	struct node_config	 cfg;
+	struct replay_store	*store;
+	struct replay_table	**tables;
+	size_t			 ntables;
+
+	/* The timer thread: deadlines of waiting calls, checkpoints. */
+	pthread_t		 timer;
+	bool			 timer_started;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct pending		**heap;		/* by deadline */
+	size_t			 nheap;
+	size_t			 heapcap;
+	bool			 stopping;
+	int64_t			 next_ckpt;	/* mono ns, or INT64_MAX */
+
+	pthread_mutex_t		 ckpt_lock;	/* one checkpoint at a time */
+	uint64_t		 ckpt_seq;
+};
+
+/* node-wait.c: calls that wait for the limiter without a thread. */
+/* Start an insert of item into tables[i] with priorities[i] for req. */
+void	 pending_insert(struct replay_node *, courier_request *, uint64_t,
+	    const courier_value *, struct replay_table **, const double *,
+	    size_t);
+/* Start a sample of n items from t for req. */
+void	 pending_sample(struct replay_node *, courier_request *,
+	    struct replay_table *, size_t);
+/* Start the timer thread; stop it (every call still waiting is ended). */
+int	 node_timer_start(struct replay_node *, char **);
+void	 node_timer_stop(struct replay_node *);
+
+/* replay-node.c */
+/* Write a checkpoint now; its path, or NULL with *cause. */
+char	*node_checkpoint(struct replay_node *, char **);
+
+#endif /* REPLAY_NODE_H */

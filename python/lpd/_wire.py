@@ -7,8 +7,16 @@ on a connection is a hello with the protocol version.
 """
 import socket
 import struct
+import threading
+
+from google.protobuf.message import DecodeError
 
 from . import courier_pb2 as pb
+
+try:
+    from google.protobuf.pyext import _message as _pyext
+except ImportError:     # not the C++ implementation: no depth switch
+    _pyext = None
 
 # The protocol version spoken (COURIER_PROTOCOL_VERSION).
 PROTOCOL_VERSION = 1
@@ -18,6 +26,9 @@ MAX_FRAME_DEFAULT = 64 * 1024 * 1024
 # Frames before the hello, which is a few bytes, are at most this big.
 HELLO_MAX = 4096
 HEADER = struct.Struct(">I")
+# Nesting levels of messages a frame may hold: two per value level, as
+# libcourier's COURIER_MAX_PB_DEPTH (2 * COURIER_MAX_DEPTH + 8).
+MAX_PB_DEPTH = 2 * 100 + 8
 _SUN_PATH_MAX = 108
 
 
@@ -137,11 +148,102 @@ class Reader:
             return None
         body = bytes(self.buf[HEADER.size:HEADER.size + size])
         del self.buf[:HEADER.size + size]
-        f = pb.Frame()
+        return parse_frame(body)
+
+
+# Sub-message fields of each message type: field number -> its type.
+_SUBS = {}
+
+
+def _subs(desc):
+    s = _SUBS.get(desc)
+    if s is None:
+        s = _SUBS[desc] = {f.number: f.message_type for f in desc.fields
+                           if f.message_type is not None}
+    return s
+
+
+def _varint(buf, pos, end, what):
+    v = shift = 0
+    while pos < end and shift < 70:
+        b = buf[pos]
+        pos += 1
+        v |= (b & 0x7f) << shift
+        if not b & 0x80:
+            return v, pos
+        shift += 7
+    raise FrameError("INVALID_ARGUMENT", what)
+
+
+def _walk(buf, pos, end, desc, depth):
+    """Check the wire format of one message of type desc, and that it
+    nests no deeper than MAX_PB_DEPTH (libcourier's courier_pb_check)."""
+    if depth > MAX_PB_DEPTH:
+        raise FrameError("INVALID_ARGUMENT", "messages nest deeper than %d "
+                         "levels" % MAX_PB_DEPTH)
+    subs = _subs(desc)
+    while pos < end:
+        key, pos = _varint(buf, pos, end, "%s: truncated field key"
+                           % desc.full_name)
+        kind, number = key & 7, key >> 3
+        if number == 0:
+            raise FrameError("INVALID_ARGUMENT", "%s: bad field number"
+                             % desc.full_name)
+        if kind == 0:
+            _, pos = _varint(buf, pos, end, "%s: field %d: truncated "
+                             "varint" % (desc.full_name, number))
+        elif kind == 1:
+            pos += 8
+        elif kind == 5:
+            pos += 4
+        elif kind == 2:
+            n, pos = _varint(buf, pos, end, "%s: field %d: truncated "
+                             "length" % (desc.full_name, number))
+            if pos + n > end:
+                raise FrameError("INVALID_ARGUMENT", "%s: field %d claims %d "
+                                 "bytes" % (desc.full_name, number, n))
+            sub = subs.get(number)
+            if sub is not None:
+                _walk(buf, pos, pos + n, sub, depth + 1)
+            pos += n
+        else:
+            raise FrameError("INVALID_ARGUMENT", "%s: field %d: unsupported "
+                             "wire type %d" % (desc.full_name, number, kind))
+        if pos > end:
+            raise FrameError("INVALID_ARGUMENT", "%s: field %d is truncated"
+                             % (desc.full_name, number))
+
+
+# The C++ protobuf parses at most 100 levels deep, fewer than a value may
+# nest (100 lists in a call are some 208 levels). A frame it refuses is
+# walked first; one that is well formed and no deeper than libcourier
+# allows is then parsed with the limit off, under this lock, which every
+# parse here takes, so that no other frame is parsed without the limit.
+_deep_lock = threading.Lock()
+
+
+def parse_frame(body):
+    """The Frame in body; FrameError if it is malformed."""
+    f = pb.Frame()
+    with _deep_lock:
         try:
             f.ParseFromString(body)
-        except Exception as e:  # DecodeError, or a nesting too deep
-            raise FrameError("INVALID_ARGUMENT",
-                             "malformed frame of %d bytes: %s"
-                             % (size, e)) from None
-        return f
+            return f
+        except DecodeError as e:
+            why = str(e)
+    try:
+        _walk(body, 0, len(body), pb.Frame.DESCRIPTOR, 1)
+    except FrameError as e:
+        raise FrameError(e.code, "malformed frame: %s" % e) from None
+    if _pyext is not None:
+        with _deep_lock:
+            _pyext.SetAllowOversizeProtos(True)
+            try:
+                f.ParseFromString(body)
+                return f
+            except DecodeError as e:
+                why = str(e)
+            finally:
+                _pyext.SetAllowOversizeProtos(False)
+    raise FrameError("INVALID_ARGUMENT", "malformed frame of %d bytes: %s"
+                     % (len(body), why))

@@ -223,13 +223,13 @@ class Client:
         a.SetInParent()
         for i, v in enumerate(args):
             try:
-                _values.to_pb(v, a.args.add())
+                _values.to_pb(v, a.args.add(), 1)
             except _values.ValueError_ as e:
                 raise RpcError("INVALID_ARGUMENT", "method %s: argument %d%s"
                                % (method, i, _where(e))) from None
         for k, v in kwargs.items():
             try:
-                _values.to_pb(v, a.kwargs[k])
+                _values.to_pb(v, a.kwargs[k], 1)
             except _values.ValueError_ as e:
                 raise RpcError("INVALID_ARGUMENT", "method %s: keyword "
                                "argument %s%s" % (method, k,

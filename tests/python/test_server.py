@@ -50,6 +50,16 @@ def call_frame(call_id, method, *args):
     return f
 
 
+def deep_call(levels):
+    """A call whose argument is lists nested levels deep."""
+    o = pb.SerializedObject(none_value=True)
+    for _ in range(levels):
+        o = pb.SerializedObject(list_value=pb.SerializedList(items=[o]))
+    f = call_frame(1, "echo")
+    f.call.arguments.args.add().CopyFrom(o)
+    return f
+
+
 def test_c_client_calls_python_server(serve):
     s = serve(Echo())
     r = run([need_env("ECHO_CLIENT"), s.address, "hello", "wörld"])
@@ -102,11 +112,15 @@ def test_hello_is_answered(serve):
      "RESOURCE_EXHAUSTED", "frame of 5000 bytes is over the limit of 4096 "
      "bytes, the limit for frames before the hello"),
     (lambda: _wire.pack(_wire.hello_frame()) + struct.pack(">I", 3) +
-     b"\xff\xff\xff", "INVALID_ARGUMENT", "malformed frame of 3 bytes"),
+     b"\xff\xff\xff", "INVALID_ARGUMENT",
+     "malformed frame: courier.Frame: truncated field key"),
     (lambda: _wire.pack(_wire.hello_frame()) +
      struct.pack(">I", 64 * 1024 * 1024 + 1),
      "RESOURCE_EXHAUSTED", "frame of 67108865 bytes is over the limit of "
      "67108864 bytes"),
+    (lambda: _wire.pack(_wire.hello_frame()) + _wire.pack(deep_call(300)),
+     "INVALID_ARGUMENT", "malformed frame: messages nest deeper than 208 "
+     "levels"),
     (lambda: _wire.pack(_wire.hello_frame()) +
      _wire.pack(_wire.error_frame(3, 2, "x")),
      "INVALID_ARGUMENT", "unexpected frame of kind error from a client"),

@@ -1,11 +1,13 @@
 """Values: each kind round trips, through the codec and through a call,
 and what courier cannot carry is refused with a clear error."""
 import math
+import os
 
 import pytest
 
 import lpd
 from lpd import _values, courier_pb2 as pb
+from conftest import WAIT, need_env, until
 
 VALUES = [
     None, True, False, 0, 1, -1, 2**63 - 1, -2**63, 0.0, -2.5, 1e300,
@@ -67,6 +69,30 @@ def test_nesting_limit():
     with pytest.raises(_values.ValueError_) as e:
         _values.encode(v)
     assert "values nest deeper than 100 levels" in str(e.value)
+
+
+def _nest(n):
+    v = "leaf"
+    for _ in range(n):
+        v = [v]
+    return v
+
+
+def test_deep_values_round_trip(serve, procs, tmp):
+    """Arguments nest as deep as libcourier allows (99 lists in a call),
+    past the C++ protobuf's own limit of 100 message levels."""
+    s = serve({"echo": lambda x: x})
+    c_address = "unix:" + os.path.join(tmp, "c.sock")
+    p = procs([need_env("ECHO_SERVER"), c_address])
+    until(lambda: "serving on" in p.stdout(), "echo-server serves")
+    for address in (s.address, c_address):
+        with lpd.Client(address, timeout=WAIT) as c:
+            assert c.echo(_nest(99)) == _nest(99)
+            with pytest.raises(lpd.RpcError) as e:
+                c.echo(_nest(100))
+            assert e.value.code == "INVALID_ARGUMENT"
+            assert e.value.message.endswith(": values nest deeper than "
+                                            "100 levels")
 
 
 def test_tensor_is_checked():

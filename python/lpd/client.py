@@ -145,6 +145,7 @@ class Client:
         self._conn_error = None     # (code, message) the server sent
         self._connect_error = None
         self._backoff = 0.0
+        self._expiry = None         # no call's deadline comes before it
         self._thread = None
         self._reader = None         # (socket, _wire.Reader)
         self._wake_r = self._wake_w = -1
@@ -249,6 +250,9 @@ class Client:
                 raise RpcError(*self._cancelled)
             c.id = self._next_id
             self._next_id += 1
+            if deadline is not None and (self._expiry is None or
+                                         deadline < self._expiry):
+                self._expiry = deadline
             if self._sock is not None:
                 err = self._send_locked(c)
                 if err is not None:
@@ -416,7 +420,13 @@ class Client:
             with self._lock:
                 if self._closed:
                     return
-                done, earliest = self._expire_locked(time.monotonic())
+                now = time.monotonic()
+                done = []
+                # Calls are looked over only when one may be due: with
+                # many in flight, not at every read.
+                if self._expiry is not None and now >= self._expiry:
+                    done, self._expiry = self._expire_locked(now)
+                earliest = self._expiry
                 sock = self._sock
                 need_connect = sock is None and bool(self._unsent)
                 want_write = bool(self._out)

@@ -172,7 +172,7 @@ parse_table(const courier_value *t, struct replay_table_config *c,
 	    "max_size", "max_times_sampled", "priority_exponent", "seed",
 	    "rate_limiter", NULL };
 	const char	*name;
-	char		*rl_where;
+	char		*rl_where, *why = NULL;
 	int64_t		 max_size, mts, seed;
 	int		 rc;
 
@@ -216,6 +216,11 @@ parse_table(const courier_value *t, struct replay_table_config *c,
 	rc = parse_limiter(courier_dict_get(t, "rate_limiter"), &c->limiter,
 	    rl_where, cause);
 	free(rl_where);
+	if (rc == 0 && replay_table_config_check(c, &why) != 0) {
+		set_cause(cause, "%s: %s", where, why);
+		free(why);
+		rc = -1;
+	}
 	return (rc);
 }
 

@@ -112,8 +112,8 @@ wait_queue(struct replay_table *t, struct replay_waiter *w, int op)
 }
 
 /* Check a configuration. */
-static int
-config_check(const struct replay_table_config *c, char **cause)
+int
+replay_table_config_check(const struct replay_table_config *c, char **cause)
 {
 	char	*why = NULL;
 
@@ -151,7 +151,7 @@ replay_table_new(struct replay_store *store,
 {
 	struct replay_table	*t;
 
-	if (config_check(cfg, cause) != 0)
+	if (replay_table_config_check(cfg, cause) != 0)
 		return (NULL);
 	t = xcalloc(1, sizeof *t);
 	t->cfg = *cfg;
@@ -217,7 +217,8 @@ priority_check(struct replay_table *t, double p, char **cause)
 	bool	weighed = t->cfg.sampler == REPLAY_PRIORITIZED ||
 		    t->cfg.remover == REPLAY_PRIORITIZED;
 
-	if (isnan(p) || (weighed && (p < 0 || !isfinite(p)))) {
+	if (isnan(p) || (weighed && (p < 0 ||
+	    !isfinite(selector_weight(&t->sampler, p))))) {
 		set_cause(cause, "table %s: priority %g is not %s", t->name,
 		    p, weighed ? "a finite number >= 0" : "a number");
 		return (-1);

@@ -175,6 +175,12 @@ struct replay_table_info {
 	bool		 stopped;
 };
 
+/*
+ * Check a configuration whole (name, selectors, max_size, exponent,
+ * limiter) without making a table. 0, or -1 with *cause.
+ */
+int		 replay_table_config_check(const struct replay_table_config *,
+		    char **);
 /* A table over store; NULL with *cause on a bad configuration. */
 struct replay_table *replay_table_new(struct replay_store *,
 		    const struct replay_table_config *, char **);
@@ -188,7 +194,8 @@ struct replay_store *replay_table_store(const struct replay_table *);
 /*
  * Insert value (a reference is taken) under key with a priority. A key
  * the table holds already has its priority updated instead, as in
- * Reverb. If the table is full, the remover's choice is evicted (which
+ * Reverb; a key the store holds already (another table's) keeps its
+ * stored value, so one key is one item everywhere. If the table is full, the remover's choice is evicted (which
  * may be the new item itself). Returns REPLAY_DONE, REPLAY_BLOCKED (w,
  * if not NULL, queued), REPLAY_STOPPED or REPLAY_ERROR.
  */

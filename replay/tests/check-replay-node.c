@@ -14,6 +14,7 @@
 
 #include "courier/node.h"
 #include "common.h"
+#include "replay-node.h"
 
 LP_NODE_DEF_DECLARE(replay);
 
@@ -302,6 +303,69 @@ START_TEST(test_replay_node_bad_config)
 }
 END_TEST
 
+/* Each config error is refused with its place. */
+START_TEST(test_replay_node_config)
+{
+	static const struct {
+		const char	*json;
+		const char	*cause;
+	} bad[] = {
+		{ "[]", "config: not an object" },
+		{ "{\"tables\": []}", "tables: not a list" },
+		{ "{\"tables\": [{\"name\": \"a\", \"max_size\": 0}]}",
+		    "tables[0].max_size: 0" },
+		{ "{\"tables\": [{\"name\": \"a\"}, {\"name\": \"a\"}]}",
+		    "tables[1].name: \"a\" again" },
+		{ "{\"tables\": [{\"name\": \"a\", \"size\": 3}]}",
+		    "tables[0]: unknown key \"size\"" },
+		{ "{\"tables\": [{\"name\": \"a\", \"rate_limiter\": "
+		    "{\"queue\": 0}}]}",
+		    "tables[0].rate_limiter: queue size 0 is under 1" },
+		{ "{\"tables\": [{\"name\": \"a\", \"rate_limiter\": "
+		    "{\"queue\": 5, \"min_size_to_sample\": 2}}]}",
+		    "tables[0].rate_limiter: queue goes alone" },
+		{ "{\"tables\": [{\"name\": \"a\", \"rate_limiter\": "
+		    "{\"samples_per_insert\": 4}}]}", "go together" },
+		{ "{\"tables\": [{\"name\": \"a\", \"rate_limiter\": "
+		    "{\"samples_per_insert\": 4, \"min_size_to_sample\": 10, "
+		    "\"error_buffer\": [50, 60]}}]}", "never" },
+		{ "{\"tables\": [{\"name\": \"a\", \"rate_limiter\": "
+		    "{\"samples_per_insert\": 4, \"error_buffer\": 1}}]}",
+		    "narrower" },
+		{ "{\"tables\": [{\"name\": \"a\", "
+		    "\"priority_exponent\": -1}]}", "priority_exponent -1" },
+		{ "{\"tables\": [{\"name\": \"a\"}], \"checkpoint\": {}}",
+		    "checkpoint.dir: missing" },
+	};
+	struct node_config	 nc;
+	courier_value		*v;
+	size_t			 i;
+	char			*cause;
+
+	for (i = 0; i < nitems(bad); i++) {
+		cause = NULL;
+		v = courier_value_from_json(bad[i].json, NULL);
+		ck_assert_ptr_nonnull(v);
+		ck_assert_int_eq(node_config_parse(v, &nc, &cause), -1);
+		ck_assert_msg(strstr(cause, bad[i].cause) != NULL,
+		    "%s: %s", bad[i].json, cause);
+		free(cause);
+		courier_value_unref(v);
+	}
+	v = courier_value_from_json("{\"tables\": [{\"name\": \"a\", "
+	    "\"rate_limiter\": {\"samples_per_insert\": 8, "
+	    "\"min_size_to_sample\": 1000, \"error_buffer\": 100}}], "
+	    "\"checkpoint\": {\"dir\": \"d\", \"every_s\": 60}}", NULL);
+	ck_assert_int_eq(node_config_parse(v, &nc, NULL), 0);
+	ck_assert_double_eq(nc.tables[0].limiter.min_diff, 7900);
+	ck_assert_uint_eq(nc.tables[0].max_size, 1000000);
+	ck_assert_int_eq(nc.tables[0].sampler, REPLAY_UNIFORM);
+	ck_assert_int_eq(nc.ckpt_every_s, 60);
+	node_config_clear(&nc);
+	courier_value_unref(v);
+}
+END_TEST
+
 /* A restarted node serves the items of its last checkpoint. */
 START_TEST(test_replay_node_checkpoint)
 {
@@ -350,6 +414,7 @@ node_suite(void)
 	tcase_add_test(tc, test_replay_node_deadline);
 	tcase_add_test(tc, test_replay_node_stop);
 	tcase_add_test(tc, test_replay_node_bad_config);
+	tcase_add_test(tc, test_replay_node_config);
 	tcase_add_test(tc, test_replay_node_checkpoint);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -59,6 +59,7 @@ struct wfile {
 	uint64_t	 hash;
 };
 
+/* Write len bytes and hash them. */
 static void
 put(struct wfile *w, const void *buf, size_t len)
 {
@@ -66,6 +67,7 @@ put(struct wfile *w, const void *buf, size_t len)
 	fwrite(buf, 1, len, w->f);
 }
 
+/* Write a little-endian u64. */
 static void
 put_u64(struct wfile *w, uint64_t x)
 {
@@ -77,6 +79,7 @@ put_u64(struct wfile *w, uint64_t x)
 	put(w, b, 8);
 }
 
+/* Write a little-endian u32. */
 static void
 put_u32(struct wfile *w, uint32_t x)
 {
@@ -88,6 +91,7 @@ put_u32(struct wfile *w, uint32_t x)
 	put(w, b, 4);
 }
 
+/* Write a double as its IEEE 754 bits. */
 static void
 put_f64(struct wfile *w, double d)
 {
@@ -115,6 +119,7 @@ struct snap_table {
 	size_t			 n;
 };
 
+/* Order entries by insertion. */
 static int
 snap_entry_cmp(const void *a, const void *b)
 {
@@ -299,6 +304,7 @@ struct rfile {
 	bool		 short_read;
 };
 
+/* The next len bytes, or NULL (and short_read) past the end. */
 static const uint8_t *
 get(struct rfile *r, size_t len)
 {
@@ -313,6 +319,7 @@ get(struct rfile *r, size_t len)
 	return (p);
 }
 
+/* Read a little-endian u64 (0 past the end). */
 static uint64_t
 get_u64(struct rfile *r)
 {
@@ -325,6 +332,7 @@ get_u64(struct rfile *r)
 	return (x);
 }
 
+/* Read a little-endian u32 (0 past the end). */
 static uint32_t
 get_u32(struct rfile *r)
 {
@@ -337,6 +345,7 @@ get_u32(struct rfile *r)
 	return (x);
 }
 
+/* Read a double from its bits. */
 static double
 get_f64(struct rfile *r)
 {
@@ -347,6 +356,7 @@ get_f64(struct rfile *r)
 	return (d);
 }
 
+/* Read a byte (0 past the end). */
 static uint8_t
 get_u8(struct rfile *r)
 {

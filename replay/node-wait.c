@@ -56,6 +56,7 @@ struct pending {
 
 static void	step(struct pending *);
 
+/* Drop a reference; the last frees the call and its draws. */
 static void
 pending_unref(struct pending *p)
 {

@@ -42,10 +42,6 @@ void		 replay_store_release(struct replay_store *,
 		    struct replay_item *);
 /* Raise the key counter past key (after a checkpoint is read). */
 void		 replay_store_seen(struct replay_store *, uint64_t);
-/* Every item, in no order: call with *i = 0 until NULL. Locked by caller. */
-struct replay_item *replay_store_next(struct replay_store *, size_t *);
-void		 replay_store_lock(struct replay_store *);
-void		 replay_store_unlock(struct replay_store *);
 
 /* Where an entry sits in one selector. */
 struct sel_link {

@@ -31,6 +31,7 @@
 #define CKPT_KEEP	2
 #define SAMPLE_MAX	1000000
 
+/* A table's name. */
 static const char *
 table_name(const struct replay_table *t)
 {
@@ -68,6 +69,7 @@ table_arg(struct replay_node *rn, courier_request *req, courier_error **err)
 	return (NULL);
 }
 
+/* Whether v is an int or a double. */
 static bool
 is_number(const courier_value *v)
 {
@@ -305,6 +307,7 @@ ckpt_seq_of(const char *name)
 	return (seq);
 }
 
+/* Newest first. */
 static int
 seq_cmp_desc(const void *a, const void *b)
 {
@@ -340,6 +343,7 @@ ckpt_list(const char *dir, size_t *n)
 	return (seqs);
 }
 
+/* The path of checkpoint seq in dir. */
 static char *
 ckpt_path(const char *dir, uint64_t seq)
 {

@@ -65,6 +65,7 @@ rng_seed(struct rng *r, uint64_t seed)
 		r->s[i] = splitmix64(&seed);
 }
 
+/* Rotate left. */
 static inline uint64_t
 rotl(uint64_t x, int k)
 {
@@ -180,6 +181,7 @@ heap_before(const struct selector *s, const struct replay_entry *a,
 	return (a->upd < b->upd);
 }
 
+/* Put e at slot i and tell it so. */
 static inline void
 heap_place(struct selector *s, size_t i, struct replay_entry *e)
 {

@@ -120,22 +120,3 @@ replay_store_release(struct replay_store *st, struct replay_item *it)
 		free(it);
 	}
 }
-
-/* Iterate over the items; the caller holds the store's lock. */
-struct replay_item *
-replay_store_next(struct replay_store *st, size_t *i)
-{
-	return (keymap_next(&st->items, i));
-}
-
-void
-replay_store_lock(struct replay_store *st)
-{
-	pthread_mutex_lock(&st->lock);
-}
-
-void
-replay_store_unlock(struct replay_store *st)
-{
-	pthread_mutex_unlock(&st->lock);
-}

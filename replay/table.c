@@ -198,12 +198,14 @@ replay_table_free(struct replay_table *t)
 	free(t);
 }
 
+/* The table's configuration. */
 const struct replay_table_config *
 replay_table_config(const struct replay_table *t)
 {
 	return (&t->cfg);
 }
 
+/* The store the table shares. */
 struct replay_store *
 replay_table_store(const struct replay_table *t)
 {
@@ -491,6 +493,7 @@ struct blocker {
 	bool			 woken;
 };
 
+/* Wake the thread sleeping on the blocker. */
 static void
 blocker_wake_cb(struct replay_waiter *w, enum replay_wake why, void *arg)
 {
@@ -526,6 +529,7 @@ blocker_sleep(struct replay_table *t, struct blocker *b, int64_t deadline)
 	return (true);
 }
 
+/* A blocker with its waiter, lock and condition. */
 static void
 blocker_init(struct blocker *b)
 {
@@ -535,6 +539,7 @@ blocker_init(struct blocker *b)
 	b->woken = false;
 }
 
+/* Free a blocker's lock and condition. */
 static void
 blocker_clear(struct blocker *b)
 {

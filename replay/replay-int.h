@@ -109,6 +109,7 @@ struct replay_table {
 	uint64_t		 upd;
 	bool			 stopped;
 	struct replay_waiters	 waiters[2];	/* insert, sample */
+	size_t			 nwaiting[2];
 };
 
 /*

@@ -5,7 +5,10 @@
  *   sample(table, n)               -> n draws {key, item, priority,
  *                                     times_sampled, probability}
  *   update_priorities(table, updates), delete(table, keys) -> a count
- *   info(), reset(table), checkpoint() -> the checkpoint's path
+ *   info()                         -> per table: size, counts, selectors,
+ *                                     can_sample, can_insert, and the
+ *                                     calls waiting for the limiter
+ *   reset(table), checkpoint()     -> null, the checkpoint's path
  * with positional or keyword arguments. Inserts and samples that a rate
  * limiter holds back wait without a thread (node-wait.c).
  *
@@ -249,6 +252,10 @@ method_info(void *self, courier_request *req, courier_error **err)
 		    courier_string(replay_selector_name(c->remover)));
 		courier_dict_set(d, "can_sample", courier_bool(ti.can_sample));
 		courier_dict_set(d, "can_insert", courier_bool(ti.can_insert));
+		courier_dict_set(d, "waiting_inserts",
+		    courier_int((int64_t)ti.waiting_inserts));
+		courier_dict_set(d, "waiting_samples",
+		    courier_int((int64_t)ti.waiting_samples));
 		courier_dict_set(out, c->name, d);
 	}
 	return (out);

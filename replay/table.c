@@ -66,6 +66,7 @@ wake_take(struct replay_table *t, struct replay_waiter *w,
     enum replay_wake why, struct replay_waiter ***tail)
 {
 	TAILQ_REMOVE(&t->waiters[w->op], w, entry);
+	t->nwaiting[w->op]--;
 	atomic_store(&w->on, NULL);
 	w->why = why;
 	w->next = NULL;
@@ -109,6 +110,7 @@ wait_queue(struct replay_table *t, struct replay_waiter *w, int op)
 	w->op = op;
 	atomic_store(&w->on, t);
 	TAILQ_INSERT_TAIL(&t->waiters[op], w, entry);
+	t->nwaiting[op]++;
 }
 
 /* Check a configuration. */
@@ -410,6 +412,7 @@ replay_table_unwait(struct replay_table *t, struct replay_waiter *w)
 	pthread_mutex_lock(&t->lock);
 	if ((was = atomic_load(&w->on) == t)) {
 		TAILQ_REMOVE(&t->waiters[w->op], w, entry);
+		t->nwaiting[w->op]--;
 		atomic_store(&w->on, NULL);
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -459,6 +462,8 @@ replay_table_info(struct replay_table *t, struct replay_table_info *info)
 	    replay_limiter_can_sample(&t->limiter, 1);
 	info->can_insert = replay_limiter_can_insert(&t->limiter, 1);
 	info->stopped = t->stopped;
+	info->waiting_inserts = t->nwaiting[OP_INSERT];
+	info->waiting_samples = t->nwaiting[OP_SAMPLE];
 	pthread_mutex_unlock(&t->lock);
 }
 

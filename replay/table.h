@@ -173,6 +173,8 @@ struct replay_table_info {
 	bool		 can_sample;
 	bool		 can_insert;
 	bool		 stopped;
+	size_t		 waiting_inserts;	/* waiters queued */
+	size_t		 waiting_samples;
 };
 
 /*

@@ -116,6 +116,19 @@ insert(struct running *r, int64_t item, const char *table, double prio)
 	return (key);
 }
 
+/* info()[table][field] as an int. */
+static int64_t
+waiting(struct running *r, const char *table, const char *field)
+{
+	courier_value	*v = call(r, "info", courier_list_new());
+	int64_t		 n;
+
+	n = courier_value_int(courier_dict_get(courier_dict_get(v, table),
+	    field));
+	courier_value_unref(v);
+	return (n);
+}
+
 /* The methods do what they say. */
 START_TEST(test_replay_node_methods)
 {
@@ -228,8 +241,9 @@ START_TEST(test_replay_node_waits)
 	for (i = 0; i < WAITERS; i++)
 		f[i] = courier_call_async(r.client, "sample",
 		    courier_args(courier_string("q")));
-	v = call(&r, "info", courier_list_new());
-	courier_value_unref(v);
+	/* All wait in the table, none on a handler thread. */
+	while (waiting(&r, "q", "waiting_samples") != WAITERS)
+		usleep(1000);
 	for (i = 0; i < WAITERS; i++)
 		ck_assert(!courier_future_done(f[i]));
 	for (i = 0; i < WAITERS; i++)
@@ -276,7 +290,10 @@ START_TEST(test_replay_node_stop)
 	start(&r, CONFIG_QUEUE "}");
 	f = courier_call_async(r.client, "sample",
 	    courier_args(courier_string("q")));
-	courier_value_unref(call(&r, "info", courier_list_new()));
+	/* Stop once the call waits in the table (the test's own timeout
+	 * ends a hang). */
+	while (waiting(&r, "q", "waiting_samples") != 1)
+		usleep(1000);
 	lp_node_stop(r.node);
 	ck_assert_ptr_null(courier_future_wait(f, 10000, &err));
 	ck_assert_msg(courier_error_code(err) == COURIER_CANCELLED, "%s: %s",

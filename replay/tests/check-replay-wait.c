@@ -77,6 +77,7 @@ queue_new(int64_t size)
 START_TEST(test_replay_wait_sample)
 {
 	struct replay_table	*t = queue_new(4);
+	struct replay_table_info info;
 	struct replay_sample	 s;
 	struct rec		 r;
 	size_t			 got;
@@ -86,7 +87,12 @@ START_TEST(test_replay_wait_sample)
 	    REPLAY_BLOCKED);
 	ck_assert_uint_eq(got, 0);
 	ck_assert_int_eq(r.ready, 0);
+	replay_table_info(t, &info);
+	ck_assert_uint_eq(info.waiting_samples, 1);
+	ck_assert(!info.can_sample);
 	put(t, 1, 0);
+	replay_table_info(t, &info);
+	ck_assert_uint_eq(info.waiting_samples, 0);
 	ck_assert_int_eq(r.ready, 1);
 	ck_assert_uint_eq(r.drawn, 1);
 	ck_assert_uint_eq(t->entries.len, 0);

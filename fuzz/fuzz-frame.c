@@ -7,6 +7,8 @@
  * and the client take them, put back, packed as a frame again and decoded
  * once more: the values must come back equal, as must a plain repack of
  * the frame, and every value must survive its other codecs (fuzz-common.c).
+ * The call path's own codec (courier-wire.c) is held to protobuf-c's: what
+ * it decodes, protobuf-c decodes alike, and it packs the same bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +178,141 @@ frame_check(const Courier__Frame *f)
 	}
 }
 
+/* protobuf-c's bytes for a decoded call or result frame. */
+static void
+pb_pack(struct courier_buf *b, const struct courier_frame *w)
+{
+	Courier__Frame			 f = COURIER__FRAME__INIT;
+	Courier__CallRequest		 call = COURIER__CALL_REQUEST__INIT;
+	Courier__CallArguments		 pb = COURIER__CALL_ARGUMENTS__INIT;
+	Courier__CallResponse		 resp = COURIER__CALL_RESPONSE__INIT;
+	Courier__CallResult		 result = COURIER__CALL_RESULT__INIT;
+	Courier__SerializedObject	 o = COURIER__SERIALIZED_OBJECT__INIT;
+	struct courier_arena		 a;
+	char				*cause = NULL;
+
+	courier_arena_init(&a);
+	f.call_id = w->id;
+	if (w->kind == COURIER_FRAME_CALL) {
+		if (courier_call_args_to_pb(w->args, w->kwargs, &pb, &a,
+		    &cause) != 0)
+			fuzz_fail("wire: arguments do not encode: %s", cause);
+		call.method = (char *)w->method;
+		call.arguments = &pb;
+		call.timeout_us = w->timeout_us;
+		f.body_case = COURIER__FRAME__BODY_CALL;
+		f.call = &call;
+	} else {
+		if (courier_value_to_pb(w->value, &o, &a, &cause) != 0)
+			fuzz_fail("wire: a result does not encode: %s", cause);
+		result.result = &o;
+		resp.result = &result;
+		f.body_case = COURIER__FRAME__BODY_RESULT;
+		f.result = &resp;
+	}
+	courier_frame_pack(b, &f);
+	courier_arena_free(&a);
+}
+
+/*
+ * The call path's decoder against protobuf-c's: a frame it takes,
+ * protobuf-c takes to the same values, and its encoder writes for them
+ * the bytes protobuf-c writes.
+ */
+static void
+wire_check(const uint8_t *p, size_t len)
+{
+	struct courier_frame	 w;
+	struct courier_buf	 b, x, y;
+	struct courier_arena	 a;
+	Courier__Frame		*f;
+	courier_value		*v, *args, *kwargs;
+	size_t			 need, size;
+	char			*cause = NULL;
+
+	courier_arena_init(&a);
+	if (!courier_wire_decode(p, len, &w, &a)) {
+		courier_arena_free(&a);
+		return;
+	}
+	memset(&b, 0, sizeof b);
+	memcpy(courier_buf_reserve(&b, FRAME_HEADER + len), p - FRAME_HEADER,
+	    FRAME_HEADER + len);
+	b.len = FRAME_HEADER + len;
+	if (courier_frame_next(&b, MAX_FRAME, &a, &f, &need, &cause) != 1)
+		fuzz_fail("wire: taken by hand, refused by protobuf-c: %s",
+		    cause);
+	if (f->call_id != w.id)
+		fuzz_fail("wire: the call ids differ");
+	if (w.kind == COURIER_FRAME_RESULT) {
+		if (f->body_case != COURIER__FRAME__BODY_RESULT)
+			fuzz_fail("wire: a result that protobuf-c does not see");
+		if (f->result->result == NULL ||
+		    f->result->result->result == NULL)
+			v = courier_null();
+		else if ((v = courier_value_from_pb(f->result->result->result,
+		    &cause)) == NULL)
+			fuzz_fail("wire: a result protobuf-c refuses: %s",
+			    cause);
+		if (!courier_value_equal(v, w.value))
+			fuzz_fail("wire: the results differ");
+		courier_value_unref(v);
+	} else {
+		if (f->body_case != COURIER__FRAME__BODY_CALL ||
+		    strcmp(f->call->method, w.method) != 0 ||
+		    f->call->timeout_us != w.timeout_us)
+			fuzz_fail("wire: the calls differ");
+		if (courier_call_args_from_pb(f->call->arguments, &args,
+		    &kwargs, &cause) != 0)
+			fuzz_fail("wire: arguments protobuf-c refuses: %s",
+			    cause);
+		if (!courier_value_equal(args, w.args) ||
+		    !courier_value_equal(kwargs, w.kwargs))
+			fuzz_fail("wire: the arguments differ");
+		courier_value_unref(args);
+		courier_value_unref(kwargs);
+	}
+
+	memset(&x, 0, sizeof x);
+	memset(&y, 0, sizeof y);
+	if (w.kind == COURIER_FRAME_CALL) {
+		size = courier_wire_call_size(w.id, w.method, w.args, w.kwargs,
+		    w.timeout_us);
+		courier_wire_pack_call(&x, w.id, w.method, w.args, w.kwargs,
+		    w.timeout_us, size);
+	} else {
+		size = courier_wire_result_size(w.id, w.value);
+		courier_wire_pack_result(&x, w.id, w.value, size);
+	}
+	pb_pack(&y, &w);
+	if (courier_buf_used(&x) != courier_buf_used(&y) ||
+	    memcmp(x.data, y.data, courier_buf_used(&x)) != 0)
+		fuzz_fail("wire: %zu bytes packed by hand, %zu by protobuf-c",
+		    courier_buf_used(&x), courier_buf_used(&y));
+	courier_buf_free(&x);
+	courier_buf_free(&y);
+	courier_buf_free(&b);
+	courier_value_unref(w.args);
+	courier_value_unref(w.kwargs);
+	courier_value_unref(w.value);
+	courier_arena_free(&a);
+}
+
+/* The next whole frame in b, if any, through wire_check. */
+static void
+wire_peek(const struct courier_buf *b)
+{
+	const uint8_t	*p = b->data + b->off;
+	size_t		 used = courier_buf_used(b), size;
+
+	if (used < FRAME_HEADER)
+		return;
+	size = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 |
+	    (size_t)p[3];
+	if (size <= MAX_FRAME && used >= FRAME_HEADER + size)
+		wire_check(p + FRAME_HEADER, size);
+}
+
 /* Feed the input in pieces and check every frame it holds. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -200,8 +337,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = size - off < piece ? size - off : piece;
 		memcpy(courier_buf_reserve(&b, n), data + off, n);
 		b.len += n;
-		while ((r = courier_frame_next(&b, MAX_FRAME, &a, &f, &need,
-		    &cause)) == 1) {
+		for (;;) {
+			wire_peek(&b);
+			if ((r = courier_frame_next(&b, MAX_FRAME, &a, &f,
+			    &need, &cause)) != 1)
+				break;
 			frame_check(f);
 			courier_arena_reset(&a);
 		}

@@ -432,41 +432,31 @@ courier_cl_future_pack(courier_client *c, courier_future *f, const courier_value
     struct courier_arena *a, char **cause)
 {
 	Courier__Frame			 fr = COURIER__FRAME__INIT;
-	Courier__CallRequest		 call = COURIER__CALL_REQUEST__INIT;
-	Courier__CallArguments		 args = COURIER__CALL_ARGUMENTS__INIT;
 	Courier__ListMethodsRequest	 lm = COURIER__LIST_METHODS_REQUEST__INIT;
-	int64_t				 left;
+	int64_t				 left, timeout_us = 0;
 	size_t				 size;
-	int				 r = 0;
 
-	fr.call_id = f->id;
 	if (f->list_methods) {
+		fr.call_id = f->id;
 		fr.body_case = COURIER__FRAME__BODY_LIST_METHODS;
 		fr.list_methods = &lm;
-	} else {
-		if (courier_call_args_to_pb(argv, kwargv, &args, a,
-		    cause) != 0) {
-			courier_arena_reset(a);
-			return (-1);
-		}
-		call.method = f->method;
-		call.arguments = &args;
-		if (f->deadline != DEADLINE_NONE) {
-			left = (f->deadline - mono_ns()) / 1000;
-			call.timeout_us = left > 0 ? left : 1;
-		}
-		fr.body_case = COURIER__FRAME__BODY_CALL;
-		fr.call = &call;
+		courier_frame_pack(b, &fr);
+		return (0);
 	}
-	size = courier__frame__get_packed_size(&fr);
+	if (f->deadline != DEADLINE_NONE) {
+		left = (f->deadline - mono_ns()) / 1000;
+		timeout_us = left > 0 ? left : 1;
+	}
+	size = courier_wire_call_size(f->id, f->method, argv, kwargv,
+	    timeout_us);
 	if (size > c->max_frame) {
 		set_cause(cause, "the call's frame of %zu bytes is over the "
 		    "limit of %zu bytes", size, c->max_frame);
-		r = -1;
-	} else
-		courier_frame_pack(b, &fr);
-	courier_arena_reset(a);
-	return (r);
+		return (-1);
+	}
+	courier_wire_pack_call(b, f->id, f->method, argv, kwargv, timeout_us,
+	    size);
+	return (0);
 }
 
 /* Write what waits in c->out; wmtx held. -1 if the socket failed. */
@@ -495,7 +485,6 @@ void
 courier_cl_send(courier_client *c, uint64_t gen, struct courier_buf *b)
 {
 	ssize_t	 n;
-	void	*p;
 	bool	 backlog;
 
 	pthread_mutex_lock(&c->wmtx);
@@ -515,9 +504,7 @@ courier_cl_send(courier_client *c, uint64_t gen, struct courier_buf *b)
 	}
 	if (courier_buf_used(b) != 0) {
 		backlog = courier_buf_used(&c->out) != 0;
-		p = courier_buf_reserve(&c->out, courier_buf_used(b));
-		memcpy(p, b->data + b->off, courier_buf_used(b));
-		c->out.len += courier_buf_used(b);
+		courier_buf_move(&c->out, b);
 		/* The reader may be polling without POLLOUT: tell it. */
 		if (!backlog)
 			courier_cl_wake(c);
@@ -834,6 +821,30 @@ frame_reply(courier_client *c, const Courier__Frame *f, struct reply *r,
 }
 
 /*
+ * A reply the call path decoded: a result is one (1, *r filled); a call
+ * is not the server's to send (-1). 0 for a frame of protobuf-c's.
+ */
+static int
+wire_reply(struct courier_frame *fr, struct reply *r, char **cause)
+{
+	switch (fr->kind) {
+	case COURIER_FRAME_RESULT:
+		r->id = fr->id;
+		r->value = fr->value;
+		r->error = NULL;
+		return (1);
+	case COURIER_FRAME_CALL:
+		courier_value_unref(fr->args);
+		courier_value_unref(fr->kwargs);
+		set_cause(cause, "unexpected frame of kind %d from the server",
+		    (int)COURIER__FRAME__BODY_CALL);
+		return (-1);
+	default:
+		return (0);
+	}
+}
+
+/*
  * Hold the reader role for one poll: read what comes until limit, match
  * replies to calls, flush what waits to be written, and end overdue calls.
  * mtx held on entry (with c->reading set by the caller) and on exit.
@@ -843,7 +854,7 @@ courier_cl_read(courier_client *c, int64_t limit, courier_future **done)
 {
 	struct pollfd	 pfd[3];
 	struct reply	 stack[64], *replies = stack, *r;
-	Courier__Frame	*fr;
+	struct courier_frame	 fr;
 	courier_future	*f;
 	size_t		 n = 0, cap = nitems(stack), i, used;
 	size_t		 max_frame = c->max_frame;
@@ -903,7 +914,7 @@ courier_cl_read(courier_client *c, int64_t limit, courier_future **done)
 			cause = xstrdup(strerror(errno));
 		}
 		while (!lost) {
-			rv = courier_frame_next(&c->in, max_frame, &c->arena,
+			rv = courier_frame_take(&c->in, max_frame, &c->arena,
 			    &fr, &c->need, &cause);
 			if (rv == 0)
 				break;
@@ -924,7 +935,9 @@ courier_cl_read(courier_client *c, int64_t limit, courier_future **done)
 					replies = xreallocarray(replies, cap,
 					    sizeof *replies);
 			}
-			rv = frame_reply(c, fr, &replies[n], &cause);
+			rv = wire_reply(&fr, &replies[n], &cause);
+			if (fr.kind == COURIER_FRAME_PB)
+				rv = frame_reply(c, fr.pb, &replies[n], &cause);
 			courier_arena_reset(&c->arena);
 			if (rv < 0) {
 				lost = true;

@@ -125,7 +125,6 @@ void
 courier_conn_send(struct sconn *c, struct courier_buf *b)
 {
 	ssize_t	 n;
-	void	*p;
 
 	pthread_mutex_lock(&c->wmtx);
 	if (c->dead)
@@ -143,9 +142,7 @@ courier_conn_send(struct sconn *c, struct courier_buf *b)
 		}
 	}
 	if (courier_buf_used(b) != 0) {
-		p = courier_buf_reserve(&c->out, courier_buf_used(b));
-		memcpy(p, b->data + b->off, courier_buf_used(b));
-		c->out.len += courier_buf_used(b);
+		courier_buf_move(&c->out, b);
 		if (!c->wpending) {
 			c->wpending = true;
 			event_add(c->wev, NULL);
@@ -339,15 +336,16 @@ conn_list_methods(struct sconn *c, uint64_t id)
 	free(names);
 }
 
-/* Start a call: answer it at once, run it inline, or queue it. */
-static void
-conn_call(struct sconn *c, uint64_t id, const Courier__CallRequest *call)
+/*
+ * The method a call names, or NULL when the call is answered already (the
+ * server stops, or has no such method).
+ */
+static const struct method *
+conn_call_method(struct sconn *c, uint64_t id, const char *name)
 {
 	courier_server		*s = c->server;
-	struct courier_request	*req;
 	const struct method	*m;
-	courier_value		*args, *kwargs;
-	char			*cause = NULL, *msg;
+	char			*msg;
 	bool			 stopping;
 
 	pthread_mutex_lock(&s->mtx);
@@ -356,23 +354,24 @@ conn_call(struct sconn *c, uint64_t id, const Courier__CallRequest *call)
 	if (stopping) {
 		conn_queue_error(c, id, COURIER_UNAVAILABLE,
 		    "the server is stopping");
-		return;
+		return (NULL);
 	}
-	if ((m = courier_srv_method_find(s, call->method)) == NULL) {
+	if ((m = courier_srv_method_find(s, name)) == NULL) {
 		xasprintf(&msg, "no method named \"%s\" on this server (see "
-		    "its method list)", call->method);
+		    "its method list)", name);
 		conn_queue_error(c, id, COURIER_NOT_FOUND, msg);
 		free(msg);
-		return;
 	}
-	if (courier_call_args_from_pb(call->arguments, &args, &kwargs,
-	    &cause) != 0) {
-		xasprintf(&msg, "method %s: %s", m->name, cause);
-		conn_queue_error(c, id, COURIER_INVALID_ARGUMENT, msg);
-		free(msg);
-		free(cause);
-		return;
-	}
+	return (m);
+}
+
+/* Start a call: run it inline, or queue it. Takes args and kwargs. */
+static void
+conn_call_start(struct sconn *c, uint64_t id, const struct method *m,
+    courier_value *args, courier_value *kwargs, int64_t timeout_us)
+{
+	courier_server		*s = c->server;
+	struct courier_request	*req;
 
 	req = xmalloc(sizeof *req);
 	atomic_init(&req->refs, 1);
@@ -384,9 +383,9 @@ conn_call(struct sconn *c, uint64_t id, const Courier__CallRequest *call)
 	req->kwargs = kwargs;
 	req->queued = mono_ns();
 	/* A deadline past what the clock can count is no deadline. */
-	if (call->timeout_us > 0 &&
-	    call->timeout_us <= (INT64_MAX - req->queued) / 1000)
-		req->deadline = req->queued + call->timeout_us * 1000;
+	if (timeout_us > 0 &&
+	    timeout_us <= (INT64_MAX - req->queued) / 1000)
+		req->deadline = req->queued + timeout_us * 1000;
 	else
 		req->deadline = DEADLINE_NONE;
 	req->deferred = false;
@@ -408,6 +407,27 @@ conn_call(struct sconn *c, uint64_t id, const Courier__CallRequest *call)
 	if (!s->own_base)
 		courier_srv_wake_one(s);
 	pthread_mutex_unlock(&s->mtx);
+}
+
+/* A call that protobuf-c unpacked: its arguments, then its start. */
+static void
+conn_call(struct sconn *c, uint64_t id, const Courier__CallRequest *call)
+{
+	const struct method	*m;
+	courier_value		*args, *kwargs;
+	char			*cause = NULL, *msg;
+
+	if ((m = conn_call_method(c, id, call->method)) == NULL)
+		return;
+	if (courier_call_args_from_pb(call->arguments, &args, &kwargs,
+	    &cause) != 0) {
+		xasprintf(&msg, "method %s: %s", m->name, cause);
+		conn_queue_error(c, id, COURIER_INVALID_ARGUMENT, msg);
+		free(msg);
+		free(cause);
+		return;
+	}
+	conn_call_start(c, id, m, args, kwargs, call->timeout_us);
 }
 
 /* Act on one frame from a client; -1 if the connection was closed. */
@@ -439,13 +459,49 @@ conn_frame(struct sconn *c, const Courier__Frame *f)
 	}
 }
 
+/*
+ * Act on a frame the call path decoded: a call starts; a result is not a
+ * client's to send. -1 if the connection was closed.
+ */
+static int
+conn_wire_frame(struct sconn *c, struct courier_frame *f)
+{
+	const struct method	*m;
+	char			*why;
+
+	if (!c->hello || f->kind == COURIER_FRAME_RESULT) {
+		courier_value_unref(f->args);
+		courier_value_unref(f->kwargs);
+		courier_value_unref(f->value);
+	}
+	if (!c->hello) {
+		conn_fail(c, COURIER_FAILED_PRECONDITION, "the first frame "
+		    "must be a hello with the protocol version");
+		return (-1);
+	}
+	if (f->kind == COURIER_FRAME_RESULT) {
+		xasprintf(&why, "unexpected frame of kind %d from a client",
+		    (int)COURIER__FRAME__BODY_RESULT);
+		conn_fail(c, COURIER_INVALID_ARGUMENT, why);
+		free(why);
+		return (-1);
+	}
+	if ((m = conn_call_method(c, f->id, f->method)) == NULL) {
+		courier_value_unref(f->args);
+		courier_value_unref(f->kwargs);
+		return (0);
+	}
+	conn_call_start(c, f->id, m, f->args, f->kwargs, f->timeout_us);
+	return (0);
+}
+
 /* Read and act on what a client sent (loop thread). */
 void
 courier_conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sconn	*c = arg;
 	courier_server	*s = c->server;
-	Courier__Frame	*f;
+	struct courier_frame	 f;
 	char		*cause = NULL, *why;
 	size_t		 used;
 	ssize_t		 n;
@@ -482,7 +538,7 @@ courier_conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	for (;;) {
 		/* Until the hello, a peer is not known to speak courier. */
-		r = courier_frame_next(&c->in, c->hello ? s->max_frame :
+		r = courier_frame_take(&c->in, c->hello ? s->max_frame :
 		    HELLO_MAX, &c->arena, &f, &c->need, &cause);
 		if (r == 0)
 			break;
@@ -500,7 +556,8 @@ courier_conn_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		/* A non-zero return may have freed c: touch nothing. */
-		if ((r = conn_frame(c, f)) != 0)
+		if ((r = f.kind == COURIER_FRAME_PB ? conn_frame(c, f.pb) :
+		    conn_wire_frame(c, &f)) != 0)
 			return;
 		courier_arena_reset(&c->arena);
 	}

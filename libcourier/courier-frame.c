@@ -18,6 +18,8 @@
 
 /* Read at least this much at a time. */
 #define BUF_READ_MIN	(64 * 1024)
+/* Bytes left to send that move between buffers rather than copy. */
+#define BUF_MOVE_MIN	(64 * 1024)
 /* An idle buffer bigger than this is given back. */
 #define BUF_KEEP_MAX	(256 * 1024)
 
@@ -80,6 +82,34 @@ courier_buf_reserve(struct courier_buf *b, size_t n)
 	return (b->data + b->len);
 }
 
+/*
+ * Put from's unread bytes after to's, and empty from. A big frame that
+ * the socket did not all take moves to an empty to without a copy: the
+ * two swap their memory.
+ */
+void
+courier_buf_move(struct courier_buf *to, struct courier_buf *from)
+{
+	struct courier_buf	 t;
+	void			*p;
+	size_t			 n = courier_buf_used(from);
+
+	if (n == 0)
+		return;
+	if (courier_buf_used(to) == 0 && !from->borrowed &&
+	    n >= BUF_MOVE_MIN && !to->borrowed) {
+		t = *to;
+		*to = *from;
+		*from = t;
+		from->off = from->len = 0;
+		return;
+	}
+	p = courier_buf_reserve(to, n);
+	memcpy(p, from->data + from->off, n);
+	to->len += n;
+	from->off = from->len = 0;
+}
+
 /* Read what fd has, with room for at least want bytes; read(2)'s result. */
 ssize_t
 courier_buf_read(struct courier_buf *b, int fd, size_t want)
@@ -132,14 +162,16 @@ courier_frame_pack(struct courier_buf *b, const Courier__Frame *f)
 	b->len += FRAME_HEADER + size;
 }
 
-/* Take the next whole frame out of b; see courier-internal.h. */
-int
-courier_frame_next(struct courier_buf *b, size_t max_frame,
-    struct courier_arena *a, Courier__Frame **out, size_t *need, char **cause)
+/*
+ * The next whole frame in b: 1 with *p and *size, 0 (*need set) if it is
+ * not all there, or FRAME_TOO_BIG with *cause.
+ */
+static int
+frame_peek(struct courier_buf *b, size_t max_frame, const uint8_t **pp,
+    size_t *sizep, size_t *need, char **cause)
 {
 	const uint8_t	*p;
 	size_t		 used = b->len - b->off, size;
-	char		*why = NULL;
 
 	if (used < FRAME_HEADER) {
 		*need = FRAME_HEADER;
@@ -157,7 +189,18 @@ courier_frame_next(struct courier_buf *b, size_t max_frame,
 		*need = FRAME_HEADER + size;
 		return (0);
 	}
-	p += FRAME_HEADER;
+	*pp = p + FRAME_HEADER;
+	*sizep = size;
+	return (1);
+}
+
+/* Unpack a frame's bytes with protobuf-c, after the guard. */
+static int
+frame_unpack(const uint8_t *p, size_t size, struct courier_arena *a,
+    Courier__Frame **out, char **cause)
+{
+	char	*why = NULL;
+
 	if (courier_pb_check(&courier__frame__descriptor, p, size,
 	    COURIER_MAX_PB_DEPTH, &why) != 0) {
 		set_cause(cause, "malformed frame: %s", why);
@@ -169,8 +212,57 @@ courier_frame_next(struct courier_buf *b, size_t max_frame,
 		set_cause(cause, "malformed frame of %zu bytes", size);
 		return (FRAME_MALFORMED);
 	}
+	return (1);
+}
+
+/* Past the frame of size bytes at the head of b. */
+static void
+frame_consume(struct courier_buf *b, size_t size)
+{
 	b->off += FRAME_HEADER + size;
 	if (b->off == b->len)
 		b->off = b->len = 0;
+}
+
+/* Take the next whole frame out of b; see courier-internal.h. */
+int
+courier_frame_next(struct courier_buf *b, size_t max_frame,
+    struct courier_arena *a, Courier__Frame **out, size_t *need, char **cause)
+{
+	const uint8_t	*p;
+	size_t		 size;
+	int		 r;
+
+	if ((r = frame_peek(b, max_frame, &p, &size, need, cause)) != 1)
+		return (r);
+	if ((r = frame_unpack(p, size, a, out, cause)) != 1)
+		return (r);
+	frame_consume(b, size);
+	return (1);
+}
+
+/*
+ * The same for the call path: a call or a result straight into values
+ * where courier-wire.c takes it, else protobuf-c's message.
+ */
+int
+courier_frame_take(struct courier_buf *b, size_t max_frame,
+    struct courier_arena *a, struct courier_frame *out, size_t *need,
+    char **cause)
+{
+	const uint8_t	*p;
+	size_t		 size;
+	int		 r;
+
+	if ((r = frame_peek(b, max_frame, &p, &size, need, cause)) != 1)
+		return (r);
+	if (!courier_wire_decode(p, size, out, a)) {
+		memset(out, 0, sizeof *out);
+		if ((r = frame_unpack(p, size, a, &out->pb, cause)) != 1)
+			return (r);
+		out->kind = COURIER_FRAME_PB;
+		out->id = out->pb->call_id;
+	}
+	frame_consume(b, size);
 	return (1);
 }

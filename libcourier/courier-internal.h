@@ -125,6 +125,7 @@ struct courier_buf {
 void	 courier_buf_free(struct courier_buf *);
 void	*courier_buf_reserve(struct courier_buf *, size_t);
 void	 courier_buf_compact(struct courier_buf *);
+void	 courier_buf_move(struct courier_buf *, struct courier_buf *);
 static inline size_t
 courier_buf_used(const struct courier_buf *b)
 {
@@ -143,10 +144,49 @@ void	 courier_frame_pack(struct courier_buf *, const Courier__Frame *);
 #define FRAME_TOO_BIG	(-2)
 int	 courier_frame_next(struct courier_buf *, size_t, struct courier_arena *,
 	    Courier__Frame **, size_t *, char **);
+/*
+ * A frame as the call path takes it: a call or a result decoded straight
+ * into values (courier-wire.c), or any frame as protobuf-c unpacked it.
+ */
+enum courier_frame_kind {
+	COURIER_FRAME_PB,	/* pb: protobuf-c's, from the arena */
+	COURIER_FRAME_CALL,	/* method (arena), args, kwargs, timeout_us */
+	COURIER_FRAME_RESULT,	/* value */
+};
+struct courier_frame {
+	enum courier_frame_kind	 kind;
+	uint64_t		 id;
+	Courier__Frame		*pb;
+	const char		*method;
+	courier_value		*args;		/* the taker's to release */
+	courier_value		*kwargs;	/* ditto */
+	int64_t			 timeout_us;
+	courier_value		*value;		/* ditto */
+};
+/* As courier_frame_next, into a struct courier_frame. */
+int	 courier_frame_take(struct courier_buf *, size_t,
+	    struct courier_arena *, struct courier_frame *, size_t *, char **);
 /* Read what the socket has into b (room for at least want bytes). */
 ssize_t	 courier_buf_read(struct courier_buf *, int, size_t);
 /* Write from b; advances off. Returns bytes written or -1 (errno). */
 ssize_t	 courier_buf_write(struct courier_buf *, int);
+
+/*
+ * courier-wire.c: the call path's frames by hand. The size of a call's or
+ * a result's frame (without its 4-byte header), then the frame of that
+ * size appended to b; and the decoder: true with *out filled (kind CALL
+ * or RESULT) for a frame it takes, false (nothing allocated) for one that
+ * is protobuf-c's to unpack.
+ */
+size_t	 courier_wire_call_size(uint64_t, const char *, const courier_value *,
+	    const courier_value *, int64_t);
+void	 courier_wire_pack_call(struct courier_buf *, uint64_t, const char *,
+	    const courier_value *, const courier_value *, int64_t, size_t);
+size_t	 courier_wire_result_size(uint64_t, const courier_value *);
+void	 courier_wire_pack_result(struct courier_buf *, uint64_t,
+	    const courier_value *, size_t);
+bool	 courier_wire_decode(const uint8_t *, size_t, struct courier_frame *,
+	    struct courier_arena *);
 
 /* Build the args/kwargs of a request frame; 0 or -1 with *cause. */
 int	 courier_call_args_to_pb(const courier_value *, const courier_value *,

@@ -24,8 +24,8 @@ courier_req_unref(struct courier_request *req)
 }
 
 /*
- * Pack the answer to req into b: the result v, or err. A result that cannot
- * be encoded or is too big becomes an error answer.
+ * Pack the answer to req into b: the result v, or err. A result too big
+ * for a frame becomes an error answer.
  */
 static void
 request_pack(struct courier_request *req, courier_value *v, courier_error *err,
@@ -34,28 +34,14 @@ request_pack(struct courier_request *req, courier_value *v, courier_error *err,
 	courier_server			*s = req->conn->server;
 	Courier__Frame			 f = COURIER__FRAME__INIT;
 	Courier__Status			 st = COURIER__STATUS__INIT;
-	Courier__CallResponse		 resp = COURIER__CALL_RESPONSE__INIT;
-	Courier__CallResult		 result = COURIER__CALL_RESULT__INIT;
-	Courier__SerializedObject	 o = COURIER__SERIALIZED_OBJECT__INIT;
-	char				*cause = NULL, *msg = NULL;
+	char				*msg = NULL;
 	size_t				 size;
 	enum courier_code		 code = COURIER_INTERNAL;
 
-	f.call_id = req->id;
-	if (err == NULL && courier_value_to_pb(v, &o, a, &cause) != 0) {
-		xasprintf(&msg, "method %s returned a value that cannot be "
-		    "sent: %s", req->method->name, cause);
-		free(cause);
-	}
-	if (err == NULL && msg == NULL) {
-		result.result = &o;
-		resp.result = &result;
-		f.body_case = COURIER__FRAME__BODY_RESULT;
-		f.result = &resp;
-		size = courier__frame__get_packed_size(&f);
+	if (err == NULL) {
+		size = courier_wire_result_size(req->id, v);
 		if (size <= s->max_frame) {
-			courier_frame_pack(b, &f);
-			courier_arena_reset(a);
+			courier_wire_pack_result(b, req->id, v, size);
 			return;
 		}
 		xasprintf(&msg, "method %s returned %zu bytes, over the frame "
@@ -63,6 +49,7 @@ request_pack(struct courier_request *req, courier_value *v, courier_error *err,
 		    s->max_frame);
 		code = COURIER_RESOURCE_EXHAUSTED;
 	}
+	f.call_id = req->id;
 	if (msg != NULL) {
 		st.code = code;
 		st.message = msg;

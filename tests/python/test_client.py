@@ -136,18 +136,39 @@ def test_deadline_exceeded(serve, methods):
 
 
 def test_server_refuses_a_call_past_its_deadline(serve, methods):
-    """A call that waited for a thread past its deadline is not run."""
+    """A call that waited for a thread past its deadline is not run: the
+    server answers DEADLINE_EXCEEDED itself (seen on a raw connection, as
+    the client would end the call at its deadline on its own)."""
+    import socket
+    from lpd import _wire
     s = serve(methods, workers=1)
-    with lpd.Client(s.address) as c, \
-            lpd.Client(s.address, timeout=0.3) as short:
+    with lpd.Client(s.address) as c:
         blocker = c.futures.block()
         until(lambda: s._inflight == 1, "the blocking call runs")
-        late = short.futures.sleep(0)
-        with pytest.raises(lpd.RpcError) as e:
-            late.result(WAIT)
-        assert e.value.code == "DEADLINE_EXCEEDED"
+        sock = socket.socket(socket.AF_UNIX)
+        sock.settimeout(WAIT)
+        sock.connect(s.address[5:])
+        f = pb.Frame()
+        f.call_id = 9
+        f.call.method = "sleep"
+        f.call.arguments.args.add().int_value = 0
+        f.call.timeout_us = 1000        # 1 ms: over while it queues
+        sock.sendall(_wire.pack(_wire.hello_frame()) + _wire.pack(f))
+        until(lambda: s._inflight == 2, "the call queues")
+        time.sleep(0.01)
         methods.release.set()
         assert blocker.result(WAIT) == "released"
+        r = _wire.Reader(1 << 20)
+        got = []
+        while len(got) < 2:
+            r.feed(sock.recv(65536))
+            while (fr := r.next()) is not None:
+                got.append(fr)
+        sock.close()
+    assert got[1].call_id == 9
+    assert lpd.CODES[got[1].error.code] == "DEADLINE_EXCEEDED"
+    assert got[1].error.message.startswith(
+        "the caller's deadline passed before method sleep ran (it waited ")
 
 
 def test_futures(serve, methods):

@@ -162,16 +162,16 @@ finish(struct pending *p, courier_value *v, enum courier_code code,
 	pending_unref(p);
 }
 
-/* The draws of a finished sample, as the method returns them. */
+/* The n draws of out, as the method returns them; out keeps no value. */
 static courier_value *
-sample_result(struct pending *p)
+sample_result(struct replay_sample *out, size_t n)
 {
 	courier_value		*list = courier_list_new(), *d;
 	struct replay_sample	*s;
 	size_t			 i;
 
-	for (i = 0; i < p->have; i++) {
-		s = &p->out[i];
+	for (i = 0; i < n; i++) {
+		s = &out[i];
 		d = courier_dict_new();
 		courier_dict_set(d, "key", courier_int((int64_t)s->key));
 		courier_dict_set(d, "item", s->value);
@@ -183,7 +183,6 @@ sample_result(struct pending *p)
 		    courier_double(s->probability));
 		courier_list_append(list, d);
 	}
-	p->have = 0;
 	return (list);
 }
 
@@ -207,6 +206,7 @@ step(struct pending *p)
 {
 	struct replay_table	*t;
 	enum replay_status	 st;
+	courier_value		*v;
 	size_t			 got;
 	char			*cause = NULL;
 
@@ -233,7 +233,9 @@ step(struct pending *p)
 			    p->out + p->have, &got, &p->w, &cause);
 			p->have += got;
 			if (st == REPLAY_DONE && p->have == p->n) {
-				finish(p, sample_result(p), 0, NULL);
+				v = sample_result(p->out, p->have);
+				p->have = 0;	/* the values moved into v */
+				finish(p, v, 0, NULL);
 				return;
 			}
 		}
@@ -278,14 +280,46 @@ pending_new(struct replay_node *rn, courier_request *req, enum pend_op op)
 	return (p);
 }
 
-/* Insert item into tables with priorities, waiting as the limiters say. */
-void
+/* An error for a table call that neither went ahead nor waits. */
+static void
+status_error(enum replay_status st, char *cause, courier_error **err)
+{
+	if (st == REPLAY_STOPPED)
+		courier_error_set(err, COURIER_CANCELLED, "the replay node is "
+		    "stopping");
+	else
+		courier_error_set(err, COURIER_INVALID_ARGUMENT, "%s", cause);
+	free(cause);
+}
+
+/*
+ * Insert item into tables with priorities. What the limiters let go
+ * ahead at once is answered at once (no deferral, no reply from another
+ * thread); the rest becomes a pending call and NULL is returned.
+ */
+courier_value *
 pending_insert(struct replay_node *rn, courier_request *req, uint64_t key,
     const courier_value *item, struct replay_table **tables,
-    const double *prio, size_t n)
+    const double *prio, size_t n, courier_error **err)
 {
-	struct pending	*p = pending_new(rn, req, PEND_INSERT);
+	struct pending		*p;
+	enum replay_status	 st = REPLAY_DONE;
+	size_t			 i;
+	char			*cause = NULL;
 
+	for (i = 0; i < n; i++) {
+		st = replay_table_insert(tables[i], key, item, prio[i], NULL,
+		    &cause);
+		if (st != REPLAY_DONE)
+			break;
+	}
+	if (i == n)
+		return (courier_int((int64_t)key));
+	if (st != REPLAY_BLOCKED) {
+		status_error(st, cause, err);
+		return (NULL);
+	}
+	p = pending_new(rn, req, PEND_INSERT);
 	p->key = key;
 	p->item = courier_value_ref(item);
 	p->tables = xreallocarray(NULL, n, sizeof *p->tables);
@@ -293,26 +327,47 @@ pending_insert(struct replay_node *rn, courier_request *req, uint64_t key,
 	p->prio = xreallocarray(NULL, n, sizeof *p->prio);
 	memcpy(p->prio, prio, n * sizeof *prio);
 	p->ntables = n;
+	p->next = i;
 	if (p->deadline != DEADLINE_NONE)
 		heap_add(rn, p);
 	step(p);
+	return (NULL);
 }
 
-/* Draw n items from t, waiting as its limiter says. */
-void
+/* Draw n items from t: at once if the limiter allows, else pending. */
+courier_value *
 pending_sample(struct replay_node *rn, courier_request *req,
-    struct replay_table *t, size_t n)
+    struct replay_table *t, size_t n, courier_error **err)
 {
-	struct pending	*p = pending_new(rn, req, PEND_SAMPLE);
+	struct pending		*p;
+	struct replay_sample	*out = xcalloc(n, sizeof *out);
+	enum replay_status	 st;
+	courier_value		*v;
+	size_t			 got;
+	char			*cause = NULL;
 
+	st = replay_table_sample(t, n, out, &got, NULL, &cause);
+	if (st == REPLAY_DONE && got == n) {
+		v = sample_result(out, n);
+		free(out);
+		return (v);
+	}
+	if (st != REPLAY_DONE && st != REPLAY_BLOCKED) {
+		free(out);
+		status_error(st, cause, err);
+		return (NULL);
+	}
+	p = pending_new(rn, req, PEND_SAMPLE);
 	p->tables = xmalloc(sizeof *p->tables);
 	p->tables[0] = t;
 	p->ntables = 1;
 	p->n = n;
-	p->out = xcalloc(n, sizeof *p->out);
+	p->out = out;
+	p->have = got;
 	if (p->deadline != DEADLINE_NONE)
 		heap_add(rn, p);
 	step(p);
+	return (NULL);
 }
 
 /* The timer: a call's deadline passed. Takes over the heap's reference. */

@@ -88,6 +88,7 @@ method_insert(void *self, courier_request *req, courier_error **err)
 	const courier_value	 *item = arg(req, 0, "item");
 	const courier_value	 *prio = arg(req, 1, "priorities");
 	struct replay_table	**tables;
+	courier_value		 *v;
 	double			 *p;
 	size_t			  n, i, j;
 
@@ -118,11 +119,11 @@ method_insert(void *self, courier_request *req, courier_error **err)
 		}
 		p[i] = courier_value_double(courier_dict_value(prio, i));
 	}
-	pending_insert(rn, req, replay_store_new_key(rn->store), item, tables,
-	    p, n);
+	v = pending_insert(rn, req, replay_store_new_key(rn->store), item,
+	    tables, p, n, err);
 	free(tables);
 	free(p);
-	return (NULL);
+	return (v);
 }
 
 /* sample(table, n): n draws. */
@@ -144,8 +145,7 @@ method_sample(void *self, courier_request *req, courier_error **err)
 		    "is an integer from 1 to %d", SAMPLE_MAX);
 		return (NULL);
 	}
-	pending_sample(rn, req, t, (size_t)n);
-	return (NULL);
+	return (pending_sample(rn, req, t, (size_t)n, err));
 }
 
 /* update_priorities(table, updates): keys (as strings) -> priorities. */
@@ -486,17 +486,23 @@ replay_free(struct replay_node *rn)
 	free(rn);
 }
 
+/*
+ * Every method but checkpoint (file I/O) only takes a table's lock for
+ * a moment and never waits, so it runs on the I/O thread: no hand-over
+ * to a handler thread, and its answer joins the loop's batched writes.
+ */
 static const struct {
 	const char		*name;
 	courier_method_fn	 fn;
+	int			 flags;
 } methods[] = {
-	{ "insert", method_insert },
-	{ "sample", method_sample },
-	{ "update_priorities", method_update },
-	{ "delete", method_delete },
-	{ "info", method_info },
-	{ "reset", method_reset },
-	{ "checkpoint", method_checkpoint },
+	{ "insert", method_insert, COURIER_METHOD_INLINE },
+	{ "sample", method_sample, COURIER_METHOD_INLINE },
+	{ "update_priorities", method_update, COURIER_METHOD_INLINE },
+	{ "delete", method_delete, COURIER_METHOD_INLINE },
+	{ "info", method_info, COURIER_METHOD_INLINE },
+	{ "reset", method_reset, COURIER_METHOD_INLINE },
+	{ "checkpoint", method_checkpoint, 0 },
 };
 
 /* Read the config, make or restore the tables, register the methods. */
@@ -534,7 +540,7 @@ replay_setup(lp_node *node, void **self)
 	}
 	for (i = 0; i < nitems(methods); i++) {
 		if (lp_node_method(node, methods[i].name, methods[i].fn,
-		    0) != 0)
+		    methods[i].flags) != 0)
 			goto fail;
 	}
 	if (node_timer_start(rn, &cause) != 0)

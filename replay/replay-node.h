@@ -49,14 +49,18 @@ struct replay_node {
 	uint64_t		 ckpt_seq;
 };
 
-/* node-wait.c: calls that wait for the limiter without a thread. */
-/* Start an insert of item into tables[i] with priorities[i] for req. */
-void	 pending_insert(struct replay_node *, courier_request *, uint64_t,
-	    const courier_value *, struct replay_table **, const double *,
-	    size_t);
-/* Start a sample of n items from t for req. */
-void	 pending_sample(struct replay_node *, courier_request *,
-	    struct replay_table *, size_t);
+/*
+ * node-wait.c: calls that wait for the limiter without a thread. Each
+ * returns the result if the limiter lets the call go ahead at once, or
+ * NULL with *err set, or NULL after deferring req (answered later).
+ */
+/* Insert item under key into tables[i] with priorities[i]. */
+courier_value *pending_insert(struct replay_node *, courier_request *,
+	    uint64_t, const courier_value *, struct replay_table **,
+	    const double *, size_t, courier_error **);
+/* Draw n items from t. */
+courier_value *pending_sample(struct replay_node *, courier_request *,
+	    struct replay_table *, size_t, courier_error **);
 /* Start the timer thread; stop it (every call still waiting is ended). */
 int	 node_timer_start(struct replay_node *, char **);
 void	 node_timer_stop(struct replay_node *);

@@ -48,9 +48,8 @@ struct pending {
 	size_t			 ntables;
 	size_t			 next;
 
-	/* A sample: n draws, have of them in out. */
+	/* A sample: n draws at once, all or none, into out. */
 	size_t			 n;
-	size_t			 have;
 	struct replay_sample	*out;
 };
 
@@ -65,9 +64,7 @@ pending_unref(struct pending *p)
 	courier_value_unref(p->item);
 	free(p->tables);
 	free(p->prio);
-	if (p->out != NULL)
-		replay_samples_clear(p->out, p->have);
-	free(p->out);
+	free(p->out);	/* its values went into the answer, if any */
 	free(p);
 }
 
@@ -207,7 +204,6 @@ step(struct pending *p)
 	struct replay_table	*t;
 	enum replay_status	 st;
 	courier_value		*v;
-	size_t			 got;
 	char			*cause = NULL;
 
 	for (;;) {
@@ -229,12 +225,10 @@ step(struct pending *p)
 				return;
 			}
 		} else {
-			st = replay_table_sample(t, p->n - p->have,
-			    p->out + p->have, &got, &p->w, &cause);
-			p->have += got;
-			if (st == REPLAY_DONE && p->have == p->n) {
-				v = sample_result(p->out, p->have);
-				p->have = 0;	/* the values moved into v */
+			st = replay_table_sample_all(t, p->n, p->out, &p->w,
+			    &cause);
+			if (st == REPLAY_DONE) {
+				v = sample_result(p->out, p->n);
 				finish(p, v, 0, NULL);
 				return;
 			}
@@ -343,16 +337,20 @@ pending_sample(struct replay_node *rn, courier_request *req,
 	struct replay_sample	*out = xcalloc(n, sizeof *out);
 	enum replay_status	 st;
 	courier_value		*v;
-	size_t			 got;
 	char			*cause = NULL;
 
-	st = replay_table_sample(t, n, out, &got, NULL, &cause);
-	if (st == REPLAY_DONE && got == n) {
+	if (!replay_table_can_ever_draw(t, n, &cause)) {
+		free(out);
+		status_error(REPLAY_ERROR, cause, err);
+		return (NULL);
+	}
+	st = replay_table_sample_all(t, n, out, NULL, &cause);
+	if (st == REPLAY_DONE) {
 		v = sample_result(out, n);
 		free(out);
 		return (v);
 	}
-	if (st != REPLAY_DONE && st != REPLAY_BLOCKED) {
+	if (st != REPLAY_BLOCKED) {
 		free(out);
 		status_error(st, cause, err);
 		return (NULL);
@@ -363,7 +361,6 @@ pending_sample(struct replay_node *rn, courier_request *req,
 	p->ntables = 1;
 	p->n = n;
 	p->out = out;
-	p->have = got;
 	if (p->deadline != DEADLINE_NONE)
 		heap_add(rn, p);
 	step(p);

@@ -3,7 +3,10 @@
  * served as courier methods
  *   insert(item, priorities)       -> the item's key
  *   sample(table, n)               -> n draws {key, item, priority,
- *                                     times_sampled, probability}
+ *                                     times_sampled, probability}, made
+ *                                     all at once when the limiter admits
+ *                                     all n, so that a call that times
+ *                                     out has used no item up
  *   update_priorities(table, updates), delete(table, keys) -> a count
  *   info()                         -> per table: size, counts, selectors,
  *                                     can_sample, can_insert, and the

@@ -19,6 +19,8 @@
 
 enum { OP_INSERT, OP_SAMPLE };
 
+static bool	can_draw(struct replay_table *, size_t);
+
 /* This thread's callbacks still to run; non-NULL head while it runs them. */
 static _Thread_local struct replay_waiter *wake_head;
 static _Thread_local struct replay_waiter **wake_tail;
@@ -76,13 +78,13 @@ wake_take(struct replay_table *t, struct replay_waiter *w,
 
 /*
  * Take as many waiters as the limiter admits now: the first k inserters
- * if k more inserts would pass, the first k samplers if k more draws
- * would. Table locked.
+ * if k more inserts would pass, the first samplers if the draws they
+ * want would, all together. Table locked.
  */
 static struct replay_waiter *
 wake_ready(struct replay_table *t)
 {
-	struct replay_waiter	*list = NULL, **tail = &list, *w;
+	struct replay_waiter	*list = NULL, **tail = &list, *w, *next;
 	int64_t			 k;
 
 	for (k = 1; (w = TAILQ_FIRST(&t->waiters[OP_INSERT])) != NULL; k++) {
@@ -90,10 +92,18 @@ wake_ready(struct replay_table *t)
 			break;
 		wake_take(t, w, REPLAY_WAKE_READY, &tail);
 	}
-	for (k = 1; (w = TAILQ_FIRST(&t->waiters[OP_SAMPLE])) != NULL; k++) {
-		if ((uint64_t)k > t->entries.len ||
-		    !replay_limiter_can_sample(&t->limiter, k))
-			break;
+	/*
+	 * A sampler that wants more than there is lets smaller ones behind
+	 * it go; once not even one more draw would pass, none can.
+	 */
+	k = 0;
+	TAILQ_FOREACH_SAFE(w, &t->waiters[OP_SAMPLE], entry, next) {
+		if (!can_draw(t, (size_t)k + w->want)) {
+			if (w->want == 1 || !can_draw(t, (size_t)k + 1))
+				break;
+			continue;
+		}
+		k += (int64_t)w->want;
 		wake_take(t, w, REPLAY_WAKE_READY, &tail);
 	}
 	return (list);
@@ -290,11 +300,28 @@ replay_table_insert(struct replay_table *t, uint64_t key,
 	return (REPLAY_DONE);
 }
 
-/* Draw up to n items, as many as the limiter admits in a row. */
-enum replay_status
-replay_table_sample(struct replay_table *t, size_t n,
-    struct replay_sample *out, size_t *got, struct replay_waiter *w,
-    char **cause)
+/*
+ * Whether n draws in a row may go ahead now. A table whose draws use
+ * items up may lose an item per draw, so it needs n items, and the
+ * minimum size must hold until the last draw. Table locked.
+ */
+static bool
+can_draw(struct replay_table *t, size_t n)
+{
+	const struct replay_limiter	*l = &t->limiter;
+
+	if (t->entries.len == 0 || !replay_limiter_can_sample(l, (int64_t)n))
+		return (false);
+	if (t->cfg.max_times_sampled == 0 || n == 1)
+		return (true);
+	return (t->entries.len >= n && l->inserts - l->deletes -
+	    (int64_t)(n - 1) >= l->cfg.min_size_to_sample);
+}
+
+/* Draw up to n items; all: n or none. */
+static enum replay_status
+sample(struct replay_table *t, size_t n, bool all, struct replay_sample *out,
+    size_t *got, struct replay_waiter *w, char **cause)
 {
 	struct replay_entry	*e;
 	struct replay_waiter	*list;
@@ -311,8 +338,9 @@ replay_table_sample(struct replay_table *t, size_t n,
 		pthread_mutex_unlock(&t->lock);
 		return (REPLAY_STOPPED);
 	}
-	if (t->entries.len == 0 ||
-	    !replay_limiter_can_sample(&t->limiter, 1)) {
+	if (!can_draw(t, all ? n : 1)) {
+		if (w != NULL)
+			w->want = all ? n : 1;
 		wait_queue(t, w, OP_SAMPLE);
 		pthread_mutex_unlock(&t->lock);
 		return (REPLAY_BLOCKED);
@@ -331,12 +359,64 @@ replay_table_sample(struct replay_table *t, size_t n,
 		if (t->cfg.max_times_sampled != 0 &&
 		    e->times_sampled >= t->cfg.max_times_sampled)
 			remove_entry(t, e);
-	} while (*got < n && t->entries.len != 0 &&
-	    replay_limiter_can_sample(&t->limiter, 1));
+	} while (*got < n && (all || (t->entries.len != 0 &&
+	    replay_limiter_can_sample(&t->limiter, 1))));
 	list = wake_ready(t);
 	pthread_mutex_unlock(&t->lock);
 	wake_deliver(list);
 	return (REPLAY_DONE);
+}
+
+/* Draw up to n items, as many as the limiter admits in a row. */
+enum replay_status
+replay_table_sample(struct replay_table *t, size_t n,
+    struct replay_sample *out, size_t *got, struct replay_waiter *w,
+    char **cause)
+{
+	return (sample(t, n, false, out, got, w, cause));
+}
+
+/* Draw n items at once, or none. */
+enum replay_status
+replay_table_sample_all(struct replay_table *t, size_t n,
+    struct replay_sample *out, struct replay_waiter *w, char **cause)
+{
+	size_t	got;
+
+	return (sample(t, n, true, out, &got, w, cause));
+}
+
+/*
+ * Whether n draws at once could ever be admitted, the table's limits
+ * being what they are (a caller would otherwise wait for ever). Inserts
+ * go ahead up to max(min_size, max_diff / spi) items with no sample, and
+ * the diff then reaches max(min_size * spi, max_diff).
+ */
+bool
+replay_table_can_ever_draw(struct replay_table *t, size_t n, char **cause)
+{
+	const struct replay_limiter_config	*c = &t->cfg.limiter;
+	double					 reach, items;
+
+	reach = fmax((double)c->min_size_to_sample * c->samples_per_insert,
+	    c->max_diff);
+	if (reach - (double)n < c->min_diff) {
+		set_cause(cause, "table %s: its rate limiter never admits %zu "
+		    "draws at once", t->name, n);
+		return (false);
+	}
+	if (t->cfg.max_times_sampled == 0)
+		return (true);
+	items = fmin((double)t->cfg.max_size,
+	    fmax((double)c->min_size_to_sample,
+	    c->max_diff / c->samples_per_insert));
+	if ((double)c->min_size_to_sample + (double)n - 1 > items) {
+		set_cause(cause, "table %s never holds the %lld items that %zu "
+		    "draws at once need", t->name,
+		    (long long)c->min_size_to_sample + (long long)n - 1, n);
+		return (false);
+	}
+	return (true);
 }
 
 /* Drop the values of n samples. */

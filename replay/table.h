@@ -145,6 +145,7 @@ struct replay_waiter {
 	replay_wake_cb		 cb;
 	void			*arg;
 	int			 op;		/* internal */
+	size_t			 want;		/* internal: draws */
 	enum replay_wake	 why;		/* internal */
 	/* internal: the table it is queued on, or NULL */
 	struct replay_table *_Atomic on;
@@ -211,6 +212,17 @@ enum replay_status replay_table_insert(struct replay_table *, uint64_t,
  */
 enum replay_status replay_table_sample(struct replay_table *, size_t,
 		    struct replay_sample *, size_t *, struct replay_waiter *,
+		    char **);
+/*
+ * Draw exactly n items at once, or none (REPLAY_BLOCKED, w queued until
+ * the limiter admits all n): a caller that gives up meanwhile has used
+ * nothing up. Refuse first an n that replay_table_can_ever_draw() says
+ * no to, or the wait never ends.
+ */
+enum replay_status replay_table_sample_all(struct replay_table *, size_t,
+		    struct replay_sample *, struct replay_waiter *, char **);
+/* Whether n draws at once can ever be admitted; false with *cause. */
+bool		 replay_table_can_ever_draw(struct replay_table *, size_t,
 		    char **);
 /* Set key's priority; REPLAY_ERROR if the table does not hold key. */
 enum replay_status replay_table_update(struct replay_table *, uint64_t,

@@ -271,7 +271,20 @@ START_TEST(test_replay_node_deadline)
 	    courier_args(courier_string("q")), NULL, 100, &err));
 	ck_assert_int_eq(courier_error_code(err), COURIER_DEADLINE_EXCEEDED);
 	courier_error_free(err);
+	err = NULL;
 	insert(&r, 7, "q", 0);
+	/* Two draws wait for two items: the one there is not used up. */
+	ck_assert_ptr_null(courier_call_kw(r.client, "sample",
+	    courier_args(courier_string("q"), courier_int(2)), NULL, 100,
+	    &err));
+	ck_assert_int_eq(courier_error_code(err), COURIER_DEADLINE_EXCEEDED);
+	courier_error_free(err);
+	err = NULL;
+	/* More draws at once than the queue ever holds: refused. */
+	ck_assert_ptr_null(courier_call(r.client, "sample",
+	    courier_args(courier_string("q"), courier_int(101)), &err));
+	ck_assert_int_eq(courier_error_code(err), COURIER_INVALID_ARGUMENT);
+	courier_error_free(err);
 	v = call(&r, "sample", courier_args(courier_string("q")));
 	ck_assert_int_eq(courier_value_int(courier_dict_get(
 	    courier_list_get(v, 0), "item")), 7);

@@ -201,6 +201,84 @@ START_TEST(test_replay_wait_chain)
 }
 END_TEST
 
+/*
+ * All or nothing: a draw of n waits until the limiter admits all n, and
+ * takes nothing before; a table that uses items up needs n items, with
+ * its minimum size kept until the last draw.
+ */
+START_TEST(test_replay_wait_all)
+{
+	struct replay_table_config	 cfg = {
+		.name = "m", .sampler = REPLAY_FIFO, .remover = REPLAY_FIFO,
+		.max_size = 10, .max_times_sampled = 1,
+	};
+	struct replay_table		*q = queue_new(5), *u, *m;
+	struct replay_table_info	 info;
+	struct replay_sample		 s[8];
+	struct rec			 a, b;
+	char				*cause = NULL;
+	size_t				 i;
+
+	rec_init(&a, q, false);
+	rec_init(&b, q, false);
+	put(q, 1, 0);
+	put(q, 2, 0);
+	ck_assert_int_eq(replay_table_sample_all(q, 3, s, &a.w, NULL),
+	    REPLAY_BLOCKED);
+	replay_table_info(q, &info);
+	ck_assert_int_eq(info.samples, 0);
+	ck_assert_uint_eq(info.size, 2);
+	put(q, 3, 0);
+	ck_assert_int_eq(a.ready, 1);
+	ck_assert_int_eq(replay_table_sample_all(q, 3, s, &a.w, NULL),
+	    REPLAY_DONE);
+	for (i = 0; i < 3; i++)
+		ck_assert_uint_eq(s[i].key, i + 1);
+	replay_samples_clear(s, 3);
+	/* One item does not wake a caller that wants two... */
+	ck_assert_int_eq(replay_table_sample_all(q, 2, s, &b.w, NULL),
+	    REPLAY_BLOCKED);
+	ck_assert_int_eq(replay_table_sample_all(q, 1, s, &a.w, NULL),
+	    REPLAY_BLOCKED);
+	put(q, 4, 0);
+	ck_assert_int_eq(b.ready, 0);
+	/* ...but the caller behind it, who wants one, goes ahead. */
+	ck_assert_int_eq(a.ready, 2);
+	ck_assert(!replay_table_can_ever_draw(q, 6, &cause));
+	ck_assert_ptr_nonnull(strstr(cause, "never"));
+	free(cause);
+	ck_assert(replay_table_can_ever_draw(q, 5, NULL));
+	replay_table_stop(q);
+	ck_assert_int_eq(b.stopped, 1);
+	replay_table_free(q);
+
+	/* Draws that use nothing up may repeat one item. */
+	u = table_new(REPLAY_UNIFORM, REPLAY_FIFO, 10, 0);
+	put(u, 1, 0);
+	ck_assert_int_eq(replay_table_sample_all(u, 4, s, NULL, NULL),
+	    REPLAY_DONE);
+	for (i = 0; i < 4; i++)
+		ck_assert_uint_eq(s[i].key, 1);
+	replay_samples_clear(s, 4);
+	replay_table_free(u);
+
+	/* MinSize(3), items used up: two draws need four items. */
+	ck_assert_int_eq(replay_limiter_min_size(&cfg.limiter, 3, NULL), 0);
+	m = replay_table_new(store, &cfg, NULL);
+	for (i = 1; i <= 3; i++)
+		put(m, i, 0);
+	ck_assert_int_eq(replay_table_sample_all(m, 2, s, NULL, NULL),
+	    REPLAY_BLOCKED);
+	put(m, 4, 0);
+	ck_assert_int_eq(replay_table_sample_all(m, 2, s, NULL, NULL),
+	    REPLAY_DONE);
+	replay_samples_clear(s, 2);
+	ck_assert(!replay_table_can_ever_draw(m, 9, NULL));
+	ck_assert(replay_table_can_ever_draw(m, 8, NULL));
+	replay_table_free(m);
+}
+END_TEST
+
 /* The stop releases every waiter once, and refuses later calls. */
 START_TEST(test_replay_wait_stop)
 {
@@ -417,6 +495,7 @@ wait_suite(void)
 	tcase_add_test(tc, test_replay_wait_insert);
 	tcase_add_test(tc, test_replay_wait_budget);
 	tcase_add_test(tc, test_replay_wait_chain);
+	tcase_add_test(tc, test_replay_wait_all);
 	tcase_add_test(tc, test_replay_wait_stop);
 	tcase_add_test(tc, test_replay_wait_blocking);
 	suite_add_tcase(s, tc);

@@ -209,7 +209,9 @@ step(struct pending *p)
 	for (;;) {
 		t = p->op == PEND_INSERT ? p->tables[p->next] : p->tables[0];
 		atomic_store(&p->cur, t);
-		if (atomic_load(&p->expired)) {
+		/* The timer may be late; the clock is not. */
+		if (atomic_load(&p->expired) || (p->deadline != DEADLINE_NONE &&
+		    mono_ns() >= p->deadline)) {
 			/* This turn may have been the table's gift: pass it. */
 			replay_table_wake(t);
 			finish(p, NULL, COURIER_DEADLINE_EXCEEDED, "the rate "

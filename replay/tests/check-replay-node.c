@@ -273,6 +273,9 @@ START_TEST(test_replay_node_deadline)
 	ck_assert_int_eq(courier_error_code(err), COURIER_DEADLINE_EXCEEDED);
 	courier_error_free(err);
 	err = NULL;
+	/* The client gave up; the node ends the call at its own deadline. */
+	while (waiting(&r, "q", "waiting_samples") != 0)
+		usleep(1000);
 	insert(&r, 7, "q", 0);
 	/* Two draws wait for two items: the one there is not used up. */
 	ck_assert_ptr_null(courier_call_kw(r.client, "sample",
@@ -281,6 +284,8 @@ START_TEST(test_replay_node_deadline)
 	ck_assert_int_eq(courier_error_code(err), COURIER_DEADLINE_EXCEEDED);
 	courier_error_free(err);
 	err = NULL;
+	while (waiting(&r, "q", "waiting_samples") != 0)
+		usleep(1000);
 	/* More draws at once than the queue ever holds: refused. */
 	ck_assert_ptr_null(courier_call(r.client, "sample",
 	    courier_args(courier_string("q"), courier_int(101)), &err));

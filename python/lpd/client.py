@@ -14,7 +14,6 @@ client's, one at a time, never on the thread that reads: a callback may
 call through the same client, synchronously too.
 """
 import concurrent.futures
-import errno
 import functools
 import os
 import queue
@@ -23,6 +22,7 @@ import select
 import socket
 import threading
 import time
+import weakref
 
 from . import _values
 from . import _wire
@@ -44,6 +44,7 @@ class _Future(concurrent.futures.Future):
     def __init__(self, runner):
         super().__init__()
         self._lpd_runner = runner
+        self._lpd_client = None
 
     def add_done_callback(self, fn):
         if self.done():
@@ -192,6 +193,8 @@ class Client:
             self._closed = True
             done = self._take_all("CANCELLED", "the client was closed")
             thread = self._thread
+            if thread is not None:
+                self._finalizer.detach()
         self._finish(done)
         self._wake()
         if thread is not None and thread is not threading.current_thread():
@@ -239,6 +242,9 @@ class Client:
 
     def _start(self, request, timeout):
         future = _Future(self._runner)
+        # A pending call keeps its client: a client dropped with calls in
+        # flight lives until they end.
+        future._lpd_client = self
         deadline = None if timeout is None else time.monotonic() + timeout
         c = _Call(request, deadline, future)
         done = []
@@ -340,9 +346,13 @@ class Client:
         if self._thread is not None:
             return
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        # A client dropped without close() wakes its thread, which sees it
+        # gone and ends (it holds the client only while calls are pending).
+        self._finalizer = weakref.finalize(self, _wake_fd, self._wake_w)
         self._thread = threading.Thread(
-            target=self._main, name="lpd.Client %s" % self.address,
-            daemon=True)
+            target=_thread_main, args=(weakref.ref(self), self._wake_r,
+                                       self._wake_w),
+            name="lpd.Client %s" % self.address, daemon=True)
         self._thread.start()
 
     def _wake(self):
@@ -364,6 +374,7 @@ class Client:
     def _finish(done):
         for item in done:
             future = item[0]
+            future._lpd_client = None
             if future.done():
                 continue
             if len(item) == 2:
@@ -404,51 +415,55 @@ class Client:
 
     # -- the client's thread ----------------------------------------------
 
-    def _main(self):
-        try:
-            self._loop()
-        except BaseException as e:  # never leave a call hanging
-            with self._lock:
-                done = self._take_all("INTERNAL", "%s: the client's thread "
-                                      "failed: %r" % (self.address, e))
-                self._drop_socket()
-            self._finish(done)
-            raise
+    def _fail_all(self, e):
+        """The client's thread failed: never leave a call hanging."""
+        with self._lock:
+            done = self._take_all("INTERNAL", "%s: the client's thread "
+                                  "failed: %r" % (self.address, e))
+            self._drop_socket()
+        self._finish(done)
 
-    def _loop(self):
-        while True:
+    def _step(self):
+        """One turn of the client's thread up to its wait: end calls past
+        their deadline, connect for calls not sent. Returns None when the
+        client is closed, False to turn again, else what to wait for:
+        (socket or None, read list, write list, timeout, idle)."""
+        with self._lock:
+            if self._closed:
+                return None
+            now = time.monotonic()
+            done = []
+            # Calls are looked over only when one may be due: with many
+            # in flight, not at every read.
+            if self._expiry is not None and now >= self._expiry:
+                done, self._expiry = self._expire_locked(now)
+            earliest = self._expiry
+            sock = self._sock
+            need_connect = sock is None and bool(self._unsent)
+            want_write = bool(self._out)
+            idle = not self._calls and not self._unsent
+        self._finish(done)
+        if done:
+            return False
+        timeout = None if earliest is None else \
+            max(earliest - time.monotonic(), 0)
+        if need_connect:
+            self._connect(timeout)
+            return False
+        rlist = [self._wake_r] if sock is None else [sock, self._wake_r]
+        wlist = [sock] if sock is not None and want_write else []
+        return sock, rlist, wlist, timeout, idle
+
+    def _after(self, sock, r, w):
+        """Act on what the wait found."""
+        if self._wake_r in r:
+            self._woken()
+        if w:
             with self._lock:
-                if self._closed:
-                    return
-                now = time.monotonic()
-                done = []
-                # Calls are looked over only when one may be due: with
-                # many in flight, not at every read.
-                if self._expiry is not None and now >= self._expiry:
-                    done, self._expiry = self._expire_locked(now)
-                earliest = self._expiry
-                sock = self._sock
-                need_connect = sock is None and bool(self._unsent)
-                want_write = bool(self._out)
-            self._finish(done)
-            if done:
-                continue
-            timeout = None if earliest is None else \
-                max(earliest - time.monotonic(), 0)
-            if need_connect:
-                self._connect(timeout)
-                continue
-            rlist = [self._wake_r] if sock is None else [sock, self._wake_r]
-            wlist = [sock] if sock is not None and want_write else []
-            r, w, _ = select.select(rlist, wlist, [], timeout)
-            if self._wake_r in r:
-                self._woken()
-            if w:
-                with self._lock:
-                    if self._sock is sock:
-                        self._flush_locked()
-            if sock is not None and sock in r:
-                self._read(sock)
+                if self._sock is sock:
+                    self._flush_locked()
+        if sock is not None and sock in r:
+            self._read(sock)
 
     def _connect(self, timeout):
         limit = _CONNECT_MAX if timeout is None else min(timeout,
@@ -574,6 +589,48 @@ class Client:
             else:
                 done.append((c.future, v))
         return None
+
+
+def _wake_fd(fd):
+    try:
+        os.write(fd, b"x")
+    except OSError:
+        pass
+
+
+def _thread_main(ref, wake_r, wake_w):
+    """The client's thread. It holds its client only while calls are
+    pending: an idle client that its user dropped is collected, and its
+    finalizer wakes this thread, which then closes the wake-up pipe."""
+    while True:
+        client = ref()
+        if client is None:
+            break
+        try:
+            step = client._step()
+            if step is None:
+                return      # closed: close() owns the pipe
+            if step is False:
+                continue
+            sock, rlist, wlist, timeout, idle = step
+            if idle:
+                client = None
+            r, w, _ = select.select(rlist, wlist, [], timeout)
+            if client is None:
+                client = ref()
+                if client is None:
+                    break
+            client._after(sock, r, w)
+        except BaseException as e:
+            client = client or ref()
+            if client is not None:
+                client._fail_all(e)
+            raise
+        finally:
+            client = None
+    # The client was collected without close().
+    os.close(wake_r)
+    os.close(wake_w)
 
 
 def _where(e):

@@ -13,8 +13,6 @@ type of each config value, handles as "Client"), and chain (calls its
 "peer" handle's ping and returns the answer).
 """
 import json
-import os
-import sys
 
 import lpd
 

@@ -10,7 +10,7 @@ import pytest
 
 import lpd
 from lpd import courier_pb2 as pb
-from conftest import WAIT, run, until
+from conftest import WAIT, until
 
 
 class Methods:
@@ -281,11 +281,22 @@ def test_dead_server_fails_calls(procs, tmp):
                                  % address)
 
 
+def stopped(pid):
+    """Whether every thread of pid is stopped: SIGSTOP takes each of them
+    at its next turn, after kill() has returned."""
+    states = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            states.append(f.read().rsplit(")", 1)[1].split()[0])
+    return all(st in "tT" for st in states)
+
+
 def test_hung_server_is_bounded_by_the_timeout(procs, tmp):
     p, address = _python_server(procs, tmp, "hangs")
     with lpd.Client(address, timeout=0.5) as c:
         assert c.add(1, 2) == 3
         os.kill(p.p.pid, signal.SIGSTOP)
+        until(lambda: stopped(p.p.pid), "the server stops (SIGSTOP)")
         try:
             with pytest.raises(lpd.RpcError) as e:
                 c.add(1, 2)
@@ -376,3 +387,21 @@ def test_tcp(methods):
             assert c.add(40, 2) == 42
     finally:
         s.stop()
+
+
+def test_dropped_client_ends_its_thread(serve, methods):
+    """A client dropped without close() is collected once no call is
+    pending, and its thread ends; until then its futures complete."""
+    import gc
+    s = serve(methods)
+    c = lpd.Client(s.address, timeout=WAIT)
+    assert c.add(1, 2) == 3
+    f = c.futures.block()
+    thread = c._thread
+    del c
+    gc.collect()
+    assert thread.is_alive()
+    methods.release.set()
+    assert f.result(WAIT) == "released"
+    until(lambda: (gc.collect(), not thread.is_alive())[1],
+          "the dropped client's thread ends")

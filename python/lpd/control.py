@@ -114,11 +114,14 @@ class Control:
                 status = v.get("status")
                 return status if isinstance(status, int) else 1
 
-    def logs(self, name, node=None, n=None):
+    def logs(self, name, node=None, n=None, timestamps=False):
         """The last n lines (all if None) of a node's output, or of every
         node's, each line then prefixed "[group/index] " as lpctl logs
-        prints them."""
+        prints them; with timestamps, each line keeps the time lpd read it
+        (as lpctl logs -t)."""
         kw = {"program": name, "lines": -1 if n is None else int(n)}
+        if timestamps:
+            kw["timestamps"] = True
         if node is not None:
             kw["node"] = node
         v = self._call("logs", 30.0, **kw)

@@ -256,6 +256,13 @@ def node_exec(cls):
         return 2
     n = _node
     n.name, n.program, n.control = p["name"], p["program"], p["control"]
+    # Output goes to a pipe: without this, print() would reach the log
+    # and the live stream only when a buffer fills or the node ends.
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.reconfigure(line_buffering=True)
+        except (AttributeError, ValueError):
+            pass
     me = n.name
 
     def fail(msg):

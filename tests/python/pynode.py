@@ -8,6 +8,7 @@ Python twin of tests/integ/testnode.c):
   raise_in: "init" | "run"       raise ValueError there
   check_wait: true               run prints wait_for_stop() before and
                                  after stop_program()
+  say: TEXT                      run prints TEXT (no flush) first
 It serves ping ("pong from GROUP/INDEX"), echo, stop_program, kinds (the
 type of each config value, handles as "Client"), and chain (calls its
 "peer" handle's ping and returns the answer).
@@ -28,13 +29,14 @@ def _kind(v):
 class Node:
     def __init__(self, call=None, method=None, stop=False, wait=False,
                  exit=None, raise_in=None, check_wait=False, peer=None,
-                 **rest):
+                 say=None, **rest):
         if raise_in == "init":
             raise ValueError("asked to fail in __init__")
         self.call_to, self.method = call, method
         self.stop, self.wait, self.exit = stop, wait, exit
         self.raise_in, self.check_wait = raise_in, check_wait
         self.peer = peer
+        self.say = say
         self.config = dict(rest, call=call, peer=peer)
 
     def ping(self):
@@ -55,6 +57,8 @@ class Node:
         return "%s via %s" % (self.peer.ping(), lpd.node_name())
 
     def run(self):
+        if self.say is not None:
+            print(self.say)
         if self.exit is not None:
             return self.exit
         if self.raise_in == "run":

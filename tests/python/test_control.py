@@ -2,6 +2,7 @@
 own socket and state folder, as the integration tests start one."""
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -66,6 +67,10 @@ def test_launch_wait_status_logs(daemon):
             "round 2: results [8,9,10,11], sum 38"]
         assert ctl.logs(name, "consumer/0", n=1) == [
             "round 2: results [8,9,10,11], sum 38"]
+        stamped = ctl.logs(name, "consumer/0", n=1, timestamps=True)
+        assert len(stamped) == 1
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z round 2: "
+                        r"results \[8,9,10,11\], sum 38$", stamped[0]), stamped
         assert "[consumer/0] round 0: results [0,1,2,3], sum 6" in \
             ctl.logs(name)
 

@@ -187,3 +187,15 @@ def test_serves_on_its_address_without_a_listening_fd(pyenv, tmp, procs):
     p.p.send_signal(signal.SIGTERM)
     assert p.wait() == 0, p.text()
     assert not os.path.exists(address[5:])
+
+
+def test_output_is_live(prog, pyenv, procs):
+    """A node's print() reaches the stream at once, not at its end."""
+    path = prog("live", [
+        {"group": "py", "type": "process", "command": PY,
+         "config": {"say": "hello, live", "wait": True}}])
+    p = procs([need_env("LPCTL"), "run", path], env=pyenv)
+    until(lambda: "[py/0] hello, live\n" in p.stdout(), "the node's line")
+    p.p.send_signal(signal.SIGTERM)
+    assert p.wait() == 143, p.text()
+    assert "py/0: exited with status 0" in p.stderr()

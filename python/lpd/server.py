@@ -32,6 +32,9 @@ WORKERS_DEFAULT = 8
 # A connection that says nothing for this long before its hello, or stops
 # in the middle of a frame, is closed (COURIER_IDLE_TIMEOUT_DEFAULT).
 IDLE_TIMEOUT_DEFAULT = 30.0
+# At most this many connections at once (COURIER_MAX_CONNS_DEFAULT); a
+# connection past it is told why and closed.
+MAX_CONNS_DEFAULT = 1024
 # A connection with this many calls waiting for a thread is not read.
 _QUEUE_HIGH = 4096
 _READ_SIZE = 256 * 1024
@@ -108,7 +111,8 @@ class Server:
 
     def __init__(self, methods, workers=WORKERS_DEFAULT,
                  max_frame=_wire.MAX_FRAME_DEFAULT,
-                 idle_timeout=IDLE_TIMEOUT_DEFAULT, name=None):
+                 idle_timeout=IDLE_TIMEOUT_DEFAULT,
+                 max_conns=MAX_CONNS_DEFAULT, name=None):
         if not isinstance(methods, dict):
             methods = methods_of(methods)
         for k, fn in methods.items():
@@ -119,6 +123,7 @@ class Server:
         self.workers = max(1, int(workers))
         self.max_frame = max_frame
         self.idle_timeout = idle_timeout
+        self.max_conns = max_conns
         self.name = name
         self.address = None
         self._lsock = None
@@ -127,6 +132,7 @@ class Server:
         self._drained = threading.Condition(self._lock)
         self._state = "new"
         self._inflight = 0
+        self._refused = False       # said so once already
         self._conns = set()
         self._threads = []
         self._pool = None
@@ -284,8 +290,10 @@ class Server:
             sock.setblocking(True)
             # A peer that reads nothing for this long loses its connection
             # (the write fails), rather than holding a thread forever.
+            t = self.idle_timeout
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
-                            struct.pack("ll", int(self.idle_timeout), 0))
+                            struct.pack("ll", int(t),
+                                        int((t - int(t)) * 1e6)))
             if sock.family != socket.AF_UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             c = _Conn(self, sock)
@@ -293,6 +301,13 @@ class Server:
                 if self._state != "running":
                     sock.close()
                     continue
+                full = len(self._conns) >= self.max_conns
+            if full:
+                self._refuse(sock, "the server has as many connections as "
+                             "its limit allows; close idle clients or "
+                             "raise the limit")
+                continue
+            with self._lock:
                 self._conns.add(c)
                 self._threads = [t for t in self._threads if t.is_alive()
                                  or t is self._threads[0]]
@@ -300,6 +315,20 @@ class Server:
                                      daemon=True, name="lpd.Server conn")
                 self._threads.append(t)
             t.start()
+
+    def _refuse(self, sock, why):
+        """Tell a peer why it is not served, if its socket takes it at
+        once, and close it."""
+        if not self._refused:
+            self._warn("refusing connections: %s" % why)
+        self._refused = True
+        sock.setblocking(False)
+        try:
+            sock.send(_wire.pack(_wire.error_frame(
+                0, code_number("RESOURCE_EXHAUSTED"), why)))
+        except OSError:
+            pass
+        sock.close()
 
     def _conn_main(self, c):
         try:

@@ -210,3 +210,17 @@ def test_stale_socket_replaced_live_one_refused(tmp):
             other.listen("unix:" + path)
     finally:
         s.stop()
+
+
+def test_connections_over_the_limit_are_refused(serve):
+    s = serve(Echo(), max_conns=1)
+    with lpd.Client(s.address, timeout=WAIT) as first:
+        assert first.add(1, 1) == 2
+        with lpd.Client(s.address, timeout=WAIT) as second:
+            with pytest.raises(lpd.RpcError) as e:
+                second.add(2, 2)
+        assert e.value.code == "RESOURCE_EXHAUSTED"
+        assert e.value.message == (
+            "%s: the server has as many connections as its limit allows; "
+            "close idle clients or raise the limit" % s.address)
+        assert first.add(3, 3) == 6

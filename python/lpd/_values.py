@@ -43,7 +43,7 @@ _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 
 
-class ValueError_(ValueError):
+class BadValue(ValueError):
     """A value that cannot be encoded or decoded; .path says where in it
     ("[2].key"), relative to the whole value."""
 
@@ -53,7 +53,7 @@ class ValueError_(ValueError):
         self.path = path
 
     def prefixed(self, step):
-        return ValueError_(self.why, step + self.path)
+        return BadValue(self.why, step + self.path)
 
     def __str__(self):
         if not self.path:
@@ -117,16 +117,16 @@ def _tensor_to_pb(dtype, shape, data, t):
 
 
 def to_pb(v, o, depth=0):
-    """Fill the SerializedObject o from v; ValueError_ if v cannot be."""
+    """Fill the SerializedObject o from v; BadValue if v cannot be."""
     if depth > MAX_DEPTH:
-        raise ValueError_("values nest deeper than %d levels" % MAX_DEPTH)
+        raise BadValue("values nest deeper than %d levels" % MAX_DEPTH)
     if v is None:
         o.none_value = True
     elif v is True or v is False:
         o.bool_value = v
     elif isinstance(v, int):
         if not _INT64_MIN <= v <= _INT64_MAX:
-            raise ValueError_("int %d does not fit in 64 bits" % v)
+            raise BadValue("int %d does not fit in 64 bits" % v)
         o.int_value = v
     elif isinstance(v, float):
         o.double_value = v
@@ -134,7 +134,7 @@ def to_pb(v, o, depth=0):
         try:
             o.unicode_value = v.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueError_("str is not valid Unicode (a lone "
+            raise BadValue("str is not valid Unicode (a lone "
                               "surrogate)") from None
     elif isinstance(v, (bytes, bytearray, memoryview)):
         o.string_value = bytes(v)
@@ -147,41 +147,41 @@ def to_pb(v, o, depth=0):
         for i, item in enumerate(v):
             try:
                 to_pb(item, items.add(), depth + 1)
-            except ValueError_ as e:
+            except BadValue as e:
                 raise e.prefixed("[%d]" % i) from None
     elif isinstance(v, dict):
         d = o.dict_value
         d.SetInParent()
         for k, item in v.items():
             if not isinstance(k, str):
-                raise ValueError_("dict key %r: only str keys can be sent, "
+                raise BadValue("dict key %r: only str keys can be sent, "
                                   "not %s" % (k, _type_name(k)))
             try:
                 d.keys.add().unicode_value = k.encode("utf-8")
             except UnicodeEncodeError:
-                raise ValueError_("dict key %r is not valid Unicode"
+                raise BadValue("dict key %r is not valid Unicode"
                                   % k) from None
             try:
                 to_pb(item, d.values.add(), depth + 1)
-            except ValueError_ as e:
+            except BadValue as e:
                 raise e.prefixed("." + k) from None
     elif isinstance(v, Tensor):
         _tensor_to_pb(v.dtype, v.shape, v.data, o.tensor_value)
     elif numpy is not None and isinstance(v, numpy.ndarray):
         name = v.dtype.name
         if name not in _BY_NAME or v.dtype.hasobject:
-            raise ValueError_("numpy array of dtype %s cannot be sent; "
+            raise BadValue("numpy array of dtype %s cannot be sent; "
                               "tensors are of %s" % (name,
                                                      ", ".join(sorted(_BY_NAME))))
         if v.ndim > MAX_DIMS:
-            raise ValueError_("tensor: %d dimensions, at most %d"
+            raise BadValue("tensor: %d dimensions, at most %d"
                               % (v.ndim, MAX_DIMS))
         _tensor_to_pb(name, v.shape,
                       numpy.ascontiguousarray(v).tobytes(), o.tensor_value)
     elif numpy is not None and isinstance(v, numpy.generic):
         to_pb(v.item(), o, depth)
     else:
-        raise ValueError_(
+        raise BadValue(
             "a value of type %s cannot be sent: courier carries None, bool, "
             "int, float, str, bytes, list, tuple, dict (str keys) and "
             "tensors" % _type_name(v))
@@ -190,17 +190,17 @@ def to_pb(v, o, depth=0):
 
 def _tensor_from_pb(t):
     if t.dtype == pb.DT_STRING:
-        raise ValueError_("string tensors are not supported")
+        raise BadValue("string tensors are not supported")
     if t.dtype not in _BY_NUMBER:
-        raise ValueError_("tensor: unknown dtype %d" % t.dtype)
+        raise BadValue("tensor: unknown dtype %d" % t.dtype)
     if t.tensor_shape.unknown_rank:
-        raise ValueError_("tensor of unknown rank")
+        raise BadValue("tensor of unknown rank")
     shape = tuple(d.size for d in t.tensor_shape.dim)
     name = _BY_NUMBER[t.dtype][0]
     try:
         tensor = Tensor(name, shape, t.tensor_content)
     except ValueError as e:
-        raise ValueError_(str(e)) from None
+        raise BadValue(str(e)) from None
     if numpy is None or name == "bfloat16":
         return tensor
     return numpy.frombuffer(tensor.data, dtype=name).reshape(shape).copy()
@@ -213,24 +213,24 @@ def _dict_key(k, i):
     elif kind == "string_value":
         raw = k.string_value
     else:
-        raise ValueError_("key %d: only string keys are supported" % i)
+        raise BadValue("key %d: only string keys are supported" % i)
     try:
         key = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError_("key %d: not a UTF-8 string without NUL"
+        raise BadValue("key %d: not a UTF-8 string without NUL"
                           % i) from None
     if "\0" in key:
-        raise ValueError_("key %d: not a UTF-8 string without NUL" % i)
+        raise BadValue("key %d: not a UTF-8 string without NUL" % i)
     return key
 
 
 def from_pb(o, depth=0):
-    """The value of a SerializedObject; ValueError_ if it cannot be."""
+    """The value of a SerializedObject; BadValue if it cannot be."""
     if depth > MAX_DEPTH:
-        raise ValueError_("values nest deeper than %d levels" % MAX_DEPTH)
+        raise BadValue("values nest deeper than %d levels" % MAX_DEPTH)
     if (o.HasField("numpy_object_tensor") or
             o.numpy_metadata == pb.SerializedObject.OBJECT_TENSOR):
-        raise ValueError_("numpy object arrays are refused: decoding them "
+        raise BadValue("numpy object arrays are refused: decoding them "
                           "would unpickle a peer's objects")
     kind = o.WhichOneof("payload")
     if kind == "none_value":
@@ -247,26 +247,26 @@ def from_pb(o, depth=0):
         try:
             return o.unicode_value.decode("utf-8")
         except UnicodeDecodeError:
-            raise ValueError_("string is not valid UTF-8") from None
+            raise BadValue("string is not valid UTF-8") from None
     if kind == "list_value":
         out = []
         for i, item in enumerate(o.list_value.items):
             try:
                 out.append(from_pb(item, depth + 1))
-            except ValueError_ as e:
+            except BadValue as e:
                 raise e.prefixed("[%d]" % i) from None
         return tuple(out) if o.list_value.is_tuple else out
     if kind == "dict_value":
         d = o.dict_value
         if len(d.keys) != len(d.values):
-            raise ValueError_("dict has %d keys but %d values"
+            raise BadValue("dict has %d keys but %d values"
                               % (len(d.keys), len(d.values)))
         out = {}
         for i, (k, item) in enumerate(zip(d.keys, d.values)):
             key = _dict_key(k, i)
             try:
                 out[key] = from_pb(item, depth + 1)
-            except ValueError_ as e:
+            except BadValue as e:
                 raise e.prefixed("." + key) from None
         return out
     if kind == "tensor_value":
@@ -275,15 +275,15 @@ def from_pb(o, depth=0):
         return _tensor_from_pb(o.jax_tensor_value)
     if kind == "reduced_object_value":
         r = o.reduced_object_value
-        raise ValueError_("a pickled Python object (%s.%s) is refused: "
+        raise BadValue("a pickled Python object (%s.%s) is refused: "
                           "decoding it would run the sender's code; send "
                           "plain values" % (r.class_module, r.class_name))
     if kind == "type_value":
-        raise ValueError_("a Python type value is refused; send plain "
+        raise BadValue("a Python type value is refused; send plain "
                           "values")
     if kind is None:
-        raise ValueError_("empty value (no payload set)")
-    raise ValueError_("value of unknown kind %s" % kind)
+        raise BadValue("empty value (no payload set)")
+    raise BadValue("value of unknown kind %s" % kind)
 
 
 def encode(v):

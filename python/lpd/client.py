@@ -228,13 +228,13 @@ class Client:
         for i, v in enumerate(args):
             try:
                 _values.to_pb(v, a.args.add(), 1)
-            except _values.ValueError_ as e:
+            except _values.BadValue as e:
                 raise RpcError("INVALID_ARGUMENT", "method %s: argument %d%s"
                                % (method, i, _where(e))) from None
         for k, v in kwargs.items():
             try:
                 _values.to_pb(v, a.kwargs[k], 1)
-            except _values.ValueError_ as e:
+            except _values.BadValue as e:
                 raise RpcError("INVALID_ARGUMENT", "method %s: keyword "
                                "argument %s%s" % (method, k,
                                                   _where(e))) from None
@@ -583,7 +583,7 @@ class Client:
         else:
             try:
                 v = _values.from_pb(f.result.result.result)
-            except _values.ValueError_ as e:
+            except _values.BadValue as e:
                 done.append((c.future, "INTERNAL", "the result cannot be "
                              "decoded: $%s" % _where(e)))
             else:

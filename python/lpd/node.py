@@ -200,7 +200,7 @@ def _resolve_handles(config, paths, make):
             raise _EnvError("config %s: %s" % (path, e)) from None
 
 
-def _construct(cls, config, name):
+def _construct(cls, config):
     """cls made with config's keys as keyword arguments."""
     if config is None:
         config = {}
@@ -277,7 +277,7 @@ def node_exec(cls):
         fail(str(e))
         return 2
     try:
-        obj = _construct(cls, config, me)
+        obj = _construct(cls, config)
     except Exception as e:
         fail("setup failed: %s: %s" % (type(e).__name__, e))
         traceback.print_exc()

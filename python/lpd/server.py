@@ -421,7 +421,7 @@ class Server:
             return
         try:
             args, kwargs = _args_from_pb(call.arguments)
-        except _values.ValueError_ as e:
+        except _values.BadValue as e:
             self._answer_error(c, call_id, "INVALID_ARGUMENT", "method %s: %s"
                                % (call.method, e))
             return
@@ -490,7 +490,7 @@ class Server:
                                      % (name, type(e).__name__, e))
         try:
             _values.to_pb(v, out.result.result.result)
-        except _values.ValueError_ as e:
+        except _values.BadValue as e:
             return _wire.error_frame(0, code_number("INTERNAL"),
                                      "method %s returned a value that "
                                      "cannot be sent: %s" % (name, e))
@@ -502,15 +502,15 @@ def _args_from_pb(a):
     for i, o in enumerate(a.args):
         try:
             args.append(_values.from_pb(o, 1))
-        except _values.ValueError_ as e:
-            raise _values.ValueError_("argument %d%s" % (i, _where(e))) \
+        except _values.BadValue as e:
+            raise _values.BadValue("argument %d%s" % (i, _where(e))) \
                 from None
     kwargs = {}
     for k, o in a.kwargs.items():
         try:
             kwargs[k] = _values.from_pb(o, 1)
-        except _values.ValueError_ as e:
-            raise _values.ValueError_("keyword argument %s%s"
+        except _values.BadValue as e:
+            raise _values.BadValue("keyword argument %s%s"
                                       % (k, _where(e))) from None
     return args, kwargs
 

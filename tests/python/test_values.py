@@ -66,7 +66,7 @@ def test_nesting_limit():
     v = []
     for _ in range(_values.MAX_DEPTH + 1):
         v = [v]
-    with pytest.raises(_values.ValueError_) as e:
+    with pytest.raises(_values.BadValue) as e:
         _values.encode(v)
     assert "values nest deeper than 100 levels" in str(e.value)
 

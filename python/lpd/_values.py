@@ -176,8 +176,11 @@ def to_pb(v, o, depth=0):
         if v.ndim > MAX_DIMS:
             raise BadValue("tensor: %d dimensions, at most %d"
                               % (v.ndim, MAX_DIMS))
+        # Tensor content is in the machine's byte order, row-major.
+        native = v.astype(v.dtype.newbyteorder("="), copy=False)
         _tensor_to_pb(name, v.shape,
-                      numpy.ascontiguousarray(v).tobytes(), o.tensor_value)
+                      numpy.ascontiguousarray(native).tobytes(),
+                      o.tensor_value)
     elif numpy is not None and isinstance(v, numpy.generic):
         to_pb(v.item(), o, depth)
     else:

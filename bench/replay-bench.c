@@ -360,7 +360,8 @@ run_socket(void)
 		size_t		 size;
 		const char	*suffix;
 	} sizes[] = { { 64, "" }, { 65536, "-big" } };
-	char		 dir[] = "/tmp/replay-bench-XXXXXX", *echo_addr, *node_addr;
+	char		 dir[] = "/tmp/replay-bench-XXXXXX";
+	char		*echo_addr, *node_addr;
 	char		*table, *cause = NULL;
 	pid_t		 echo_pid, node_pid;
 	courier_client	*ce, *cn;

@@ -108,7 +108,7 @@ struct snap_entry {
 	uint32_t	 times_sampled;
 	uint64_t	 seq;
 	uint64_t	 upd;
-	uint64_t	 pos[2];	/* places in sampler and remover arrays */
+	uint64_t	 pos[2];	/* places in sampler, remover */
 };
 
 struct snap_table {

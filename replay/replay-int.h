@@ -67,7 +67,7 @@ struct selector {
 	enum replay_selector	 kind;
 	int			 which;		/* index into link[] */
 	double			 exponent;
-	struct replay_entry	**v;		/* uniform, prioritized, heaps */
+	struct replay_entry	**v;		/* uniform, prioritized, heap */
 	size_t			 len;
 	size_t			 cap;
 	double			*tree;		/* prioritized: 2 * tcap sums */

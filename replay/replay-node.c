@@ -405,8 +405,8 @@ ckpt_matches(struct replay_node *rn, struct replay_table **tables, size_t n)
 		return (false);
 	for (i = 0; i < n; i++) {
 		for (j = i; j < n; j++) {
-			if (strcmp(table_name(tables[j]), rn->cfg.tables[i].name) ==
-			    0)
+			if (strcmp(table_name(tables[j]),
+			    rn->cfg.tables[i].name) == 0)
 				break;
 		}
 		if (j == n)

@@ -237,7 +237,8 @@ selector_insert(struct selector *s, struct replay_entry *e)
 		array_reserve(s);
 		heap_place(s, s->len++, e);
 		if (s->kind == REPLAY_PRIORITIZED)
-			tree_set(s, s->len - 1, selector_weight(s, e->priority));
+			tree_set(s, s->len - 1,
+			    selector_weight(s, e->priority));
 		else if (s->kind != REPLAY_UNIFORM)
 			heap_fix(s, s->len - 1);
 		return;

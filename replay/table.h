@@ -198,9 +198,10 @@ struct replay_store *replay_table_store(const struct replay_table *);
  * Insert value (a reference is taken) under key with a priority. A key
  * the table holds already has its priority updated instead, as in
  * Reverb; a key the store holds already (another table's) keeps its
- * stored value, so one key is one item everywhere. If the table is full, the remover's choice is evicted (which
- * may be the new item itself). Returns REPLAY_DONE, REPLAY_BLOCKED (w,
- * if not NULL, queued), REPLAY_STOPPED or REPLAY_ERROR.
+ * stored value, so one key is one item everywhere. If the table is
+ * full, the remover's choice is evicted (which may be the new item
+ * itself). Returns REPLAY_DONE, REPLAY_BLOCKED (w, if not NULL,
+ * queued), REPLAY_STOPPED or REPLAY_ERROR.
  */
 enum replay_status replay_table_insert(struct replay_table *, uint64_t,
 		    const courier_value *, double, struct replay_waiter *,

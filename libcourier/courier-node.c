@@ -45,7 +45,10 @@
 struct method {
 	char			*name;
 	courier_method_fn	 fn;
+	courier_batch_fn	 batch_fn;	/* a batched method's, or NULL */
 	int			 flags;
+	size_t			 max_batch;
+	int			 max_wait_ms;
 };
 
 struct stop_cb {
@@ -88,6 +91,9 @@ struct param_names {
 	const char		*config;
 	const char		*control;
 };
+
+static int	node_method(lp_node *, const char *, courier_method_fn,
+		    courier_batch_fn, int, size_t, int);
 
 static const struct param_names env_names = {
 	"LP_PROGRAM", "LP_NODE", "LP_ADDRESS", "LP_LISTEN_FD", "LP_CONFIG",
@@ -408,8 +414,11 @@ node_serve(lp_node *node)
 	/* No lock: lp_node_method() refuses methods once running. */
 	for (i = 0; i < node->nmethods; i++) {
 		m = &node->methods[i];
-		if (courier_server_add_method(s, m->name, m->fn, node->self,
-		    m->flags, &cause) != 0)
+		if ((m->batch_fn != NULL ?
+		    courier_server_add_batched_method(s, m->name, m->batch_fn,
+		    node->self, m->max_batch, m->max_wait_ms, &cause) :
+		    courier_server_add_method(s, m->name, m->fn, node->self,
+		    m->flags, &cause)) != 0)
 			goto fail;
 	}
 	if ((fd = node->listen_fd) != -1) {
@@ -905,10 +914,36 @@ int
 lp_node_method(lp_node *node, const char *name, courier_method_fn fn,
     int flags)
 {
+	return (node_method(node, name, fn, NULL, flags, 0, 0));
+}
+
+/* Register a batched method; see node.h. */
+int
+lp_node_batched_method(lp_node *node, const char *name, courier_batch_fn fn,
+    size_t max_batch, int max_wait_ms)
+{
+	if (fn != NULL && (max_batch == 0 || max_wait_ms < 0)) {
+		lp_node_fail(node, "method %s: a batched method needs a "
+		    "max_batch of at least 1 and a max_wait_ms of 0 or more",
+		    name != NULL ? name : "(no name)");
+		pthread_mutex_lock(&node->mtx);
+		node->method_failed = true;
+		pthread_mutex_unlock(&node->mtx);
+		return (-1);
+	}
+	return (node_method(node, name, NULL, fn, 0, max_batch,
+	    max_wait_ms));
+}
+
+/* Register a method, plain (fn) or batched (batch_fn). */
+static int
+node_method(lp_node *node, const char *name, courier_method_fn fn,
+    courier_batch_fn batch_fn, int flags, size_t max_batch, int max_wait_ms)
+{
 	struct method	*m;
 	size_t		 i;
 
-	if (name == NULL || *name == '\0' || fn == NULL ||
+	if (name == NULL || *name == '\0' || (fn == NULL && batch_fn == NULL) ||
 	    !courier_utf8_valid(name, strlen(name))) {
 		lp_node_fail(node, "a method needs a UTF-8 name and a "
 		    "function");
@@ -934,7 +969,10 @@ lp_node_method(lp_node *node, const char *name, courier_method_fn fn,
 	m = &node->methods[node->nmethods++];
 	m->name = xstrdup(name);
 	m->fn = fn;
+	m->batch_fn = batch_fn;
 	m->flags = flags;
+	m->max_batch = max_batch;
+	m->max_wait_ms = max_wait_ms;
 	pthread_mutex_unlock(&node->mtx);
 	return (0);
 

@@ -188,6 +188,16 @@ int
 courier_server_add_method(courier_server *s, const char *name,
     courier_method_fn fn, void *self, int flags, char **cause)
 {
+	return (courier_srv_add_method(s, name, fn, self, flags, NULL,
+	    cause));
+}
+
+/* Register a method, or a batched method's collector with its batcher. */
+int
+courier_srv_add_method(courier_server *s, const char *name,
+    courier_method_fn fn, void *self, int flags, struct courier_batch *batch,
+    char **cause)
+{
 	struct method	*m;
 	size_t		 i;
 
@@ -215,6 +225,7 @@ courier_server_add_method(courier_server *s, const char *name,
 	m->fn = fn;
 	m->self = self;
 	m->flags = flags;
+	m->batch = batch;
 	return (0);
 }
 
@@ -674,6 +685,7 @@ courier_server_stop(courier_server *s, int timeout_ms)
 	struct courier_arena	 a;
 	int64_t			 deadline;
 	unsigned		 running;
+	size_t			 i;
 
 	pthread_mutex_lock(&s->mtx);
 	if (s->state != SERVER_RUNNING) {
@@ -685,6 +697,11 @@ courier_server_stop(courier_server *s, int timeout_ms)
 	}
 	s->state = SERVER_STOPPING;
 	pthread_mutex_unlock(&s->mtx);
+	/* Calls waiting for a batch will not get one. */
+	for (i = 0; i < s->nmethods; i++) {
+		if (s->methods[i].batch != NULL)
+			courier_batch_stop(s->methods[i].batch);
+	}
 
 	if (s->sweep != NULL)
 		event_del(s->sweep);
@@ -812,6 +829,11 @@ server_destroy(courier_server *s)
 	unsigned		 i;
 	size_t			 j;
 
+	/* A batch still running answers its calls before they go. */
+	for (j = 0; j < s->nmethods; j++) {
+		if (s->methods[j].batch != NULL)
+			courier_batch_free(s->methods[j].batch);
+	}
 	for (i = 0; i < s->nthreads; i++) {
 		courier_buf_free(&s->workers[i].scratch);
 		courier_arena_free(&s->workers[i].arena);

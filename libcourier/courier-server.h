@@ -52,6 +52,7 @@ struct method {
 	courier_method_fn	 fn;
 	void			*self;
 	int			 flags;
+	struct courier_batch	*batch;		/* a batched method's */
 };
 
 struct listener {
@@ -181,6 +182,8 @@ struct courier_server {
 };
 
 /* courier-server.c */
+int	 courier_srv_add_method(courier_server *, const char *,
+	    courier_method_fn, void *, int, struct courier_batch *, char **);
 void	 courier_srv_warn(struct courier_server *, const char *, ...)
 	    COURIER_PRINTF(2, 3);
 const struct method *courier_srv_method_find(courier_server *, const char *);
@@ -198,6 +201,10 @@ void	 courier_conn_read_cb(evutil_socket_t, short, void *);
 void	 courier_conn_write_cb(evutil_socket_t, short, void *);
 void	 courier_conn_sweep_cb(evutil_socket_t, short, void *);
 void	 courier_conn_resume_cb(evutil_socket_t, short, void *);
+
+/* courier-batch.c */
+void	 courier_batch_stop(struct courier_batch *);
+void	 courier_batch_free(struct courier_batch *);
 
 /* courier-request.c */
 void	 courier_req_unref(struct courier_request *);

@@ -221,6 +221,26 @@ struct state {
 static struct state	 states[20];
 static pthread_mutex_t	 states_mtx = PTHREAD_MUTEX_INITIALIZER;
 
+/* A batched method: each caller's x back as x + 1, with self there. */
+static courier_value *
+b_inc(void *self, const courier_value *args, const courier_value *kwargs,
+    size_t n, courier_error **err)
+{
+	const courier_value	*xs = courier_list_get(args, 0);
+	courier_value		*out;
+	size_t			 i;
+
+	if (self == NULL) {
+		*err = courier_error_new(COURIER_INTERNAL, "no self");
+		return (NULL);
+	}
+	out = courier_list_new();
+	for (i = 0; i < n; i++)
+		courier_list_append(out, courier_int(courier_value_int(
+		    courier_list_get(xs, i)) + 1));
+	return (out);
+}
+
 static courier_value *
 m_echo(void *self, courier_request *req, courier_error **err)
 {
@@ -271,7 +291,8 @@ node_setup(lp_node *node, void **self)
 	}
 	if (lp_node_method(node, "echo", m_echo, 0) != 0 ||
 	    lp_node_method(node, "block", m_block, 0) != 0 ||
-	    lp_node_method(node, "quit", m_quit, 0) != 0)
+	    lp_node_method(node, "quit", m_quit, 0) != 0 ||
+	    lp_node_batched_method(node, "inc", b_inc, 8, 5) != 0)
 		return (-1);
 	if (st->dup_method)
 		(void)lp_node_method(node, "echo", m_echo, 0);
@@ -526,6 +547,8 @@ START_TEST(test_node_serve)
 	struct exec_thread	 t;
 	struct lp_node_params	 p;
 	courier_client		*c;
+	courier_value		*v;
+	courier_error		*err = NULL;
 	lp_node			*node;
 	char			*address = addr_of("n"), path[128];
 
@@ -536,6 +559,11 @@ START_TEST(test_node_serve)
 	c = client_new(address);
 	check_echo(c, 42);
 	check_echo(c, -1);
+	/* A batched method is served as one, with the node's self. */
+	v = courier_call(c, "inc", courier_args(courier_int(41)), &err);
+	ck_assert_msg(v != NULL, "inc: %s", courier_error_message(err));
+	ck_assert_int_eq(courier_value_int(v), 42);
+	courier_value_unref(v);
 	lp_node_stop(node);
 	ck_assert_int_eq(exec_join(&t), 0);
 	courier_client_free(c);

@@ -390,6 +390,33 @@ int		 courier_server_set_base(courier_server *s,
 int		 courier_server_add_method(courier_server *s, const char *name,
 		    courier_method_fn fn, void *self, int flags, char **cause);
 
+/**
+ * A batched method's handler: the calls of n callers at once. args holds
+ * one entry per positional argument and kwargs one per keyword, each the
+ * n callers' values stacked: a tensor of leading dimension n when every
+ * caller passed a tensor of one dtype and shape, else a list of n values.
+ * Return n results: a list of n values, or a tensor of leading dimension
+ * n (caller i gets row i); or set *err, which every caller then gets.
+ */
+typedef courier_value *(*courier_batch_fn)(void *self,
+    const courier_value *args, const courier_value *kwargs, size_t n,
+    courier_error **err);
+
+/**
+ * Register a batched method (Launchpad's batched_handler): concurrent
+ * calls are gathered and fn runs once for up to max_batch of them, when
+ * that many wait or when the first has waited max_wait_ms. Calls whose
+ * arguments differ in count or keywords go in separate batches. fn runs
+ * on a thread of the method's own, one batch at a time. A call whose
+ * deadline passes while it waits gets DEADLINE_EXCEEDED and is left out;
+ * at the server's stop, waiting calls get UNAVAILABLE, and
+ * courier_server_free() waits for a batch that runs. Before start only.
+ * @return 0, or -1 with *cause set.
+ */
+int		 courier_server_add_batched_method(courier_server *s,
+		    const char *name, courier_batch_fn fn, void *self,
+		    size_t max_batch, int max_wait_ms, char **cause);
+
 /** Bind and listen on an address. @return 0, or -1 with *cause set. */
 int		 courier_server_listen(courier_server *s, const char *address,
 		    char **cause);

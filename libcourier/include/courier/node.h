@@ -213,6 +213,14 @@ courier_client	*lp_node_client(lp_node *node, const char *address,
 int		 lp_node_method(lp_node *node, const char *name,
 		    courier_method_fn fn, int flags);
 /**
+ * Register a batched method (in setup only; Launchpad's batched_handler):
+ * the calls of many callers reach fn at once, stacked, up to max_batch of
+ * them, after at most max_wait_ms; see courier_server_add_batched_method().
+ * fn gets the node's self. As lp_node_method() otherwise.
+ */
+int		 lp_node_batched_method(lp_node *node, const char *name,
+		    courier_batch_fn fn, size_t max_batch, int max_wait_ms);
+/**
  * Handler threads of the node's server (in setup; default 4). 0 runs every
  * handler on the I/O thread, as courier_server_set_workers() says.
  */

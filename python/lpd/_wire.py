@@ -5,6 +5,8 @@ An address is "unix:PATH" ("unix:@NAME" for the abstract namespace) or
 big-endian length and one courier.Frame; the first frame each side sends
 on a connection is a hello with the protocol version.
 """
+import math
+import select
 import socket
 import struct
 import threading
@@ -94,6 +96,38 @@ def connect(address, timeout):
     s.settimeout(None)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
+
+
+def wait(rlist, wlist=(), timeout=None):
+    """poll(2) for sockets and fds: (readable, writable), each a list of
+    what was passed; an end or error counts as readable. Unlike select(),
+    any fd number works (a server may hold a thousand connections)."""
+    p = select.poll()
+    objs = {}
+    masks = {}
+    for o in rlist:
+        fd = o if isinstance(o, int) else o.fileno()
+        objs[fd] = o
+        masks[fd] = masks.get(fd, 0) | select.POLLIN
+    for o in wlist:
+        fd = o if isinstance(o, int) else o.fileno()
+        objs[fd] = o
+        masks[fd] = masks.get(fd, 0) | select.POLLOUT
+    for fd, m in masks.items():
+        p.register(fd, m)
+    ms = None if timeout is None else max(math.ceil(timeout * 1000), 0)
+    try:
+        events = p.poll(ms)
+    except InterruptedError:
+        events = []
+    r, w = [], []
+    for fd, ev in events:
+        if ev & (select.POLLIN | select.POLLHUP | select.POLLERR |
+                 select.POLLNVAL):
+            r.append(objs[fd])
+        if ev & select.POLLOUT:
+            w.append(objs[fd])
+    return r, w
 
 
 def pack(frame):

@@ -18,7 +18,6 @@ import functools
 import os
 import queue
 import random
-import select
 import socket
 import threading
 import time
@@ -516,7 +515,7 @@ class Client:
         if sock is None and pause > 0:
             if timeout is not None:
                 pause = min(pause, timeout)
-            select.select([self._wake_r], [], [], pause)
+            _wire.wait([self._wake_r], (), pause)
             self._woken()
 
     def _read(self, sock):
@@ -615,7 +614,7 @@ def _thread_main(ref, wake_r, wake_w):
             sock, rlist, wlist, timeout, idle = step
             if idle:
                 client = None
-            r, w, _ = select.select(rlist, wlist, [], timeout)
+            r, w = _wire.wait(rlist, wlist, timeout)
             if client is None:
                 client = ref()
                 if client is None:

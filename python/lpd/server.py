@@ -14,7 +14,6 @@ up neither reading nor the other calls.
 import concurrent.futures
 import inspect
 import os
-import select
 import socket
 import stat
 import struct
@@ -275,7 +274,7 @@ class Server:
         ls = self._lsock
         ls.setblocking(False)
         while True:
-            r, _, _ = select.select([ls, self._wake_r], [], [])
+            r, _ = _wire.wait([ls, self._wake_r])
             if self._wake_r in r:
                 return
             try:
@@ -346,7 +345,7 @@ class Server:
         hello = False
         sock = c.sock
         while not c.closed:
-            r, _, _ = select.select([sock], [], [], self.idle_timeout)
+            r, _ = _wire.wait([sock], (), self.idle_timeout)
             if not r:
                 if not hello or reader.partial():
                     c.fail("DEADLINE_EXCEEDED", "no %s in %d ms (the "

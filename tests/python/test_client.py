@@ -405,3 +405,25 @@ def test_dropped_client_ends_its_thread(serve, methods):
     assert f.result(WAIT) == "released"
     until(lambda: (gc.collect(), not thread.is_alive())[1],
           "the dropped client's thread ends")
+
+
+def test_fd_numbers_past_1024(serve, methods):
+    """Sockets whose fd numbers pass select()'s limit of 1024 still work
+    (a server may hold a thousand connections, a node as many clients)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("the hard limit of open files is %d, under 1200" % hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = []
+    try:
+        while not held or held[-1] < 1100:
+            held.append(os.open("/dev/null", os.O_RDONLY))
+        s = serve(methods, name="high")
+        with lpd.Client(s.address, timeout=WAIT) as c:
+            assert c.add(1, 2) == 3
+            assert c.futures.add(3, 4).result(WAIT) == 7
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -5,8 +5,12 @@
  * deadlines, the stop that cancels them, a config with an error in it,
  * and a restart from a checkpoint.
  */
+#include <sys/wait.h>
+
 #include <check.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,6 +495,102 @@ START_TEST(test_replay_node_checkpoint)
 }
 END_TEST
 
+/*
+ * A node killed with SIGKILL (no last checkpoint) starts again from the
+ * one it wrote before: what came after it is lost, nothing before.
+ */
+START_TEST(test_replay_node_crash)
+{
+	struct lp_node_params	 p = {
+		.program = "test", .name = "replay/0", .address = addr,
+		.listen_fd = -1, .run = true,
+	};
+	struct running		 r;
+	courier_value		*v;
+	lp_node			*node;
+	pid_t			 pid;
+	char			*config;
+	int			 i, status;
+
+	xasprintf(&config, CONFIG_QUEUE ", \"checkpoint\": {\"dir\": "
+	    "\"%s/ckpt\"}}", dir);
+	p.config = config;
+	/* The node in a child, forked before this process has a thread. */
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		if ((node = lp_node_new(lp_node_def_replay(), &p, NULL)) ==
+		    NULL)
+			_exit(3);
+		_exit(lp_node_exec(node));
+	}
+	r.client = courier_client_new(addr, NULL);
+	courier_client_set_timeout(r.client, 10000);
+	for (i = 0; i < 5; i++)
+		insert(&r, 200 + i, "q", 0);
+	courier_value_unref(call(&r, "checkpoint", courier_list_new()));
+	for (i = 5; i < 8; i++)
+		insert(&r, 200 + i, "q", 0);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status));
+	courier_client_free(r.client);
+	/* The dead node's socket is still there: the new one replaces it. */
+	unlink(addr + strlen("unix:"));
+
+	start(&r, config);
+	v = call(&r, "info", courier_list_new());
+	ck_assert_int_eq(courier_value_int(courier_dict_get(courier_dict_get(
+	    v, "q"), "size")), 5);
+	courier_value_unref(v);
+	v = call(&r, "sample", courier_args(courier_string("q"),
+	    courier_int(5)));
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(courier_value_int(courier_dict_get(
+		    courier_list_get(v, (size_t)i), "item")), 200 + i);
+	courier_value_unref(v);
+	ck_assert_int_eq(stop(&r), 0);
+	free(config);
+}
+END_TEST
+
+/* Whether dir holds a file whose name starts with prefix. */
+static bool
+has_file(const char *path, const char *prefix)
+{
+	DIR		*d;
+	struct dirent	*de;
+	bool		 found = false;
+
+	if ((d = opendir(path)) == NULL)
+		return (false);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			found = true;
+	}
+	closedir(d);
+	return (found);
+}
+
+/* every_s writes checkpoints with no call asking for one. */
+START_TEST(test_replay_node_periodic)
+{
+	struct running	 r;
+	char		*config, *ckdir;
+
+	xasprintf(&ckdir, "%s/ckpt", dir);
+	xasprintf(&config, CONFIG_QUEUE ", \"checkpoint\": {\"dir\": "
+	    "\"%s\", \"every_s\": 1}}", ckdir);
+	start(&r, config);
+	insert(&r, 1, "q", 0);
+	/* The test's own timeout ends this if none comes. */
+	while (!has_file(ckdir, "replay-"))
+		usleep(10000);
+	ck_assert_int_eq(stop(&r), 0);
+	free(config);
+	free(ckdir);
+}
+END_TEST
+
 static Suite *
 node_suite(void)
 {
@@ -507,6 +607,8 @@ node_suite(void)
 	tcase_add_test(tc, test_replay_node_bad_config);
 	tcase_add_test(tc, test_replay_node_config);
 	tcase_add_test(tc, test_replay_node_client);
+	tcase_add_test(tc, test_replay_node_crash);
+	tcase_add_test(tc, test_replay_node_periodic);
 	tcase_add_test(tc, test_replay_node_checkpoint);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -119,6 +119,14 @@ class Server:
                 raise TypeError("methods: %r is not a name with a callable"
                                 % (k,))
         self.methods = dict(methods)
+        # Each method's signature, to check a call's arguments against
+        # (None: it has none to check, as some builtins).
+        self._sigs = {}
+        for k, fn in self.methods.items():
+            try:
+                self._sigs[k] = inspect.signature(fn)
+            except (TypeError, ValueError):
+                self._sigs[k] = None
         self.workers = max(1, int(workers))
         self.max_frame = max_frame
         self.idle_timeout = idle_timeout
@@ -470,13 +478,13 @@ class Server:
                                      "method %s ran (it waited %d ms for a "
                                      "thread)" % (name,
                                                   (now - queued) * 1000))
-        try:
-            inspect.signature(fn).bind(*args, **kwargs)
-        except TypeError as e:
-            return _wire.error_frame(0, code_number("INVALID_ARGUMENT"),
-                                     "method %s: %s" % (name, e))
-        except ValueError:
-            pass    # no signature to check (a builtin): just call it
+        sig = self._sigs.get(name)
+        if sig is not None:
+            try:
+                sig.bind(*args, **kwargs)
+            except TypeError as e:
+                return _wire.error_frame(0, code_number("INVALID_ARGUMENT"),
+                                         "method %s: %s" % (name, e))
         try:
             v = fn(*args, **kwargs)
         except RpcError as e:

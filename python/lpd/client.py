@@ -54,7 +54,10 @@ class _Future(concurrent.futures.Future):
 
 
 class _Runner:
-    """A thread that runs callbacks in order, started on first need."""
+    """A thread that runs callbacks in order, started on first need and
+    ended after a while with none."""
+
+    IDLE = 10.0
 
     def __init__(self, name):
         self.name = name
@@ -65,13 +68,20 @@ class _Runner:
         with self.lock:
             if self.q is None:
                 self.q = queue.SimpleQueue()
-                threading.Thread(target=self._main, name=self.name,
-                                 daemon=True).start()
-        self.q.put((fn, arg))
+                threading.Thread(target=self._main, args=(self.q,),
+                                 name=self.name, daemon=True).start()
+            self.q.put((fn, arg))
 
-    def _main(self):
+    def _main(self, q):
         while True:
-            fn, arg = self.q.get()
+            try:
+                fn, arg = q.get(timeout=self.IDLE)
+            except queue.Empty:
+                with self.lock:
+                    if q.empty():
+                        self.q = None
+                        return
+                continue
             try:
                 fn(arg)
             except Exception:   # as concurrent.futures does: log, go on

@@ -427,3 +427,22 @@ def test_fd_numbers_past_1024(serve, methods):
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_callback_thread_ends_when_idle(serve, methods, monkeypatch):
+    from lpd import client as client_module
+    monkeypatch.setattr(client_module._Runner, "IDLE", 0.1)
+    s = serve(methods)
+    with lpd.Client(s.address, timeout=WAIT) as c:
+        ran = threading.Event()
+        c.futures.add(1, 1).add_done_callback(lambda f: ran.set())
+        assert ran.wait(WAIT)
+        name = "lpd.Client callbacks %s" % s.address
+
+        def ended():
+            return not [t for t in threading.enumerate() if t.name == name]
+        until(ended, "the callback thread ends")
+        # A later callback starts it again.
+        ran.clear()
+        c.futures.add(2, 2).add_done_callback(lambda f: ran.set())
+        assert ran.wait(WAIT)

@@ -10,6 +10,7 @@ SIGINT. Exit status as for a C node: 0 when all went well, 1 when the node
 failed (its constructor, serving, or run raised), 2 when the environment
 is not a node's.
 """
+import errno
 import inspect
 import json
 import os
@@ -156,6 +157,7 @@ def _read_env():
             raise _EnvError("LP_LISTEN_FD is set but LP_ADDRESS is not: a "
                             "listening socket needs the address it serves")
         p["listen_fd"] = int(fd)
+        _check_listen_fd(p["listen_fd"])
     text = _env("LP_CONFIG")
     try:
         p["config"] = json.loads(text) if text is not None else None
@@ -170,6 +172,33 @@ def _read_env():
             not all(isinstance(h, str) for h in p["handles"]):
         raise _EnvError("LP_HANDLES is not a JSON list of paths")
     return p
+
+
+def _check_listen_fd(fd):
+    """LP_LISTEN_FD must be a socket that listens: another open file (say
+    stdin) is not the node's to take."""
+    import socket
+    try:
+        os.fstat(fd)
+    except OSError as e:
+        raise _EnvError("LP_LISTEN_FD is %d: %s" % (
+            fd, "no such open file descriptor" if e.errno == errno.EBADF
+            else e.strerror)) from None
+    try:
+        s = socket.socket(fileno=os.dup(fd))
+    except OSError as e:
+        raise _EnvError("LP_LISTEN_FD is %d: not a listening socket (%s)"
+                        % (fd, e.strerror)) from None
+    try:
+        on = s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+    except OSError as e:
+        raise _EnvError("LP_LISTEN_FD is %d: not a listening socket (%s)"
+                        % (fd, e.strerror)) from None
+    finally:
+        s.close()
+    if not on:
+        raise _EnvError("LP_LISTEN_FD is %d: a socket that does not listen"
+                        % fd)
 
 
 def _unescape(step):

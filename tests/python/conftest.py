@@ -108,7 +108,8 @@ def run(argv, env=None, timeout=WAIT, cwd=None):
     """Run argv to its end; the CompletedProcess, text out."""
     try:
         return subprocess.run(argv, env=env, cwd=cwd, capture_output=True,
-                              text=True, timeout=timeout)
+                              stdin=subprocess.DEVNULL, text=True,
+                              timeout=timeout)
     except subprocess.TimeoutExpired as e:
         pytest.fail("%s still runs after %g s:\n%s%s"
                     % (argv, timeout, e.stdout, e.stderr))

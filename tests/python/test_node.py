@@ -170,6 +170,17 @@ def test_not_started_by_lpd(pyenv):
     r = run([sys.executable, os.path.join(HERE, "pynode.py")], env=env)
     assert r.returncode == 2
     assert "LP_RUN is \"yes\": it must be 1" in r.stderr
+    # Standard input is no listening socket: not the node's to take.
+    env.update(LP_RUN="1", LP_ADDRESS="unix:/nowhere", LP_LISTEN_FD="0")
+    r = run([sys.executable, os.path.join(HERE, "pynode.py")], env=env)
+    assert r.returncode == 2
+    assert r.stderr.startswith("Node: LP_LISTEN_FD is 0: not a listening "
+                               "socket"), r.stderr
+    env.update(LP_LISTEN_FD="77")
+    r = run([sys.executable, os.path.join(HERE, "pynode.py")], env=env)
+    assert r.returncode == 2
+    assert r.stderr == ("Node: LP_LISTEN_FD is 77: no such open file "
+                        "descriptor\n")
 
 
 def test_serves_on_its_address_without_a_listening_fd(pyenv, tmp, procs):

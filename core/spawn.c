@@ -67,7 +67,9 @@ spawn_fail(int fd, int stage, int error)
 
 	rec.stage = stage;
 	rec.error = error;
-	(void)write(fd, &rec, sizeof rec);
+	/* A pipe of one small record: all of it, or the parent is gone. */
+	while (write(fd, &rec, sizeof rec) == -1 && errno == EINTR)
+		continue;
 	_exit(127);
 }
 

@@ -199,7 +199,9 @@ courier_cl_wake(courier_client *c)
 		event_active(c->kick_ev, EV_TIMEOUT, 0);
 		return;
 	}
-	(void)write(c->wake_fd, &one, sizeof one);
+	/* An eventfd does not fill up; only a signal interrupts it. */
+	while (write(c->wake_fd, &one, sizeof one) == -1 && errno == EINTR)
+		continue;
 }
 
 /* Take the wake-up, once seen. */
@@ -208,7 +210,9 @@ client_woken(courier_client *c)
 {
 	uint64_t	 n;
 
-	(void)read(c->wake_fd, &n, sizeof n);
+	/* EAGAIN: another thread took it first. */
+	while (read(c->wake_fd, &n, sizeof n) == -1 && errno == EINTR)
+		continue;
 }
 
 /*

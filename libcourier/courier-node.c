@@ -686,7 +686,8 @@ lp_node_main(const lp_node_def *def, int argc, char **argv)
 
 	status = lp_node_exec(node);
 
-	(void)write(b.exit_fd, &one, sizeof one);
+	while (write(b.exit_fd, &one, sizeof one) == -1 && errno == EINTR)
+		continue;
 	pthread_join(thread, NULL);
 	close(b.sig_fd);
 	close(b.exit_fd);

@@ -109,7 +109,9 @@ lock_state(const char *dir)
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		memset(pid, 0, sizeof pid);
-		(void)read(fd, pid, sizeof pid - 1);
+		/* Nothing read leaves "unknown" below. */
+		if (read(fd, pid, sizeof pid - 1) == -1)
+			pid[0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
 		fprintf(stderr, "lpd: another lpd (pid %s) uses the state "
 		    "folder %s; stop it first, or give this one another "
@@ -130,8 +132,10 @@ lock_write_pid(int fd)
 	int	len;
 
 	len = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == 0)
-		(void)pwrite(fd, buf, (size_t)len, 0);
+	/* The pid is for people; the lock works without it. */
+	if (ftruncate(fd, 0) != 0 ||
+	    pwrite(fd, buf, (size_t)len, 0) != (ssize_t)len)
+		log_warn("cannot write the pid into the lock file");
 }
 
 /* Detach: double fork, new session, /dev/null for stdio, "/" for cwd. */

@@ -461,7 +461,8 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t	 v;
 	bool		 stop, exit_loop;
 
-	(void)read(fd, &v, sizeof v);
+	while (read(fd, &v, sizeof v) == -1 && errno == EINTR)
+		continue;
 	if (t->mode == LP_TEST_THREADS)
 		reap_threads(t);
 	pthread_mutex_lock(&t->mtx);

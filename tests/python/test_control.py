@@ -129,3 +129,22 @@ def test_default_socket(monkeypatch):
     else:
         monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/7")
         assert lpd.default_socket() == "/run/user/7/lpd/lpd.sock"
+
+
+def test_failed_program(daemon, tmp):
+    sock, env = daemon
+    shutil.copy(os.path.join(HERE, "pynode.py"), tmp)
+    path = program(os.path.join(tmp, "fails.json"), {
+        "program": "fails",
+        "nodes": [{"group": "py", "type": "process",
+                   "command": ["python3", "pynode.py"],
+                   "config": {"exit": 3}}]})
+    with lpd.Control(sock) as ctl:
+        name = ctl.launch(path, env=env)
+        assert ctl.wait(name) == 1
+        p = ctl.status(name)["programs"][0]
+        assert p["state"] == "failed"
+        assert p["nodes"][0]["exit_status"] == 1
+        assert "py/0: run returned 3" in ctl.logs(name, "py/0")
+        # An ended program: nothing to stop, its status as it was.
+        assert ctl.stop(name, wait=False) == "failed"

@@ -427,8 +427,10 @@ class Client:
     def _fail_all(self, e):
         """The client's thread failed: never leave a call hanging."""
         with self._lock:
-            done = self._take_all("INTERNAL", "%s: the client's thread "
-                                  "failed: %r" % (self.address, e))
+            why = "%s: the client's thread failed: %r" % (self.address, e)
+            done = self._take_all("INTERNAL", why)
+            # No thread reads or times out calls now: later ones fail.
+            self._cancelled = ("INTERNAL", why)
             self._drop_socket()
         self._finish(done)
 

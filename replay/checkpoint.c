@@ -233,6 +233,7 @@ replay_checkpoint_write(const char *path, struct replay_table **tables,
     size_t n, char **cause)
 {
 	struct snap_table	*snaps = xcalloc(n + 1, sizeof *snaps);
+	struct replay_table	**sorted;
 	struct keymap		 items;
 	struct wfile		 w = { NULL, FNV_OFFSET };
 	courier_value		*v;
@@ -241,12 +242,12 @@ replay_checkpoint_write(const char *path, struct replay_table **tables,
 	int			 fd = -1, rc = -1, saved;
 
 	keymap_init(&items);
-	for (i = 0; i < n; i++)
-		pthread_mutex_lock(&tables[i]->lock);
+	sorted = xcalloc(n + 1, sizeof *sorted);
+	replay_tables_lock(tables, n, sorted);
 	for (i = 0; i < n; i++)
 		snap_take(tables[i], &snaps[i], &items);
-	for (i = n; i > 0; i--)
-		pthread_mutex_unlock(&tables[i - 1]->lock);
+	replay_tables_unlock(sorted, n);
+	free(sorted);
 
 	xasprintf(&tmp, "%s.tmp.XXXXXX", path);
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {

@@ -37,16 +37,12 @@ struct pending {
 	int64_t			 deadline;	/* mono ns, or DEADLINE_NONE */
 	size_t			 heap_idx;	/* under rn->lock */
 	enum pend_op		 op;
-	/* The table the call is at now: the timer reads it without a lock. */
-	struct replay_table *_Atomic cur;
-
-	/* An insert: the item into tables[next..]. */
+	/* An insert: the item into all tables, or none; a sample: one. */
 	uint64_t		 key;
 	courier_value		*item;
 	struct replay_table	**tables;
 	double			*prio;
 	size_t			 ntables;
-	size_t			 next;
 
 	/* A sample: n draws at once, all or none, into out. */
 	size_t			 n;
@@ -204,43 +200,36 @@ step(struct pending *p)
 	struct replay_table	*t;
 	enum replay_status	 st;
 	courier_value		*v;
+	size_t			 i;
 	char			*cause = NULL;
 
 	for (;;) {
-		t = p->op == PEND_INSERT ? p->tables[p->next] : p->tables[0];
-		atomic_store(&p->cur, t);
 		/* The timer may be late; the clock is not. */
 		if (atomic_load(&p->expired) || (p->deadline != DEADLINE_NONE &&
 		    mono_ns() >= p->deadline)) {
-			/* This turn may have been the table's gift: pass it. */
-			replay_table_wake(t);
+			/* This turn may have been a table's gift: pass it. */
+			for (i = 0; i < p->ntables; i++)
+				replay_table_wake(p->tables[i]);
 			finish(p, NULL, COURIER_DEADLINE_EXCEEDED, "the rate "
 			    "limiter held the call back past its deadline");
 			return;
 		}
-		if (p->op == PEND_INSERT) {
-			st = replay_table_insert(t, p->key, p->item,
-			    p->prio[p->next], &p->w, &cause);
-			if (st == REPLAY_DONE && ++p->next == p->ntables) {
-				finish(p, courier_int((int64_t)p->key), 0,
-				    NULL);
-				return;
-			}
-		} else {
-			st = replay_table_sample_all(t, p->n, p->out, &p->w,
-			    &cause);
-			if (st == REPLAY_DONE) {
-				v = sample_result(p->out, p->n);
-				finish(p, v, 0, NULL);
-				return;
-			}
-		}
+		if (p->op == PEND_INSERT)
+			st = replay_tables_insert(p->tables, p->ntables,
+			    p->key, p->item, p->prio, &p->w, &cause);
+		else
+			st = replay_table_sample_all(p->tables[0], p->n,
+			    p->out, &p->w, &cause);
 		switch (st) {
 		case REPLAY_DONE:
-			continue;
+			v = p->op == PEND_INSERT ? courier_int((int64_t)p->key) :
+			    sample_result(p->out, p->n);
+			finish(p, v, 0, NULL);
+			return;
 		case REPLAY_BLOCKED:
 			/* The timer may have expired it before it queued. */
 			if (atomic_load(&p->expired) &&
+			    (t = atomic_load(&p->w.on)) != NULL &&
 			    replay_table_unwait(t, &p->w))
 				continue;
 			return;
@@ -268,7 +257,6 @@ pending_new(struct replay_node *rn, courier_request *req, enum pend_op op)
 	p->op = op;
 	atomic_init(&p->refs, 1);
 	atomic_init(&p->expired, false);
-	atomic_init(&p->cur, NULL);
 	p->heap_idx = HEAP_NONE;
 	p->deadline = courier_deadline(left);
 	replay_waiter_init(&p->w, pending_wake_cb, p);
@@ -299,17 +287,11 @@ pending_insert(struct replay_node *rn, courier_request *req, uint64_t key,
     const double *prio, size_t n, courier_error **err)
 {
 	struct pending		*p;
-	enum replay_status	 st = REPLAY_DONE;
-	size_t			 i;
+	enum replay_status	 st;
 	char			*cause = NULL;
 
-	for (i = 0; i < n; i++) {
-		st = replay_table_insert(tables[i], key, item, prio[i], NULL,
-		    &cause);
-		if (st != REPLAY_DONE)
-			break;
-	}
-	if (i == n)
+	st = replay_tables_insert(tables, n, key, item, prio, NULL, &cause);
+	if (st == REPLAY_DONE)
 		return (courier_int((int64_t)key));
 	if (st != REPLAY_BLOCKED) {
 		status_error(st, cause, err);
@@ -323,7 +305,6 @@ pending_insert(struct replay_node *rn, courier_request *req, uint64_t key,
 	p->prio = xreallocarray(NULL, n, sizeof *p->prio);
 	memcpy(p->prio, prio, n * sizeof *prio);
 	p->ntables = n;
-	p->next = i;
 	if (p->deadline != DEADLINE_NONE)
 		heap_add(rn, p);
 	step(p);
@@ -376,7 +357,7 @@ expire(struct pending *p)
 	struct replay_table	*t;
 
 	atomic_store(&p->expired, true);
-	if ((t = atomic_load(&p->cur)) != NULL && replay_table_unwait(t, &p->w))
+	if ((t = atomic_load(&p->w.on)) != NULL && replay_table_unwait(t, &p->w))
 		step(p);	/* the turn is ours: step() ends it */
 	pending_unref(p);
 }

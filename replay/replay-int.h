@@ -113,6 +113,13 @@ struct replay_table {
 };
 
 /*
+ * table.c: lock several tables, always in the same order (sorted gets
+ * them in it), and unlock them.
+ */
+void		 replay_tables_lock(struct replay_table *const *, size_t,
+		    struct replay_table **);
+void		 replay_tables_unlock(struct replay_table **, size_t);
+/*
  * table.c, for the checkpoint: add an entry as it was, with its insertion
  * and update order (entries come in insertion order). Table locked.
  */

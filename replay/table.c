@@ -262,31 +262,47 @@ set_priority(struct replay_table *t, struct replay_entry *e, double priority)
 	selector_update(&t->remover, e);
 }
 
-/* Insert, or update the priority of a key already held. */
-enum replay_status
-replay_table_insert(struct replay_table *t, uint64_t key,
-    const courier_value *value, double priority, struct replay_waiter *w,
-    char **cause)
+/* Order tables by address: the one order in which several are locked. */
+static int
+table_ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t	x = (uintptr_t)*(struct replay_table *const *)a;
+	uintptr_t	y = (uintptr_t)*(struct replay_table *const *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* Lock n tables (sorted is filled with them, in locking order). */
+void
+replay_tables_lock(struct replay_table *const *tables, size_t n,
+    struct replay_table **sorted)
+{
+	size_t	i;
+
+	memcpy(sorted, tables, n * sizeof *sorted);
+	qsort(sorted, n, sizeof *sorted, table_ptr_cmp);
+	for (i = 0; i < n; i++)
+		pthread_mutex_lock(&sorted[i]->lock);
+}
+
+/* Unlock what replay_tables_lock() locked. */
+void
+replay_tables_unlock(struct replay_table **sorted, size_t n)
+{
+	while (n > 0)
+		pthread_mutex_unlock(&sorted[--n]->lock);
+}
+
+/* Insert or update under t's lock, the limiter having agreed. */
+static void
+insert_locked(struct replay_table *t, uint64_t key, const courier_value *value,
+    double priority)
 {
 	struct replay_entry	*e;
-	struct replay_waiter	*list;
 
-	if (priority_check(t, priority, cause) != 0)
-		return (REPLAY_ERROR);
-	pthread_mutex_lock(&t->lock);
-	if (t->stopped) {
-		pthread_mutex_unlock(&t->lock);
-		return (REPLAY_STOPPED);
-	}
 	if ((e = keymap_get(&t->entries, key)) != NULL) {
 		set_priority(t, e, priority);
-		pthread_mutex_unlock(&t->lock);
-		return (REPLAY_DONE);
-	}
-	if (!replay_limiter_can_insert(&t->limiter, 1)) {
-		wait_queue(t, w, OP_INSERT);
-		pthread_mutex_unlock(&t->lock);
-		return (REPLAY_BLOCKED);
+		return;
 	}
 	replay_table_restore(t, replay_store_acquire(t->store, key, value),
 	    priority, 0, t->seq + 1, t->upd + 1);
@@ -294,10 +310,75 @@ replay_table_insert(struct replay_table *t, uint64_t key,
 		remove_entry(t, selector_pick(&t->remover, &t->rng,
 		    &(double){0}));
 	t->limiter.inserts++;
-	list = wake_ready(t);
-	pthread_mutex_unlock(&t->lock);
+}
+
+/* Append list b to list a. */
+static struct replay_waiter *
+wake_join(struct replay_waiter *a, struct replay_waiter *b)
+{
+	struct replay_waiter	*w = a;
+
+	if (a == NULL)
+		return (b);
+	while (w->next != NULL)
+		w = w->next;
+	w->next = b;
+	return (a);
+}
+
+/*
+ * Insert into every table or none: all are locked together, and if one
+ * limiter holds the insert back, w waits on that table and no table
+ * takes the item.
+ */
+enum replay_status
+replay_tables_insert(struct replay_table *const *tables, size_t n,
+    uint64_t key, const courier_value *value, const double *priorities,
+    struct replay_waiter *w, char **cause)
+{
+	struct replay_table	*stack[16], **sorted = stack, *t;
+	struct replay_waiter	*list = NULL;
+	enum replay_status	 st = REPLAY_DONE;
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		if (priority_check(tables[i], priorities[i], cause) != 0)
+			return (REPLAY_ERROR);
+	}
+	if (n > nitems(stack))
+		sorted = xreallocarray(NULL, n, sizeof *sorted);
+	replay_tables_lock(tables, n, sorted);
+	for (i = 0; i < n && st == REPLAY_DONE; i++) {
+		if (sorted[i]->stopped)
+			st = REPLAY_STOPPED;
+	}
+	for (i = 0; i < n && st == REPLAY_DONE; i++) {
+		t = tables[i];
+		if (keymap_get(&t->entries, key) == NULL &&
+		    !replay_limiter_can_insert(&t->limiter, 1)) {
+			wait_queue(t, w, OP_INSERT);
+			st = REPLAY_BLOCKED;
+		}
+	}
+	for (i = 0; i < n && st == REPLAY_DONE; i++) {
+		insert_locked(tables[i], key, value, priorities[i]);
+		list = wake_join(list, wake_ready(tables[i]));
+	}
+	replay_tables_unlock(sorted, n);
+	if (sorted != stack)
+		free(sorted);
 	wake_deliver(list);
-	return (REPLAY_DONE);
+	return (st);
+}
+
+/* Insert, or update the priority of a key already held. */
+enum replay_status
+replay_table_insert(struct replay_table *t, uint64_t key,
+    const courier_value *value, double priority, struct replay_waiter *w,
+    char **cause)
+{
+	return (replay_tables_insert(&t, 1, key, value, &priority, w,
+	    cause));
 }
 
 /*

@@ -207,6 +207,16 @@ enum replay_status replay_table_insert(struct replay_table *, uint64_t,
 		    const courier_value *, double, struct replay_waiter *,
 		    char **);
 /*
+ * Insert value under key into n tables with their priorities, into all
+ * or none: if one table's limiter holds it back, w waits on that table
+ * (replay_waiter's on says which) and no table takes the item, so a
+ * caller that gives up leaves no copy behind. Tables are locked
+ * together, in an order of their own.
+ */
+enum replay_status replay_tables_insert(struct replay_table *const *,
+		    size_t, uint64_t, const courier_value *, const double *,
+		    struct replay_waiter *, char **);
+/*
  * Draw up to n items, as many as the limiter admits one after another
  * (at least one on REPLAY_DONE); *got says how many are in out. Returns
  * REPLAY_BLOCKED with *got 0 (w queued) if not even one is admitted.

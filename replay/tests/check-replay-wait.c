@@ -6,6 +6,7 @@
  * two tables that share their items.
  */
 #include <check.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -279,6 +280,48 @@ START_TEST(test_replay_wait_all)
 }
 END_TEST
 
+/*
+ * An insert into two tables goes into both or neither: held back by one
+ * limiter, it waits on that table and leaves no copy in the other.
+ */
+START_TEST(test_replay_wait_insert_many)
+{
+	struct replay_table	*t[2], *q;
+	courier_value		*v = courier_int(2), *got;
+	struct rec		 r;
+	const double		 prio[2] = { 1, 1 };
+
+	t[0] = table_new(REPLAY_UNIFORM, REPLAY_FIFO, 10, 0);
+	t[1] = q = queue_new(1);
+	rec_init(&r, q, false);
+	got = courier_int(1);
+	ck_assert_int_eq(replay_tables_insert(t, 2, 1, got, prio, NULL, NULL),
+	    REPLAY_DONE);
+	courier_value_unref(got);
+	ck_assert_int_eq(replay_tables_insert(t, 2, 2, v, prio, &r.w, NULL),
+	    REPLAY_BLOCKED);
+	ck_assert_ptr_eq(atomic_load(&r.w.on), q);
+	ck_assert_ptr_null(replay_store_get(store, 2));
+	ck_assert_uint_eq(t[0]->entries.len, 1);
+	ck_assert_uint_eq(draw(q, NULL), 1);
+	ck_assert_int_eq(r.ready, 1);
+	ck_assert_int_eq(replay_tables_insert(t, 2, 2, v, prio, &r.w, NULL),
+	    REPLAY_DONE);
+	got = replay_store_get(store, 2);
+	ck_assert_ptr_eq(got, v);	/* one item, in both tables */
+	courier_value_unref(got);
+	ck_assert_uint_eq(t[0]->entries.len, 2);
+	ck_assert_uint_eq(q->entries.len, 1);
+	/* A bad priority for one table refuses the whole insert. */
+	ck_assert_int_eq(replay_tables_insert(t, 2, 3, v,
+	    (const double[]){ 1, NAN }, NULL, NULL), REPLAY_ERROR);
+	ck_assert_ptr_null(replay_store_get(store, 3));
+	courier_value_unref(v);
+	replay_table_free(t[0]);
+	replay_table_free(t[1]);
+}
+END_TEST
+
 /* The stop releases every waiter once, and refuses later calls. */
 START_TEST(test_replay_wait_stop)
 {
@@ -496,6 +539,7 @@ wait_suite(void)
 	tcase_add_test(tc, test_replay_wait_budget);
 	tcase_add_test(tc, test_replay_wait_chain);
 	tcase_add_test(tc, test_replay_wait_all);
+	tcase_add_test(tc, test_replay_wait_insert_many);
 	tcase_add_test(tc, test_replay_wait_stop);
 	tcase_add_test(tc, test_replay_wait_blocking);
 	suite_add_tcase(s, tc);

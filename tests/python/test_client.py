@@ -446,3 +446,27 @@ def test_callback_thread_ends_when_idle(serve, methods, monkeypatch):
         ran.clear()
         c.futures.add(2, 2).add_done_callback(lambda f: ran.set())
         assert ran.wait(WAIT)
+
+
+def test_thread_failure_fails_calls(serve, methods, monkeypatch):
+    """A bug in the client's thread fails the calls in flight and every
+    later one, rather than leaving them to wait for good."""
+    seen = []
+    monkeypatch.setattr(threading, "excepthook", seen.append)
+    s = serve(methods)
+    with lpd.Client(s.address) as c:
+        assert c.add(1, 1) == 2
+
+        def broken(sock):
+            raise RuntimeError("boom")
+        c._read = broken
+        with pytest.raises(lpd.RpcError) as e:
+            c.add(2, 2)
+        assert e.value.code == "INTERNAL"
+        assert e.value.message == ("%s: the client's thread failed: "
+                                   "RuntimeError('boom')" % s.address)
+        with pytest.raises(lpd.RpcError) as e:
+            c.add(3, 3)
+        assert e.value.code == "INTERNAL"
+    until(lambda: seen, "the thread's exception is reported")
+    assert isinstance(seen[0].exc_value, RuntimeError)

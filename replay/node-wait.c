@@ -3,8 +3,12 @@
  * timer thread that ends them at their deadlines and writes periodic
  * checkpoints.
  *
- * An insert or a sample is deferred (courier_request_defer) and becomes a
- * pending call. No thread waits for it: while the limiter holds it back,
+ * An insert or a sample that the limiter lets through at once is answered
+ * at once, like any method. One held back is deferred
+ * (courier_request_defer) and becomes a pending call, which is all or
+ * nothing (an insert into every table, n draws together), so one that
+ * ends at its deadline has changed nothing. No thread waits for it: while
+ * the limiter holds it back,
  * its waiter sits in the table, and the table change that admits it runs
  * step() on the changing thread. Exactly one party holds a call's "turn"
  * at a time: the handler that started it, the table (its waiter queued),

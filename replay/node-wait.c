@@ -7,16 +7,16 @@
  * at once, like any method. One held back is deferred
  * (courier_request_defer) and becomes a pending call, which is all or
  * nothing (an insert into every table, n draws together), so one that
- * ends at its deadline has changed nothing. No thread waits for it: while
- * the limiter holds it back,
- * its waiter sits in the table, and the table change that admits it runs
- * step() on the changing thread. Exactly one party holds a call's "turn"
- * at a time: the handler that started it, the table (its waiter queued),
- * a wake callback running step(), or the timer thread after dequeuing the
- * waiter. Whoever holds the turn may finish the call, so it is answered
- * once. The timer thread marks a call expired before it tries to dequeue
- * its waiter, and step() looks at the mark after queuing the waiter, so a
- * deadline is never missed in between.
+ * ends at its deadline has changed nothing. No thread waits for it:
+ * while the limiter holds it back, its waiter sits in the table, and the
+ * table change that admits it runs step() on the changing thread.
+ * Exactly one party holds a call's "turn" at a time: the handler that
+ * started it, the table (its waiter queued), a wake callback running
+ * step(), or the timer thread after dequeuing the waiter. Whoever holds
+ * the turn may finish the call, so it is answered once. The timer thread
+ * marks a call expired before it tries to dequeue its waiter, and step()
+ * looks at the mark after queuing the waiter, so a deadline is never
+ * missed in between.
  *
  * A call holds references: one for its turn, one while it sits in the
  * deadline heap (the timer thread takes that one over when it pops it).

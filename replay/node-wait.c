@@ -226,8 +226,10 @@ step(struct pending *p)
 			    p->out, &p->w, &cause);
 		switch (st) {
 		case REPLAY_DONE:
-			v = p->op == PEND_INSERT ? courier_int((int64_t)p->key) :
-			    sample_result(p->out, p->n);
+			if (p->op == PEND_INSERT)
+				v = courier_int((int64_t)p->key);
+			else
+				v = sample_result(p->out, p->n);
 			finish(p, v, 0, NULL);
 			return;
 		case REPLAY_BLOCKED:
@@ -361,7 +363,8 @@ expire(struct pending *p)
 	struct replay_table	*t;
 
 	atomic_store(&p->expired, true);
-	if ((t = atomic_load(&p->w.on)) != NULL && replay_table_unwait(t, &p->w))
+	t = atomic_load(&p->w.on);
+	if (t != NULL && replay_table_unwait(t, &p->w))
 		step(p);	/* the turn is ours: step() ends it */
 	pending_unref(p);
 }

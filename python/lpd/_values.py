@@ -135,7 +135,7 @@ def to_pb(v, o, depth=0):
             o.unicode_value = v.encode("utf-8")
         except UnicodeEncodeError:
             raise BadValue("str is not valid Unicode (a lone "
-                              "surrogate)") from None
+                           "surrogate)") from None
     elif isinstance(v, (bytes, bytearray, memoryview)):
         o.string_value = bytes(v)
     elif isinstance(v, (list, tuple)):
@@ -155,12 +155,12 @@ def to_pb(v, o, depth=0):
         for k, item in v.items():
             if not isinstance(k, str):
                 raise BadValue("dict key %r: only str keys can be sent, "
-                                  "not %s" % (k, _type_name(k)))
+                               "not %s" % (k, _type_name(k)))
             try:
                 d.keys.add().unicode_value = k.encode("utf-8")
             except UnicodeEncodeError:
                 raise BadValue("dict key %r is not valid Unicode"
-                                  % k) from None
+                               % k) from None
             try:
                 to_pb(item, d.values.add(), depth + 1)
             except BadValue as e:
@@ -171,11 +171,11 @@ def to_pb(v, o, depth=0):
         name = v.dtype.name
         if name not in _BY_NAME or v.dtype.hasobject:
             raise BadValue("numpy array of dtype %s cannot be sent; "
-                              "tensors are of %s" % (name,
-                                                     ", ".join(sorted(_BY_NAME))))
+                           "tensors are of %s"
+                           % (name, ", ".join(sorted(_BY_NAME))))
         if v.ndim > MAX_DIMS:
             raise BadValue("tensor: %d dimensions, at most %d"
-                              % (v.ndim, MAX_DIMS))
+                           % (v.ndim, MAX_DIMS))
         # Tensor content is in the machine's byte order, row-major.
         native = v.astype(v.dtype.newbyteorder("="), copy=False)
         _tensor_to_pb(name, v.shape,
@@ -221,7 +221,7 @@ def _dict_key(k, i):
         key = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadValue("key %d: not a UTF-8 string without NUL"
-                          % i) from None
+                       % i) from None
     if "\0" in key:
         raise BadValue("key %d: not a UTF-8 string without NUL" % i)
     return key
@@ -234,7 +234,7 @@ def from_pb(o, depth=0):
     if (o.HasField("numpy_object_tensor") or
             o.numpy_metadata == pb.SerializedObject.OBJECT_TENSOR):
         raise BadValue("numpy object arrays are refused: decoding them "
-                          "would unpickle a peer's objects")
+                       "would unpickle a peer's objects")
     kind = o.WhichOneof("payload")
     if kind == "none_value":
         return None
@@ -263,7 +263,7 @@ def from_pb(o, depth=0):
         d = o.dict_value
         if len(d.keys) != len(d.values):
             raise BadValue("dict has %d keys but %d values"
-                              % (len(d.keys), len(d.values)))
+                           % (len(d.keys), len(d.values)))
         out = {}
         for i, (k, item) in enumerate(zip(d.keys, d.values)):
             key = _dict_key(k, i)
@@ -279,11 +279,11 @@ def from_pb(o, depth=0):
     if kind == "reduced_object_value":
         r = o.reduced_object_value
         raise BadValue("a pickled Python object (%s.%s) is refused: "
-                          "decoding it would run the sender's code; send "
-                          "plain values" % (r.class_module, r.class_name))
+                       "decoding it would run the sender's code; send "
+                       "plain values" % (r.class_module, r.class_name))
     if kind == "type_value":
         raise BadValue("a Python type value is refused; send plain "
-                          "values")
+                       "values")
     if kind is None:
         raise BadValue("empty value (no payload set)")
     raise BadValue("value of unknown kind %s" % kind)

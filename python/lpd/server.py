@@ -518,7 +518,7 @@ def _args_from_pb(a):
             kwargs[k] = _values.from_pb(o, 1)
         except _values.BadValue as e:
             raise _values.BadValue("keyword argument %s%s"
-                                      % (k, _where(e))) from None
+                                   % (k, _where(e))) from None
     return args, kwargs
 
 

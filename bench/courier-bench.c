@@ -1100,14 +1100,14 @@ rpc_run(enum transport t, const char *addr, const struct baseline *fl)
 		r = call_sync(c, modes[m].method, BIG_SIZE, bigwarm,
 		    opt_big);
 		print_row(t, label, &r, ratio_of(r.mb_s,
-		    f ? f->big_ping.mb_s : none.mb_s), "", 0);
+		    f ? f->big_ping.mb_s : none.mb_s), ">=", 0.7);
 
 		snprintf(label, sizeof label, "courier futures 1MiB x8 %s",
 		    modes[m].label);
 		r = call_window(c, modes[m].method, BIG_SIZE, BIG_DEPTH,
 		    bigwarm, opt_big);
 		print_row(t, label, &r, ratio_of(r.mb_s,
-		    f ? f->big_pipe.mb_s : none.mb_s), "", 0);
+		    f ? f->big_pipe.mb_s : none.mb_s), ">=", 0.7);
 	}
 	courier_client_free(c);
 }

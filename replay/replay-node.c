@@ -481,7 +481,7 @@ replay_free(struct replay_node *rn)
 		replay_table_free(rn->tables[i]);
 	free(rn->tables);
 	replay_store_free(rn->store);
-	node_config_clear(&rn->cfg);
+	replay_config_clear(&rn->cfg);
 	free(rn->heap);
 	pthread_mutex_destroy(&rn->lock);
 	pthread_cond_destroy(&rn->cond);
@@ -520,7 +520,7 @@ replay_setup(lp_node *node, void **self)
 	pthread_mutex_init(&rn->lock, NULL);
 	courier_cond_init(&rn->cond);
 	pthread_mutex_init(&rn->ckpt_lock, NULL);
-	if (node_config_parse(lp_node_config(node), &rn->cfg, &cause) != 0)
+	if (replay_config_parse(lp_node_config(node), &rn->cfg, &cause) != 0)
 		goto fail;
 	if (rn->cfg.ckpt_dir != NULL) {
 		if (mkdir(rn->cfg.ckpt_dir, 0700) != 0 && errno != EEXIST) {

@@ -9,27 +9,15 @@
 #include <stdatomic.h>
 
 #include "courier/node.h"
+#include "replay-config.h"
 #include "table.h"
-
-/* node-config.c: the node's config, checked whole. */
-struct node_config {
-	struct replay_table_config *tables;
-	size_t			 ntables;
-	char			*ckpt_dir;	/* NULL: no checkpoints */
-	int			 ckpt_every_s;	/* 0: on request and at stop */
-};
-
-/* Read config (the node's LP_CONFIG); -1 with *cause naming the place. */
-int	 node_config_parse(const courier_value *, struct node_config *,
-	    char **);
-void	 node_config_clear(struct node_config *);
 
 struct pending;
 
 /* The node's state, its self. */
 struct replay_node {
 	lp_node			*node;
-	struct node_config	 cfg;
+	struct replay_config	 cfg;
 	struct replay_store	*store;
 	struct replay_table	**tables;
 	size_t			 ntables;

@@ -18,32 +18,6 @@
 
 #include "replay-int.h"
 
-static const char *selector_names[REPLAY_SELECTOR_COUNT] = {
-	"uniform", "fifo", "lifo", "prioritized", "max_heap", "min_heap",
-};
-
-/* The name of a selector. */
-const char *
-replay_selector_name(enum replay_selector s)
-{
-	if ((unsigned)s >= REPLAY_SELECTOR_COUNT)
-		return (NULL);
-	return (selector_names[s]);
-}
-
-/* The selector of a name, or -1. */
-int
-replay_selector_from_name(const char *name)
-{
-	int	i;
-
-	for (i = 0; i < REPLAY_SELECTOR_COUNT; i++) {
-		if (strcmp(name, selector_names[i]) == 0)
-			return (i);
-	}
-	return (-1);
-}
-
 /* One step of splitmix64, to spread a seed over the state. */
 static uint64_t
 splitmix64(uint64_t *x)

@@ -123,39 +123,6 @@ wait_queue(struct replay_table *t, struct replay_waiter *w, int op)
 	t->nwaiting[op]++;
 }
 
-/* Check a configuration. */
-int
-replay_table_config_check(const struct replay_table_config *c, char **cause)
-{
-	char	*why = NULL;
-
-	if (c->name == NULL || *c->name == '\0') {
-		set_cause(cause, "a table needs a name");
-		return (-1);
-	}
-	if (replay_selector_name(c->sampler) == NULL ||
-	    replay_selector_name(c->remover) == NULL) {
-		set_cause(cause, "table %s: unknown sampler or remover",
-		    c->name);
-		return (-1);
-	}
-	if (c->max_size == 0) {
-		set_cause(cause, "table %s: max_size is 0", c->name);
-		return (-1);
-	}
-	if (!isfinite(c->priority_exponent) || c->priority_exponent < 0) {
-		set_cause(cause, "table %s: priority_exponent %g is not a "
-		    "number >= 0", c->name, c->priority_exponent);
-		return (-1);
-	}
-	if (replay_limiter_check(&c->limiter, &why) != 0) {
-		set_cause(cause, "table %s: %s", c->name, why);
-		free(why);
-		return (-1);
-	}
-	return (0);
-}
-
 /* A new empty table over store. */
 struct replay_table *
 replay_table_new(struct replay_store *store,

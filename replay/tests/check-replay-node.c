@@ -377,7 +377,7 @@ START_TEST(test_replay_node_config)
 		{ "{\"tables\": [{\"name\": \"a\"}], \"checkpoint\": {}}",
 		    "checkpoint.dir: missing" },
 	};
-	struct node_config	 nc;
+	struct replay_config	 nc;
 	courier_value		*v;
 	size_t			 i;
 	char			*cause;
@@ -386,7 +386,7 @@ START_TEST(test_replay_node_config)
 		cause = NULL;
 		v = courier_value_from_json(bad[i].json, NULL);
 		ck_assert_ptr_nonnull(v);
-		ck_assert_int_eq(node_config_parse(v, &nc, &cause), -1);
+		ck_assert_int_eq(replay_config_parse(v, &nc, &cause), -1);
 		ck_assert_msg(strstr(cause, bad[i].cause) != NULL,
 		    "%s: %s", bad[i].json, cause);
 		free(cause);
@@ -396,12 +396,12 @@ START_TEST(test_replay_node_config)
 	    "\"rate_limiter\": {\"samples_per_insert\": 8, "
 	    "\"min_size_to_sample\": 1000, \"error_buffer\": 100}}], "
 	    "\"checkpoint\": {\"dir\": \"d\", \"every_s\": 60}}", NULL);
-	ck_assert_int_eq(node_config_parse(v, &nc, NULL), 0);
+	ck_assert_int_eq(replay_config_parse(v, &nc, NULL), 0);
 	ck_assert_double_eq(nc.tables[0].limiter.min_diff, 7900);
 	ck_assert_uint_eq(nc.tables[0].max_size, 1000000);
 	ck_assert_int_eq(nc.tables[0].sampler, REPLAY_UNIFORM);
 	ck_assert_int_eq(nc.ckpt_every_s, 60);
-	node_config_clear(&nc);
+	replay_config_clear(&nc);
 	courier_value_unref(v);
 }
 END_TEST

@@ -23,7 +23,30 @@
 enum lpd_node_type {
 	LPD_TYPE_COURIER,
 	LPD_TYPE_PROCESS,
+	LPD_TYPE_REPLAY,		/* a courier node: lpd's replay node */
 };
+
+/* Whether nodes of a type serve courier calls at an address. */
+static inline bool
+lpd_type_serves(enum lpd_node_type type)
+{
+	return (type != LPD_TYPE_PROCESS);
+}
+
+/* A type's name, as the program file spells it. */
+static inline const char *
+lpd_type_name(enum lpd_node_type type)
+{
+	switch (type) {
+	case LPD_TYPE_COURIER:
+		return ("courier");
+	case LPD_TYPE_PROCESS:
+		return ("process");
+	case LPD_TYPE_REPLAY:
+		return ("replay");
+	}
+	return ("?");
+}
 
 enum lpd_restart {
 	LPD_RESTART_NEVER,

@@ -344,13 +344,13 @@ lpd_run_node_start(struct run_node *sn)
 	}
 	lpd_run_node_event(sn, SN_SPAWNED);
 	/* Through the ops, no exec to wait for: a process node runs. */
-	if (run->has_ops && g->type != LPD_TYPE_COURIER)
+	if (run->has_ops && !lpd_type_serves(g->type))
 		lpd_run_node_event(sn, SN_RUNS);
 	sn->n.started = lpd_realtime_now();
 	run->nprocs++;
 	lpd_run_event(run, sn, LPD_EV_STARTED, NULL);
 	if (sn->n.state == LPD_NODE_STARTING &&
-	    g->type == LPD_TYPE_COURIER)
+	    lpd_type_serves(g->type))
 		lpd_probe_start(sn);
 }
 

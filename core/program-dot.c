@@ -72,7 +72,7 @@ lpd_program_graph(const struct lpd_program *p)
 		dot_quote(&b, "cluster_", g->name, "");
 		lpd_sbuf_puts(&b, " {\n\t\tlabel=");
 		snprintf(suffix, sizeof suffix, " (%s)",
-		    g->type == LPD_TYPE_COURIER ? "courier" : "process");
+		    lpd_type_name(g->type));
 		dot_quote(&b, "", g->name, suffix);
 		lpd_sbuf_puts(&b, ";\n");
 		for (i = 0; i < g->replicas; i++) {

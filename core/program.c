@@ -53,6 +53,7 @@ struct loader {
 	size_t			 gi;
 	size_t			 edges_cap;
 	unsigned long		 nnodes;
+	bool			 config_ok;	/* the group's, so far */
 };
 
 /* A key of an object in the file, and what checks its value. */
@@ -379,6 +380,14 @@ path_pop(struct loader *l, size_t old)
 	lpd_sbuf_truncate(&l->path, old);
 }
 
+/* Whether key is a replay node's command, which lpd has by default. */
+static bool
+replay_default(struct loader *l, const char *key)
+{
+	return (l->g != NULL && strcmp(key, "command") == 0 &&
+	    l->entries[l->gi].type == LPD_TYPE_REPLAY);
+}
+
 /*
  * Check the keys of obj against a table: report each missing required key,
  * then walk the keys in file order, checking known ones and reporting the
@@ -397,7 +406,8 @@ check_keys(struct loader *l, json_t *obj, const struct key *table, size_t n)
 	for (i = 0; i < n; i++) {
 		names[i] = table[i].name;
 		if (table[i].required &&
-		    json_object_get(obj, table[i].name) == NULL) {
+		    json_object_get(obj, table[i].name) == NULL &&
+		    !replay_default(l, table[i].name)) {
 			old = path_push_key(l, table[i].name);
 			error_at(l, "missing required key \"%s\"",
 			    table[i].name);
@@ -598,7 +608,7 @@ check_reference(struct loader *l, json_t *obj)
 		    KEY_HANDLES, name);
 		goto out;
 	}
-	if (e->type == LPD_TYPE_COURIER && e->replicas != 0)
+	if (e->type != -1 && lpd_type_serves(e->type) && e->replicas != 0)
 		edge_add(l, ti, all ? -1 : (int)(index >= 0 ? index : 0));
 out:
 	free(q);
@@ -926,14 +936,16 @@ one_of(struct loader *l, json_t *v, const char *const *names, size_t n,
 static void
 node_type(struct loader *l, json_t *obj, json_t *v)
 {
-	static const char *const	 names[] = { "courier", "process" };
+	static const char *const	 names[] = {
+		"courier", "process", "replay"
+	};
 	static const enum lpd_node_type	 types[] = {
-		LPD_TYPE_COURIER, LPD_TYPE_PROCESS
+		LPD_TYPE_COURIER, LPD_TYPE_PROCESS, LPD_TYPE_REPLAY
 	};
 	int				 i;
 
 	if ((i = one_of(l, v, names, nitems(names), "type",
-	    "\"courier\" or \"process\"")) != -1)
+	    "\"courier\", \"process\" or \"replay\"")) != -1)
 		l->g->type = types[i];
 }
 
@@ -1068,6 +1080,19 @@ node_cwd(struct loader *l, json_t *obj, json_t *v)
 	free(path);
 }
 
+/* An error of a replay node at place, inside its entry. */
+static void
+replay_error(void *arg, const char *place, const char *msg)
+{
+	struct loader	*l = arg;
+	size_t		 old = l->path.len;
+
+	if (*place != '\0')
+		lpd_sbuf_printf(&l->path, ".%s", place);
+	error_at(l, "%s", msg);
+	path_pop(l, old);
+}
+
 /* "config" of a node entry: any JSON, with handle references. */
 static void
 node_config(struct loader *l, json_t *obj, json_t *v)
@@ -1077,6 +1102,7 @@ node_config(struct loader *l, json_t *obj, json_t *v)
 	check_config(l, v, 0);
 	if (l->nerrors == before)
 		check_values(l, v);
+	l->config_ok = l->nerrors == before;
 	l->priv->configs[l->gi] = json_incref(v);
 }
 
@@ -1169,6 +1195,7 @@ static void
 check_node(struct loader *l, size_t i, json_t *v)
 {
 	struct lpd_group	*g = &l->p->groups[i];
+	char			*path;
 
 	g->replicas = 1;
 	g->run = true;
@@ -1182,7 +1209,14 @@ check_node(struct loader *l, size_t i, json_t *v)
 	l->g = g;
 	l->gi = i;
 	l->edges_cap = 0;
+	l->config_ok = false;
 	check_keys(l, v, node_keys, nitems(node_keys));
+	if (g->type == LPD_TYPE_REPLAY && (path = lpd_program_replay_check(v,
+	    l->config_ok, replay_error, l)) != NULL) {
+		g->path = path;
+		g->argv = xcalloc(2, sizeof *g->argv);
+		g->argv[0] = xstrdup(path);
+	}
 	if (g->cwd == NULL)
 		g->cwd = xstrdup(l->p->dir);
 	if (g->env == NULL)
@@ -1290,6 +1324,8 @@ first_pass(struct loader *l, json_t *nodes)
 			e->type = LPD_TYPE_COURIER;
 		else if (string_is(v, "process"))
 			e->type = LPD_TYPE_PROCESS;
+		else if (string_is(v, "replay"))
+			e->type = LPD_TYPE_REPLAY;
 		if ((v = json_object_get(item, "replicas")) == NULL)
 			e->replicas = 1;
 		else if (json_is_integer(v)) {

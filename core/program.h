@@ -46,6 +46,10 @@ void	 lpd_sbuf_json_string(struct sbuf *, const char *, size_t);
 size_t	 lpd_program_reference_split(const char *, long *);
 bool	 lpd_program_is_reference(json_t *, bool *, json_t **);
 
+/* program-replay.c */
+char	*lpd_program_replay_check(json_t *, bool,
+	    void (*)(void *, const char *, const char *), void *);
+
 /* program-config.c */
 void	 lpd_program_emit(struct sbuf *, json_t *, const struct lpd_program *,
 	    lpd_address_fn, void *);

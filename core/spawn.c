@@ -183,7 +183,7 @@ lpd_spawn(struct run_node *sn, char **cause)
 	envp[k++] = run->lp_program;
 	xasprintf(&lp_node, "LP_NODE=%s", sn->n.name);
 	envp[k++] = lp_node;
-	if (g->type == LPD_TYPE_COURIER) {
+	if (lpd_type_serves(g->type)) {
 		xasprintf(&lp_addr, "LP_ADDRESS=%s", sn->n.address);
 		envp[k++] = lp_addr;
 		envp[k++] = (char *)"LP_LISTEN_FD=3";

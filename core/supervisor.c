@@ -449,7 +449,7 @@ run_bind(struct lpd_run *run, char **cause)
 
 	for (i = 0; i < run->nnodes; i++) {
 		sn = &run->nodes[i];
-		if (run->p->groups[sn->n.group].type != LPD_TYPE_COURIER)
+		if (!lpd_type_serves(run->p->groups[sn->n.group].type))
 			continue;
 		if (run->tcp)
 			addr = xstrdup("tcp:127.0.0.1:0");

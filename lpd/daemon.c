@@ -468,8 +468,7 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 			xasprintf(&pn->name, "%s/%u", g->name, j);
 			pn->group = xstrdup(g->name);
 			pn->index = j;
-			pn->type = xstrdup(g->type == LPD_TYPE_COURIER ?
-			    "courier" : "process");
+			pn->type = xstrdup(lpd_type_name(g->type));
 			pn->state = xstrdup(lpd_node_state_name(
 			    LPD_NODE_PENDING));
 			pn->status = -1;

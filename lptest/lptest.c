@@ -301,7 +301,7 @@ run_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
 {
 	struct lp_test		*t = arg;
 
-	if (n == NULL || t->prog->groups[n->group].type != LPD_TYPE_COURIER) {
+	if (n == NULL || !lpd_type_serves(t->prog->groups[n->group].type)) {
 		if (n != NULL && ev == LPD_EV_EXITED &&
 		    n->state == LPD_NODE_FAILED && t->failed == NULL)
 			t->failed = n;
@@ -656,7 +656,7 @@ lp_test_launch(const struct lp_test_opts *opts, char **cause)
 	t->nnodes = p->nnodes;
 	t->gdefs = xcalloc(p->ngroups, sizeof *t->gdefs);
 	for (g = 0; g < p->ngroups; g++) {
-		if (p->groups[g].type == LPD_TYPE_COURIER)
+		if (lpd_type_serves(p->groups[g].type))
 			t->ncourier += p->groups[g].replicas;
 		if (t->mode != LP_TEST_THREADS)
 			continue;

@@ -243,6 +243,61 @@ START_TEST(test_program_example)
 }
 END_TEST
 
+/*
+ * A replay node: a courier node whose command is lpd's replay node
+ * ($LPD_REPLAY_NODE here) unless the file names one, that handles may
+ * point at; its config is checked by the node's own rules.
+ */
+START_TEST(test_program_replay)
+{
+	struct lpd_program	*p;
+	struct lpd_group	*g;
+	char			*node, *cause, *dot, *missing;
+
+	node = tmp_write("replay-node", "#!/bin/sh\n", 0755);
+	ck_assert_int_eq(setenv("LPD_REPLAY_NODE", node, 1), 0);
+	p = text_ok("{\"program\": \"r\", \"nodes\": ["
+	    "{\"group\": \"replay\", \"type\": \"replay\", \"config\": "
+	    "{\"tables\": [{\"name\": \"q\", \"sampler\": \"fifo\"}]}},"
+	    "{\"group\": \"own\", \"type\": \"replay\", \"command\": "
+	    "[\"true\", \"-x\"], \"config\": {\"tables\": "
+	    "[{\"name\": \"q\"}]}},"
+	    "{\"group\": \"learner\", \"type\": \"process\", "
+	    "\"command\": [\"true\"], \"config\": "
+	    "{\"r\": {\"$handle\": \"replay\"}}}]}");
+	g = &p->groups[0];
+	ck_assert_int_eq(g->type, LPD_TYPE_REPLAY);
+	ck_assert_str_eq(g->path, node);
+	ck_assert_str_eq(g->argv[0], node);
+	ck_assert_ptr_null(g->argv[1]);
+	g = &p->groups[1];
+	ck_assert_int_eq(g->type, LPD_TYPE_REPLAY);
+	ck_assert_str_eq(g->argv[1], "-x");
+	ck_assert(ends_with(g->path, "/true"));
+	g = &p->groups[2];
+	ck_assert_uint_eq(g->nedges, 1);
+	ck_assert_uint_eq(g->edges[0].target, 0);
+	dot = lpd_program_graph(p);
+	ck_assert_msg(strstr(dot, "replay (replay)") != NULL, "%s", dot);
+	free(dot);
+	lpd_program_free(p);
+
+	/* Not there: the error says how to get one. */
+	xasprintf(&missing, "%s/none", tmpdir);
+	ck_assert_int_eq(setenv("LPD_REPLAY_NODE", missing, 1), 0);
+	cause = text_fails("{\"program\": \"r\", \"nodes\": ["
+	    "{\"group\": \"replay\", \"type\": \"replay\", \"config\": "
+	    "{\"tables\": [{\"name\": \"q\"}]}}]}");
+	ck_assert_msg(strstr(cause, "nodes[0]: lpd's replay node") != NULL &&
+	    strstr(cause, "/none is missing") != NULL &&
+	    strstr(cause, "LPD_REPLAY_NODE") != NULL, "%s", cause);
+	free(cause);
+	unsetenv("LPD_REPLAY_NODE");
+	free(missing);
+	free(node);
+}
+END_TEST
+
 START_TEST(test_program_defaults)
 {
 	struct lpd_program	*p;
@@ -980,6 +1035,7 @@ program_suite(void)
 	tcase_add_test(tc, test_program_example);
 	tcase_add_test(tc, test_program_defaults);
 	tcase_add_test(tc, test_program_fields);
+	tcase_add_test(tc, test_program_replay);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("resolve");

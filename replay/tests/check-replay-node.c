@@ -18,7 +18,7 @@
 
 #include "courier/node.h"
 #include "common.h"
-#include "replay-client.h"
+#include "courier/replay.h"
 #include "replay-node.h"
 
 LP_NODE_DEF_DECLARE(replay);
@@ -412,7 +412,7 @@ START_TEST(test_replay_node_client)
 	static const char *const both[] = { "q", "p" };
 	static const double	 prios[] = { 0, 4 };
 	struct running		 r;
-	struct replay_draw	 d[3];
+	struct courier_replay_draw	 d[3];
 	courier_future		*fi, *fs;
 	courier_error		*err = NULL;
 	courier_value		*item = courier_string("x"), *info;
@@ -420,38 +420,38 @@ START_TEST(test_replay_node_client)
 
 	start(&r, CONFIG_QUEUE "}");
 	/* A sample first: it waits until the two inserts below are in. */
-	fs = replay_client_sample_async(r.client, "q", 2, 10000);
-	ck_assert_int_eq(replay_client_insert(r.client, item, both, prios, 2,
+	fs = courier_replay_sample_async(r.client, "q", 2, 10000);
+	ck_assert_int_eq(courier_replay_insert(r.client, item, both, prios, 2,
 	    10000, &k1, &err), 0);
-	fi = replay_client_insert_async(r.client, item, both, prios, 1,
+	fi = courier_replay_insert_async(r.client, item, both, prios, 1,
 	    10000);
-	ck_assert_int_eq(replay_client_insert_result(fi, 10000, &k2, &err),
+	ck_assert_int_eq(courier_replay_insert_result(fi, 10000, &k2, &err),
 	    0);
 	courier_future_free(fi);
 	ck_assert_uint_gt(k2, k1);
-	ck_assert_int_eq(replay_client_sample_result(fs, 10000, 2, d, &err),
+	ck_assert_int_eq(courier_replay_sample_result(fs, 10000, 2, d, &err),
 	    0);
 	courier_future_free(fs);
 	ck_assert_uint_eq(d[0].key, k1);
 	ck_assert_uint_eq(d[1].key, k2);
 	ck_assert_str_eq(courier_value_string(d[0].item, NULL), "x");
-	replay_draws_clear(d, 2);
+	courier_replay_draws_clear(d, 2);
 
-	ck_assert_int_eq(replay_client_update(r.client, "p", &k1,
+	ck_assert_int_eq(courier_replay_update(r.client, "p", &k1,
 	    &(double){ 9 }, 1, 10000, &err), 1);
-	ck_assert_int_eq(replay_client_sample(r.client, "p", 3, 10000, d,
+	ck_assert_int_eq(courier_replay_sample(r.client, "p", 3, 10000, d,
 	    &err), 0);
 	ck_assert_uint_eq(d[2].key, k1);	/* the only item of p */
 	ck_assert_double_eq(d[2].priority, 9);
 	ck_assert_double_eq(d[2].probability, 1);
-	replay_draws_clear(d, 3);
-	ck_assert_int_eq(replay_client_sample(r.client, "nope", 1, 10000, d,
+	courier_replay_draws_clear(d, 3);
+	ck_assert_int_eq(courier_replay_sample(r.client, "nope", 1, 10000, d,
 	    &err), -1);
 	ck_assert_int_eq(courier_error_code(err), COURIER_NOT_FOUND);
 	courier_error_free(err);
 	err = NULL;
 
-	info = replay_client_info(r.client, 10000, &err);
+	info = courier_replay_info(r.client, 10000, &err);
 	ck_assert_ptr_nonnull(info);
 	ck_assert_int_eq(courier_value_int(courier_dict_get(courier_dict_get(
 	    info, "p"), "inserts")), 1);

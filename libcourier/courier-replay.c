@@ -1,5 +1,5 @@
 /*
- * replay-client.c: the replay node's methods as typed C calls. Every
+ * courier-replay.c: the replay node's methods as typed C calls. Every
  * answer is checked for the shape the node gives, so a wrong address (a
  * node that is not a replay node) ends in an error, not a crash.
  */
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "replay-client.h"
+#include "courier/replay.h"
 
 /* The arguments of insert: the item and {table: priority, ...}. */
 static courier_value *
@@ -29,7 +29,7 @@ insert_args(const courier_value *item, const char *const *tables,
 
 /* Start an insert. */
 courier_future *
-replay_client_insert_async(courier_client *c, const courier_value *item,
+courier_replay_insert_async(courier_client *c, const courier_value *item,
     const char *const *tables, const double *priorities, size_t n,
     int timeout_ms)
 {
@@ -57,7 +57,7 @@ insert_key(courier_value *v, uint64_t *key, courier_error **err)
 
 /* Wait for an insert's future. */
 int
-replay_client_insert_result(courier_future *f, int timeout_ms, uint64_t *key,
+courier_replay_insert_result(courier_future *f, int timeout_ms, uint64_t *key,
     courier_error **err)
 {
 	return (insert_key(courier_future_wait(f, timeout_ms, err), key, err));
@@ -65,7 +65,7 @@ replay_client_insert_result(courier_future *f, int timeout_ms, uint64_t *key,
 
 /* Insert and wait. */
 int
-replay_client_insert(courier_client *c, const courier_value *item,
+courier_replay_insert(courier_client *c, const courier_value *item,
     const char *const *tables, const double *priorities, size_t n,
     int timeout_ms, uint64_t *key, courier_error **err)
 {
@@ -75,7 +75,7 @@ replay_client_insert(courier_client *c, const courier_value *item,
 
 /* Start a sample. */
 courier_future *
-replay_client_sample_async(courier_client *c, const char *table, size_t n,
+courier_replay_sample_async(courier_client *c, const char *table, size_t n,
     int timeout_ms)
 {
 	return (courier_call_async_kw(c, "sample", courier_args(
@@ -85,7 +85,7 @@ replay_client_sample_async(courier_client *c, const char *table, size_t n,
 
 /* Unpack n draws from a sample's answer into out. */
 static int
-sample_draws(courier_value *v, size_t n, struct replay_draw *out,
+sample_draws(courier_value *v, size_t n, struct courier_replay_draw *out,
     courier_error **err)
 {
 	const courier_value	*d, *key, *item, *ts;
@@ -128,8 +128,8 @@ bad:
 
 /* Wait for a sample's future. */
 int
-replay_client_sample_result(courier_future *f, int timeout_ms, size_t n,
-    struct replay_draw *out, courier_error **err)
+courier_replay_sample_result(courier_future *f, int timeout_ms, size_t n,
+    struct courier_replay_draw *out, courier_error **err)
 {
 	return (sample_draws(courier_future_wait(f, timeout_ms, err), n, out,
 	    err));
@@ -137,8 +137,8 @@ replay_client_sample_result(courier_future *f, int timeout_ms, size_t n,
 
 /* Sample and wait. */
 int
-replay_client_sample(courier_client *c, const char *table, size_t n,
-    int timeout_ms, struct replay_draw *out, courier_error **err)
+courier_replay_sample(courier_client *c, const char *table, size_t n,
+    int timeout_ms, struct courier_replay_draw *out, courier_error **err)
 {
 	return (sample_draws(courier_call_kw(c, "sample", courier_args(
 	    courier_string(table), courier_int((int64_t)n)), NULL,
@@ -147,7 +147,7 @@ replay_client_sample(courier_client *c, const char *table, size_t n,
 
 /* Drop the items of n draws. */
 void
-replay_draws_clear(struct replay_draw *out, size_t n)
+courier_replay_draws_clear(struct courier_replay_draw *out, size_t n)
 {
 	size_t	i;
 
@@ -159,7 +159,7 @@ replay_draws_clear(struct replay_draw *out, size_t n)
 
 /* Update priorities; keys travel as strings (dict keys). */
 int64_t
-replay_client_update(courier_client *c, const char *table,
+courier_replay_update(courier_client *c, const char *table,
     const uint64_t *keys, const double *priorities, size_t n,
     int timeout_ms, courier_error **err)
 {
@@ -190,7 +190,7 @@ replay_client_update(courier_client *c, const char *table,
 
 /* info(). */
 courier_value *
-replay_client_info(courier_client *c, int timeout_ms, courier_error **err)
+courier_replay_info(courier_client *c, int timeout_ms, courier_error **err)
 {
 	courier_value	*v;
 

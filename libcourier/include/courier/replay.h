@@ -59,13 +59,15 @@ int		 courier_replay_insert(courier_client *c,
 		    uint64_t *key, courier_error **err);
 /**
  * courier_replay_insert() as a future, which
- * courier_replay_insert_result() reads (and frees).
+ * courier_replay_insert_result() reads; the caller frees it
+ * (courier_future_free).
  */
 courier_future	*courier_replay_insert_async(courier_client *c,
 		    const courier_value *item, const char *const *tables,
 		    const double *priorities, size_t n, int timeout_ms);
 /**
- * Wait up to timeout_ms for an insert's future.
+ * Wait up to timeout_ms for an insert's future (a wait that times out
+ * leaves it pending: it may be waited for again).
  * @return 0 with the key in *key, or -1 with *err set
  */
 int		 courier_replay_insert_result(courier_future *f,
@@ -79,7 +81,7 @@ int		 courier_replay_insert_result(courier_future *f,
 int		 courier_replay_sample(courier_client *c, const char *table,
 		    size_t n, int timeout_ms, struct courier_replay_draw *out,
 		    courier_error **err);
-/** courier_replay_sample() as a future. */
+/** courier_replay_sample() as a future; the caller frees it. */
 courier_future	*courier_replay_sample_async(courier_client *c,
 		    const char *table, size_t n, int timeout_ms);
 /**

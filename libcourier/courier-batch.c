@@ -7,7 +7,7 @@
  *
  * A call to a batched method is taken on the I/O thread (the method is
  * inline there, so no pool thread is woken for it), deferred and queued.
- * The batch's own thread runs the handler when max_batch calls wait, or
+ * The batch's own thread (started by the first call) runs the handler when max_batch calls wait, or
  * when the oldest has waited max_wait_ms; so a batch costs one hand-off,
  * however many callers it serves. Calls whose arguments differ in shape
  * (a different count, other keywords) start a batch of their own. A call
@@ -32,6 +32,7 @@ struct courier_batch {
 	size_t			 cap;
 	int64_t			 oldest;	/* when pending[0] came */
 	bool			 stopping;
+	bool			 started;	/* the thread, on the first call */
 	pthread_t		 thread;
 };
 
@@ -272,10 +273,18 @@ batch_collect(void *self, courier_request *req, courier_error **err)
 {
 	struct courier_batch	*b = self;
 	bool			 stopping;
+	int			 error;
 
 	courier_request_defer(req);
 	pthread_mutex_lock(&b->mtx);
 	if (!(stopping = b->stopping)) {
+		/* A server of many batched methods has threads for those used. */
+		if (!b->started) {
+			if ((error = pthread_create(&b->thread, NULL,
+			    batch_main, b)) != 0)
+				fatalx("pthread_create: %s", strerror(error));
+			b->started = true;
+		}
 		if (b->npending == b->cap) {
 			b->cap = b->cap == 0 ? 64 : b->cap * 2;
 			b->pending = xreallocarray(b->pending, b->cap,
@@ -302,7 +311,6 @@ courier_server_add_batched_method(courier_server *s, const char *name,
     char **cause)
 {
 	struct courier_batch	*b;
-	int			 error;
 
 	if (fn == NULL || max_batch == 0 || max_wait_ms < 0) {
 		set_cause(cause, "method %s: a batched method needs a function, "
@@ -324,8 +332,6 @@ courier_server_add_batched_method(courier_server *s, const char *name,
 	b->name = s->methods[s->nmethods - 1].name;
 	pthread_mutex_init(&b->mtx, NULL);
 	courier_cond_init(&b->cv);
-	if ((error = pthread_create(&b->thread, NULL, batch_main, b)) != 0)
-		fatalx("pthread_create: %s", strerror(error));
 	return (0);
 }
 
@@ -358,7 +364,8 @@ void
 courier_batch_free(struct courier_batch *b)
 {
 	courier_batch_stop(b);
-	pthread_join(b->thread, NULL);
+	if (b->started)
+		pthread_join(b->thread, NULL);
 	pthread_cond_destroy(&b->cv);
 	pthread_mutex_destroy(&b->mtx);
 	free(b);

@@ -75,6 +75,8 @@ courier_client_new(const char *address, char **cause)
 	pthread_mutex_init(&c->wmtx, NULL);
 	courier_cond_init(&c->helper_cv);
 	c->fd = -1;
+	/* The client's own calls size these: a run of big ones keeps them. */
+	c->in.keep_big = c->out.keep_big = true;
 	c->next_id = 1;
 	c->seed = (unsigned)(uintptr_t)c ^ (unsigned)mono_ns();
 	TAILQ_INIT(&c->unsent);

@@ -20,6 +20,8 @@
 #define BUF_READ_MIN	(64 * 1024)
 /* Bytes left to send that move between buffers rather than copy. */
 #define BUF_MOVE_MIN	(64 * 1024)
+/* The most a buffer marked keep_big keeps while it is used. */
+#define BUF_RETAIN_MAX	(16 * 1024 * 1024)
 /* An idle buffer bigger than this is given back. */
 #define BUF_KEEP_MAX	(256 * 1024)
 
@@ -27,20 +29,34 @@
 void
 courier_buf_free(struct courier_buf *b)
 {
+	bool	keep_big = b->keep_big;
+
 	if (!b->borrowed)
 		free(b->data);
 	memset(b, 0, sizeof *b);
+	b->keep_big = keep_big;
 }
 
-/* Move unread bytes to the front, and give back a big idle buffer. */
+/*
+ * Move unread bytes to the front, and give back a big idle buffer. A
+ * buffer marked keep_big (one whose size its owner chooses: a client's,
+ * a pool thread's) that a quarter of was used since the last time is
+ * kept, up to BUF_RETAIN_MAX: calls of a megabyte in a row would fault in
+ * fresh pages for every frame otherwise. A connection's buffer on a
+ * server is sized by its peer, and always given back.
+ */
 void
 courier_buf_compact(struct courier_buf *b)
 {
 	size_t	 used = b->len - b->off;
 
 	if (used == 0 && b->cap > BUF_KEEP_MAX && !b->borrowed) {
-		courier_buf_free(b);
-		return;
+		if (!b->keep_big || b->peak < b->cap / 4 ||
+		    b->cap > BUF_RETAIN_MAX) {
+			courier_buf_free(b);
+			return;
+		}
+		b->peak = 0;
 	}
 	if (b->off == 0)
 		return;
@@ -57,6 +73,8 @@ courier_buf_reserve(struct courier_buf *b, size_t n)
 	uint8_t	*p;
 	size_t	 want;
 
+	if (b->len + n > b->peak)
+		b->peak = b->len + n;
 	if (b->cap - b->len >= n)
 		return (b->data + b->len);
 	if (b->off != 0) {
@@ -101,6 +119,9 @@ courier_buf_move(struct courier_buf *to, struct courier_buf *from)
 		t = *to;
 		*to = *from;
 		*from = t;
+		/* The memory moves; what each owner keeps does not. */
+		to->keep_big = from->keep_big;
+		from->keep_big = t.keep_big;
 		from->off = from->len = 0;
 		return;
 	}

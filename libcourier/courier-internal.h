@@ -120,7 +120,9 @@ struct courier_buf {
 	size_t		 off;		/* start of unread/unwritten bytes */
 	size_t		 len;		/* end of them */
 	size_t		 cap;
+	size_t		 peak;		/* most held since the last compact */
 	bool		 borrowed;	/* data is the caller's (a stack array) */
+	bool		 keep_big;	/* keep a big buffer that is used */
 };
 void	 courier_buf_free(struct courier_buf *);
 void	*courier_buf_reserve(struct courier_buf *, size_t);

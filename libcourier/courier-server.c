@@ -525,6 +525,7 @@ worker_spawn(courier_server *s)
 
 	w->server = s;
 	courier_arena_init(&w->arena);
+	w->scratch.keep_big = true;	/* one per thread, not per peer */
 	/* Signals belong to the application's threads, not ours. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);

@@ -108,6 +108,20 @@ add_cause(char **cause, const char *fmt, ...)
 	}
 }
 
+/* Whether s may be quoted in a one-line message as it is. */
+static bool
+quotable(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++, n++) {
+		if (n == QUOTE_MAX || !isprint((unsigned char)*s) ||
+		    *s == '"' || *s == '\\')
+			return (false);
+	}
+	return (true);
+}
+
 /* Refuse every key of dict that is not in allowed (NULL-ended). */
 static int
 check_keys(const courier_value *dict, const char *const *allowed,
@@ -124,8 +138,11 @@ check_keys(const courier_value *dict, const char *const *allowed,
 				break;
 		}
 		if (allowed[j] == NULL) {
-			add_cause(cause, "%s: unknown key \"%.*s\"", where,
-			    QUOTE_MAX, key);
+			if (quotable(key))
+				add_cause(cause, "%s: unknown key \"%s\"",
+				    where, key);
+			else
+				add_cause(cause, "%s: an unknown key", where);
 			rc = -1;
 		}
 	}
@@ -195,20 +212,6 @@ distance(const char *a, const char *b)
 		}
 	}
 	return (row[lb]);
-}
-
-/* Whether s may be quoted in a one-line message as it is. */
-static bool
-quotable(const char *s)
-{
-	size_t	 n = 0;
-
-	for (; *s != '\0'; s++, n++) {
-		if (n == QUOTE_MAX || !isprint((unsigned char)*s) ||
-		    *s == '"' || *s == '\\')
-			return (false);
-	}
-	return (true);
 }
 
 /* A sampler or remover of dict[key], or def if absent. */
@@ -415,6 +418,28 @@ parse_checkpoint(const courier_value *ck, struct replay_config *rc,
 	return (0);
 }
 
+/* Whether table i's name differs from those before it. */
+static int
+check_unique(const struct replay_config *rc, size_t i, char **cause)
+{
+	const char	*name = rc->tables[i].name;
+	size_t		 j;
+
+	for (j = 0; j < i && name != NULL; j++) {
+		if (rc->tables[j].name == NULL ||
+		    strcmp(rc->tables[j].name, name) != 0)
+			continue;
+		if (quotable(name))
+			add_cause(cause, "tables[%zu].name: \"%s\" again "
+			    "(first in tables[%zu])", i, name, j);
+		else
+			add_cause(cause, "tables[%zu].name: the same as "
+			    "tables[%zu]'s", i, j);
+		return (-1);
+	}
+	return (0);
+}
+
 /*
  * Parse the node's config whole: every table and the checkpoint
  * settings are checked, each error a line of *cause.
@@ -426,7 +451,7 @@ replay_config_parse(const courier_value *cfg, struct replay_config *rc,
 	static const char *const keys[] = { "tables", "checkpoint", NULL };
 	const courier_value	*tables;
 	char			*where;
-	size_t			 i, j;
+	size_t			 i;
 	int			 bad;
 
 	memset(rc, 0, sizeof *rc);
@@ -452,17 +477,8 @@ replay_config_parse(const courier_value *cfg, struct replay_config *rc,
 		    where, cause) != 0)
 			bad = -1;
 		free(where);
-		for (j = 0; j < i && rc->tables[i].name != NULL; j++) {
-			if (rc->tables[j].name != NULL &&
-			    strcmp(rc->tables[j].name, rc->tables[i].name) ==
-			    0) {
-				add_cause(cause, "tables[%zu].name: \"%.*s\" "
-				    "again (first in tables[%zu])", i,
-				    QUOTE_MAX, rc->tables[i].name, j);
-				bad = -1;
-				break;
-			}
-		}
+		if (check_unique(rc, i, cause) != 0)
+			bad = -1;
 	}
 	if (parse_checkpoint(courier_dict_get(cfg, "checkpoint"), rc,
 	    cause) != 0)

@@ -392,6 +392,23 @@ START_TEST(test_replay_node_config)
 		free(cause);
 		courier_value_unref(v);
 	}
+	/* Every error at once, one line each, in order. */
+	v = courier_value_from_json("{\"tables\": [{\"name\": \"a\", "
+	    "\"sampler\": \"unifrom\", \"max_size\": 0}, {\"name\": "
+	    "\"a\", \"s\\n\": 1}], \"checkpoint\": {}}", NULL);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(replay_config_parse(v, &nc, &cause), -1);
+	ck_assert_str_eq(cause, "tables[0].sampler: unknown sampler "
+	    "\"unifrom\" (did you mean \"uniform\"?): one of uniform, fifo, "
+	    "lifo, prioritized, max_heap, min_heap\n"
+	    "tables[0].max_size: 0; a table holds one item or more\n"
+	    "tables[1]: an unknown key\n"
+	    "tables[1].name: \"a\" again (first in tables[0])\n"
+	    "checkpoint.dir: missing: the folder of the checkpoint files");
+	ck_assert_ptr_null(nc.tables);
+	free(cause);
+	courier_value_unref(v);
+
 	v = courier_value_from_json("{\"tables\": [{\"name\": \"a\", "
 	    "\"rate_limiter\": {\"samples_per_insert\": 8, "
 	    "\"min_size_to_sample\": 1000, \"error_buffer\": 100}}], "

@@ -7,6 +7,20 @@
  */
 #include "courier-server.h"
 
+/*
+ * Whether a connection may keep a big buffer it uses: while all the
+ * server's buffers hold less than a quarter of its budget, so that what
+ * idle connections keep never crowds out the others.
+ */
+static bool
+conn_may_keep(const struct sconn *c)
+{
+	courier_server	*s = c->server;
+
+	return (atomic_load_explicit(&s->buffered, memory_order_relaxed) <
+	    s->max_buffered / 4);
+}
+
 /* Take a reference to a connection. */
 void
 courier_conn_ref(struct sconn *c)
@@ -112,6 +126,7 @@ conn_flush_locked(struct sconn *c)
 		conn_broken_locked(c);
 		return (-1);
 	}
+	c->out.keep_big = conn_may_keep(c);
 	courier_buf_compact(&c->out);
 	courier_conn_out_account_locked(c);
 	return (0);
@@ -561,6 +576,7 @@ courier_conn_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		courier_arena_reset(&c->arena);
 	}
+	c->in.keep_big = conn_may_keep(c);
 	courier_buf_compact(&c->in);
 	(void)buf_account(s, &c->in, &c->in_acct);
 	/* A frame announced that will not fit: courier_srv_refuse it before reading. */

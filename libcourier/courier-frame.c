@@ -39,11 +39,11 @@ courier_buf_free(struct courier_buf *b)
 
 /*
  * Move unread bytes to the front, and give back a big idle buffer. A
- * buffer marked keep_big (one whose size its owner chooses: a client's,
- * a pool thread's) that a quarter of was used since the last time is
- * kept, up to BUF_RETAIN_MAX: calls of a megabyte in a row would fault in
- * fresh pages for every frame otherwise. A connection's buffer on a
- * server is sized by its peer, and always given back.
+ * buffer marked keep_big (a client's, a pool thread's; a server's
+ * connection's while the server is well within its budget) that a
+ * quarter of was used since the last time is kept, up to BUF_RETAIN_MAX:
+ * calls of a megabyte in a row would fault in fresh pages for every frame
+ * otherwise.
  */
 void
 courier_buf_compact(struct courier_buf *b)

@@ -433,9 +433,9 @@ client_disconnect(courier_client *c, enum courier_code code, const char *why,
  * *cause if it cannot be.
  */
 int
-courier_cl_future_pack(courier_client *c, courier_future *f, const courier_value *argv,
-    const courier_value *kwargv, struct courier_buf *b,
-    struct courier_arena *a, char **cause)
+courier_cl_future_pack(courier_client *c, courier_future *f,
+    const courier_value *argv, const courier_value *kwargv,
+    struct courier_buf *b, char **cause)
 {
 	Courier__Frame			 fr = COURIER__FRAME__INIT;
 	Courier__ListMethodsRequest	 lm = COURIER__LIST_METHODS_REQUEST__INIT;
@@ -608,7 +608,7 @@ courier_cl_connected(courier_client *c, int fd, courier_future **done)
 	fr.hello = &hello;
 	courier_frame_pack(&c->out, &fr);
 	TAILQ_FOREACH_SAFE(f, &c->unsent, entry, next) {
-		if (courier_cl_future_pack(c, f, f->args, f->kwargs, &c->out, &c->arena,
+		if (courier_cl_future_pack(c, f, f->args, f->kwargs, &c->out,
 		    &cause) != 0) {
 			courier_cl_future_complete(f, NULL, courier_error_new(
 			    COURIER_RESOURCE_EXHAUSTED, "%s", cause), done);

@@ -142,7 +142,7 @@ void	 courier_cl_future_complete(courier_future *, courier_value *,
 void	 courier_cl_run_callbacks(courier_future *);
 int	 courier_cl_future_pack(courier_client *, courier_future *,
 	    const courier_value *, const courier_value *, struct courier_buf *,
-	    struct courier_arena *, char **);
+	    char **);
 int	 courier_cl_flush_locked(courier_client *);
 void	 courier_cl_send(courier_client *, uint64_t, struct courier_buf *);
 void	 courier_cl_cancel_all(courier_client *, const char *,

@@ -114,7 +114,6 @@ future_submit(courier_future *f, bool waited)
 {
 	courier_client		*c = f->client;
 	struct courier_buf	 b = { 0 };
-	struct courier_arena	 a;
 	courier_future		*done = NULL;
 	courier_value		*args, *kwargs;
 	uint8_t			 stackbuf[1024];
@@ -178,10 +177,8 @@ future_submit(courier_future *f, bool waited)
 	b.data = stackbuf;
 	b.cap = sizeof stackbuf;
 	b.borrowed = true;
-	courier_arena_init(&a);
-	if (courier_cl_future_pack(c, f, args, kwargs, &b, &a, &cause) == 0)
+	if (courier_cl_future_pack(c, f, args, kwargs, &b, &cause) == 0)
 		courier_cl_send(c, gen, &b);
-	courier_arena_free(&a);
 	courier_buf_free(&b);
 	courier_value_unref(args);
 	courier_value_unref(kwargs);

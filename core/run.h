@@ -156,6 +156,7 @@ struct lpd_run {
 	int			 devnull;
 	int			 keeper_fd;
 	pid_t			 keeper_pid;
+	void			*spawn_stack;	/* SPAWN_STACK bytes, or NULL */
 	pid_t			 self;
 	struct rlimit		 nofile;	/* what children get */
 	bool			 nofile_raised;
@@ -183,6 +184,9 @@ node_running(const struct run_node *sn)
 {
 	return (sn->pgid > 0 || sn->live);
 }
+
+/* The stack of a child between clone and exec (spawn.c). */
+#define SPAWN_STACK	(64 * 1024)
 
 /* A timeval of ms milliseconds. */
 static inline struct timeval

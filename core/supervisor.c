@@ -683,6 +683,8 @@ run_clear(struct lpd_run *run)
 	free(run->logbuf);
 	free(run->groups);
 	free(run->cause);
+	if (run->spawn_stack != NULL)
+		munmap(run->spawn_stack, SPAWN_STACK);
 	free(run);
 }
 

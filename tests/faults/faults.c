@@ -1,10 +1,11 @@
 /*
  * faults.c: an LD_PRELOAD library for the integration tests, which makes
- * fork() fail or stop in the process that loads it (lpd), as the machine
- * would: a full process table, or a kill that lands in the middle of a
- * launch. Each fault comes from the environment:
+ * fork() and clone() (how lpd starts its keeper and its nodes) fail or
+ * stop in the process that loads it (lpd), as the machine would: a full
+ * process table, or a kill that lands in the middle of a launch. Each
+ * fault comes from the environment, and counts forks and clones alike:
  *
- *   FAULTS_FORK_FAIL=PATH	fork fails with EAGAIN while PATH exists
+ *   FAULTS_FORK_FAIL=PATH	a fork fails with EAGAIN while PATH exists
  *   FAULTS_FORK_STOP=N		the Nth fork stops the process (SIGSTOP)
  *				before it forks, for a test to kill it there
  *
@@ -14,12 +15,15 @@
 #include <sys/types.h>
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 static pid_t		(*real_fork)(void);
+static int		(*real_clone)(int (*)(void *), void *, int, void *,
+			    ...);
 static const char	*fail_path;
 static unsigned long	 stop_at;
 static unsigned long	 nforks;
@@ -32,6 +36,7 @@ faults_init(void)
 
 	/* POSIX's way to take a function from dlsym's void *. */
 	*(void **)&real_fork = dlsym(RTLD_NEXT, "fork");
+	*(void **)&real_clone = dlsym(RTLD_NEXT, "clone");
 	if ((s = getenv("FAULTS_FORK_FAIL")) != NULL && *s != '\0')
 		fail_path = s;
 	if ((s = getenv("FAULTS_FORK_STOP")) != NULL)
@@ -39,9 +44,22 @@ faults_init(void)
 }
 
 /*
- * fork, with the faults asked for. Called with every signal blocked
- * (lpd's spawn does that): SIGSTOP cannot be, and access is safe here.
+ * Whether this fork fails; it may stop first. Called with every signal
+ * blocked (lpd's spawn does that): SIGSTOP cannot be, and access is safe.
  */
+static int
+fork_fails(void)
+{
+	if (fail_path != NULL && access(fail_path, F_OK) == 0) {
+		errno = EAGAIN;
+		return (1);
+	}
+	if (stop_at != 0 && ++nforks == stop_at)
+		raise(SIGSTOP);
+	return (0);
+}
+
+/* fork, with the faults asked for. */
 pid_t
 fork(void)
 {
@@ -49,11 +67,16 @@ fork(void)
 		errno = ENOSYS;
 		return (-1);
 	}
-	if (fail_path != NULL && access(fail_path, F_OK) == 0) {
-		errno = EAGAIN;
+	return (fork_fails() ? -1 : real_fork());
+}
+
+/* clone, with the same faults; lpd passes four arguments. */
+int
+clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	if (real_clone == NULL) {
+		errno = ENOSYS;
 		return (-1);
 	}
-	if (stop_at != 0 && ++nforks == stop_at)
-		raise(SIGSTOP);
-	return (real_fork());
+	return (fork_fails() ? -1 : real_clone(fn, stack, flags, arg));
 }

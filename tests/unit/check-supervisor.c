@@ -38,8 +38,8 @@ static char	 tmpdir[PATH_MAX];
 static struct event_base *base;
 
 /*
- * Faults in the real spawn path: this binary's fork() is the one the
- * supervisor calls (lpd_core is linked in statically). It lets fork_skip
+ * Faults in the real spawn path: this binary's fork() and clone() are the
+ * ones the supervisor calls (lpd_core is linked in statically). It lets fork_skip
  * calls through, then fails fork_fail of them with EAGAIN, as a full
  * process table or RLIMIT_NPROC would. Both are 0 outside those tests.
  */
@@ -409,7 +409,21 @@ teardown(void)
 	nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* fork, failing as a test asked (see fork_fail). */
+/* Whether this fork (or clone) fails, as a test asked (see fork_fail). */
+static bool
+fork_fails(void)
+{
+	if (fork_skip > 0)
+		fork_skip--;
+	else if (fork_fail > 0) {
+		fork_fail--;
+		errno = EAGAIN;
+		return (true);
+	}
+	return (false);
+}
+
+/* fork (the keeper's), counted with clone. */
 pid_t
 fork(void)
 {
@@ -418,14 +432,18 @@ fork(void)
 	/* POSIX's way to take a function from dlsym's void *. */
 	if (real == NULL)
 		*(void **)&real = dlsym(RTLD_NEXT, "fork");
-	if (fork_skip > 0)
-		fork_skip--;
-	else if (fork_fail > 0) {
-		fork_fail--;
-		errno = EAGAIN;
-		return (-1);
-	}
-	return (real());
+	return (fork_fails() ? -1 : real());
+}
+
+/* clone (the nodes'), counted with fork; the core passes four arguments. */
+int
+clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	static int	(*real)(int (*)(void *), void *, int, void *, ...);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "clone");
+	return (fork_fails() ? -1 : real(fn, stack, flags, arg));
 }
 
 /* How many files this process has open. */

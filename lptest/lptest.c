@@ -660,7 +660,16 @@ lp_test_launch(const struct lp_test_opts *opts, char **cause)
 			t->ncourier += p->groups[g].replicas;
 		if (t->mode != LP_TEST_THREADS)
 			continue;
-		if ((t->gdefs[g] = find_def(opts, &p->groups[g])) == NULL) {
+		if ((t->gdefs[g] = find_def(opts, &p->groups[g])) == NULL &&
+		    p->groups[g].type == LPD_TYPE_REPLAY) {
+			xasprintf(cause, "%s: group \"%s\" is a replay node, "
+			    "which runs in-process only with its code linked "
+			    "in (lpd's replay/replay-node.c, as opts.defs "
+			    "entry \"%s\"); test it with LP_TEST_PROCESSES",
+			    p->file, p->groups[g].name, p->groups[g].name);
+			goto fail;
+		}
+		if (t->gdefs[g] == NULL) {
 			xasprintf(cause, "%s: group \"%s\" has no definition: "
 			    "opts.defs needs an entry named \"%s\" (or as its "
 			    "command's file)", p->file, p->groups[g].name,

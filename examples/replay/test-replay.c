@@ -184,6 +184,24 @@ START_TEST(test_replay_sample)
 }
 END_TEST
 
+/* In-process without the replay node's code: a cause that says so. */
+START_TEST(test_replay_no_def)
+{
+	struct lp_test_opts	 o = opts_for(0);
+	struct lp_test_def	 defs[3];
+	char			*cause = NULL;
+
+	defs[0] = o.defs[0];
+	defs[1] = o.defs[1];
+	defs[2] = (struct lp_test_def){ NULL, NULL };
+	o.defs = defs;
+	ck_assert_ptr_null(lp_test_launch(&o, &cause));
+	ck_assert_msg(strstr(cause, "group \"replay\" is a replay node") !=
+	    NULL && strstr(cause, "LP_TEST_PROCESSES") != NULL, "%s", cause);
+	free(cause);
+}
+END_TEST
+
 static Suite *
 replay_suite(void)
 {
@@ -195,6 +213,9 @@ replay_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sample");
 	tcase_add_loop_test(tc, test_replay_sample, 0, 2);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("no_def");
+	tcase_add_test(tc, test_replay_no_def);
 	suite_add_tcase(s, tc);
 	return (s);
 }

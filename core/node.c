@@ -339,6 +339,8 @@ lpd_run_node_start(struct run_node *sn)
 		if (sn->pid_ev != NULL)
 			event_add(sn->pid_ev, NULL);
 		event_add(sn->status_ev, NULL);
+		if (sn->ready_ev != NULL)
+			event_add(sn->ready_ev, NULL);
 		event_add(sn->out[0].ev, NULL);
 		event_add(sn->out[1].ev, NULL);
 	}

@@ -1,6 +1,10 @@
 /*
- * probe.c: a courier node's readiness. A node is running once it answers
- * a ListMethods call; until then the probe asks again with a backoff.
+ * probe.c: a courier node's readiness. A node is running once it says so
+ * on LP_READY_FD (libcourier's nodes do, as s6's readiness notification
+ * works), or once it answers a ListMethods call; until then the probe
+ * asks again with a backoff. Where the node may say so itself, the probe
+ * first waits PROBE_READY_WAIT_MS, so that a launch of a thousand nodes
+ * makes no thousand connections to ask.
  */
 #include "run.h"
 
@@ -13,7 +17,8 @@ lpd_probe_close(struct run_node *sn)
 	if (pr == NULL)
 		return;
 	sn->probe = NULL;	/* a cancelled call's callback finds none */
-	courier_client_free(pr->client);
+	if (pr->client != NULL)
+		courier_client_free(pr->client);
 	free(pr);
 }
 
@@ -32,13 +37,14 @@ probe_retry(struct run_node *sn)
 	evtimer_add(sn->timer, &tv);
 }
 
-/* The node answered ListMethods: it serves. */
-static void
-probe_ready(struct run_node *sn)
+/* The node answered ListMethods, or said it serves: it does. */
+void
+lpd_probe_ready(struct run_node *sn)
 {
 	lpd_probe_close(sn);
 	if (sn->n.state != LPD_NODE_STARTING)
 		return;
+	evtimer_del(sn->timer);		/* a probe that was to come */
 	lpd_run_node_event(sn, SN_RUNS);
 	lpd_run_event(sn->n.run, sn, LPD_EV_READY, sn->n.address);
 }
@@ -71,7 +77,7 @@ probe_done_cb(courier_future *f, void *arg)
 	    code == COURIER_DEADLINE_EXCEEDED)
 		probe_retry(sn);
 	else
-		probe_ready(sn);
+		lpd_probe_ready(sn);
 }
 
 /*
@@ -82,10 +88,19 @@ void
 lpd_probe_start(struct run_node *sn)
 {
 	struct probe	*pr;
+	struct timeval	 tv;
 	char		*cause = NULL;
 
 	if ((pr = sn->probe) == NULL) {
 		pr = sn->probe = xcalloc(1, sizeof *pr);
+		if (sn->ready_fd != -1) {
+			/* It may say so first; ask only if it does not. */
+			tv = ms_tv(PROBE_READY_WAIT_MS);
+			evtimer_add(sn->timer, &tv);
+			return;
+		}
+	}
+	if (pr->client == NULL) {
 		if ((pr->client = courier_client_new(sn->n.address,
 		    &cause)) == NULL)
 			fatalx("%s: %s", __func__, cause);

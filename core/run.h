@@ -46,6 +46,8 @@ extern char **environ;
 #define DRAIN_MAX	(1024 * 1024)	/* read from a reaped node's pipe */
 #define PROBE_MIN_MS	10
 #define PROBE_MAX_MS	200
+/* A node that may say it serves on LP_READY_FD is asked only after this. */
+#define PROBE_READY_WAIT_MS	200
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	10000
 #define HEALTHY_MS	10000		/* a run this long: start over */
@@ -99,6 +101,8 @@ struct run_node {
 	struct event		*pid_ev;
 	int			 status_fd;	/* exec status pipe */
 	struct event		*status_ev;
+	int			 ready_fd;	/* LP_READY_FD's other end */
+	struct event		*ready_ev;
 	struct stream		 out[2];	/* stdout, stderr */
 	struct event		*timer;		/* backoff, probe retry */
 	unsigned		 streak;	/* restarts since a healthy run */
@@ -230,12 +234,14 @@ void	 lpd_run_node_timer_cb(evutil_socket_t, short, void *);
 /* spawn.c */
 int	 lpd_spawn(struct run_node *, char **);
 void	 lpd_spawn_status_close(struct run_node *);
+void	 lpd_spawn_ready_close(struct run_node *);
 void	 lpd_spawn_poll_cb(evutil_socket_t, short, void *);
 const char *lpd_spawn_address_fn(void *, size_t, unsigned);
 
 /* probe.c */
 void	 lpd_probe_start(struct run_node *);
 void	 lpd_probe_close(struct run_node *);
+void	 lpd_probe_ready(struct run_node *);
 
 /* node-output.c */
 void	 lpd_output_flush(struct lpd_run *);

@@ -22,6 +22,12 @@
 static void	 pid_cb(evutil_socket_t, short, void *);
 static void	 status_cb(evutil_socket_t, short, void *);
 
+/* The fds a node starts with: stdin, stdout, stderr, LP_LISTEN_FD and
+ * LP_READY_FD. */
+#define NFDS		5
+
+static void	 ready_cb(evutil_socket_t, short, void *);
+
 /* What a child that could not exec tells its parent. */
 struct spawn_rec {
 	int32_t		 stage;
@@ -39,7 +45,7 @@ struct spawn {
 	char *const		*argv;
 	char *const		*envp;
 	const char		*cwd;
-	int			 fds[4];	/* become 0 1 2 3; -1: none */
+	int			 fds[NFDS];	/* become 0 1 2 3 4; -1: none */
 	int			 status_fd;
 	int			 keeper_fd;
 	pid_t			 ppid;
@@ -94,7 +100,7 @@ spawn_child(const struct spawn *sp)
 {
 	struct keeper_rec	 rec;
 	sigset_t		 none;
-	int			 fds[4], st, i, sig, flags;
+	int			 fds[NFDS], st, i, sig, flags, last = 2;
 
 	st = sp->status_fd;
 	if (setsid() == -1)
@@ -114,18 +120,20 @@ spawn_child(const struct spawn *sp)
 	if (getppid() != sp->ppid)
 		_exit(127);
 
-	/* Move fds out of the way of 0-3 before dup2 onto them. */
-	if (st < 4 && (st = fcntl(st, F_DUPFD_CLOEXEC, 4)) == -1)
+	/* Move fds out of the way of 0-4 before dup2 onto them. */
+	if (st < NFDS && (st = fcntl(st, F_DUPFD_CLOEXEC, NFDS)) == -1)
 		_exit(127);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < NFDS; i++) {
 		fds[i] = sp->fds[i];
-		if (fds[i] != -1 && fds[i] < 4 &&
-		    (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 4)) == -1)
+		if (fds[i] != -1 && fds[i] < NFDS &&
+		    (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, NFDS)) == -1)
 			spawn_fail(st, STAGE_FDS, errno);
 	}
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < NFDS; i++) {
 		if (fds[i] != -1 && dup2(fds[i], i) == -1)
 			spawn_fail(st, STAGE_FDS, errno);
+		if (fds[i] != -1)
+			last = i;
 	}
 	if (fds[3] != -1) {
 		/* A listening socket is blocking by convention (systemd). */
@@ -134,7 +142,7 @@ spawn_child(const struct spawn *sp)
 	}
 	/* Whatever the embedder opened without O_CLOEXEC stays here. */
 #ifdef CLOSE_RANGE_CLOEXEC
-	(void)close_range(fds[3] != -1 ? 4 : 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	(void)close_range((unsigned)last + 1, ~0U, CLOSE_RANGE_CLOEXEC);
 #endif
 	if (sp->nofile != NULL)
 		(void)setrlimit(RLIMIT_NOFILE, sp->nofile);
@@ -182,11 +190,17 @@ lpd_spawn(struct run_node *sn, char **cause)
 	size_t			 k;
 	pid_t			 pid;
 	int			 outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int			 stp[2] = { -1, -1 }, saved, pidfd, i;
+	int			 stp[2] = { -1, -1 }, rdp[2] = { -1, -1 };
+	int			 saved, pidfd, i;
 
 	if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 ||
-	    pipe2(stp, O_CLOEXEC | O_NONBLOCK) != 0) {
+	    pipe2(stp, O_CLOEXEC | O_NONBLOCK) != 0 ||
+	    (lpd_type_serves(g->type) && pipe2(rdp, O_CLOEXEC) != 0)) {
 		xasprintf(cause, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	if (rdp[0] != -1 && fcntl(rdp[0], F_SETFL, O_NONBLOCK) != 0) {
+		xasprintf(cause, "fcntl: %s", strerror(errno));
 		goto fail;
 	}
 	if (fcntl(outp[0], F_SETFL, O_NONBLOCK) != 0 ||
@@ -196,7 +210,7 @@ lpd_spawn(struct run_node *sn, char **cause)
 	}
 
 	/* The environment: base, the group's on top, then LP_*. */
-	envp = xreallocarray(NULL, run->gnenv[sn->n.group] + 9, sizeof *envp);
+	envp = xreallocarray(NULL, run->gnenv[sn->n.group] + 10, sizeof *envp);
 	memcpy(envp, run->genv[sn->n.group],
 	    run->gnenv[sn->n.group] * sizeof *envp);
 	k = run->gnenv[sn->n.group];
@@ -207,6 +221,7 @@ lpd_spawn(struct run_node *sn, char **cause)
 		xasprintf(&lp_addr, "LP_ADDRESS=%s", sn->n.address);
 		envp[k++] = lp_addr;
 		envp[k++] = (char *)"LP_LISTEN_FD=3";
+		envp[k++] = (char *)"LP_READY_FD=4";
 	}
 	config = lpd_program_node_config(run->p, sn->n.group, sn->n.index,
 	    lpd_spawn_address_fn, run);
@@ -230,6 +245,7 @@ lpd_spawn(struct run_node *sn, char **cause)
 	sp.fds[1] = outp[1];
 	sp.fds[2] = errp[1];
 	sp.fds[3] = sn->listen_fd;
+	sp.fds[4] = rdp[1];
 	sp.status_fd = stp[1];
 	sp.keeper_fd = run->keeper_fd;
 	sp.ppid = run->self = getpid();
@@ -267,7 +283,9 @@ lpd_spawn(struct run_node *sn, char **cause)
 	close(outp[1]);
 	close(errp[1]);
 	close(stp[1]);
-	outp[1] = errp[1] = stp[1] = -1;
+	if (rdp[1] != -1)
+		close(rdp[1]);
+	outp[1] = errp[1] = stp[1] = rdp[1] = -1;
 	if (pid == -1) {
 		xasprintf(cause, "fork: %s", strerror(saved));
 		goto fail;
@@ -289,6 +307,9 @@ lpd_spawn(struct run_node *sn, char **cause)
 	sn->status_fd = stp[0];
 	sn->status_ev = event_new(run->base, stp[0], EV_READ | EV_PERSIST,
 	    status_cb, sn);
+	if ((sn->ready_fd = rdp[0]) != -1 && (sn->ready_ev = event_new(
+	    run->base, rdp[0], EV_READ | EV_PERSIST, ready_cb, sn)) == NULL)
+		fatalx("%s: event_new failed", __func__);
 	sn->out[0].fd = outp[0];
 	sn->out[1].fd = errp[0];
 	for (i = 0; i < 2; i++) {
@@ -308,8 +329,47 @@ fail:
 			close(errp[i]);
 		if (stp[i] != -1)
 			close(stp[i]);
+		if (rdp[i] != -1)
+			close(rdp[i]);
 	}
 	return (-1);
+}
+
+/* Close the readiness pipe. */
+void
+lpd_spawn_ready_close(struct run_node *sn)
+{
+	if (sn->ready_fd == -1)
+		return;
+	event_free(sn->ready_ev);
+	sn->ready_ev = NULL;
+	close(sn->ready_fd);
+	sn->ready_fd = -1;
+}
+
+/*
+ * The node wrote on LP_READY_FD: it serves, with no probe to ask. EOF
+ * without a word: it does not tell (or is gone); the probe asks.
+ */
+static void
+ready_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct run_node	*sn = arg;
+	char		 c;
+	ssize_t		 n;
+
+	if ((n = read(fd, &c, 1)) == -1 && (errno == EAGAIN ||
+	    errno == EINTR))
+		return;
+	lpd_spawn_ready_close(sn);
+	if (n == 1)
+		lpd_probe_ready(sn);
+	else if (sn->n.state == LPD_NODE_STARTING && sn->probe != NULL &&
+	    node_running(sn)) {
+		/* No word is coming: ask now rather than at the timer. */
+		evtimer_del(sn->timer);
+		lpd_probe_start(sn);
+	}
 }
 
 /* Close the exec status pipe. */
@@ -410,6 +470,7 @@ node_reaped(struct run_node *sn, int status)
 	if (sn->status_fd != -1)
 		status_read(sn);
 	lpd_spawn_status_close(sn);
+	lpd_spawn_ready_close(sn);
 	lpd_stream_drain(&sn->out[0]);
 	lpd_stream_drain(&sn->out[1]);
 	lpd_run_node_ended(sn, status);

@@ -820,6 +820,7 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 			sn->listen_fd = -1;
 			sn->pidfd = -1;
 			sn->status_fd = -1;
+			sn->ready_fd = -1;
 			for (i = 0; i < 2; i++) {
 				sn->out[i].node = sn;
 				sn->out[i].err = i == 1;

@@ -110,6 +110,7 @@ struct lp_node {
 	char			*address;
 	char			*control;
 	int			 listen_fd;	/* until the server has it */
+	int			 ready_fd;	/* LP_READY_FD, until it serves */
 	bool			 run;
 	courier_value		*config;	/* never NULL */
 
@@ -258,6 +259,7 @@ node_make(const lp_node_def *def, const struct lp_node_params *p,
 	node->address = p->address != NULL ? xstrdup(p->address) : NULL;
 	node->control = p->control != NULL ? xstrdup(p->control) : NULL;
 	node->listen_fd = p->listen_fd >= 0 ? p->listen_fd : -1;
+	node->ready_fd = -1;
 	node->run = p->run;
 	node->config = config != NULL ? config : courier_null();
 	node->stop_fd = stop_fd;
@@ -300,9 +302,10 @@ lp_node *
 lp_node_init(const lp_node_def *def, char **cause)
 {
 	struct lp_node_params	 p;
+	lp_node			*node;
 	const char		*fd_text, *run_text;
 	char			*end;
-	long			 fd;
+	long			 fd, ready = -1;
 
 	memset(&p, 0, sizeof p);
 	p.listen_fd = -1;
@@ -351,7 +354,37 @@ lp_node_init(const lp_node_def *def, char **cause)
 			return (NULL);
 		p.listen_fd = (int)fd;
 	}
-	return (node_make(def, &p, &env_names, cause));
+	if ((fd_text = env_get("LP_READY_FD")) != NULL) {
+		errno = 0;
+		ready = strtol(fd_text, &end, 10);
+		if (*end != '\0' || errno != 0 || ready < 0 || ready > INT_MAX ||
+		    *fd_text == '+' || *fd_text == '-' || *fd_text == ' ') {
+			set_cause(cause, "LP_READY_FD is \"%s\": it must be a "
+			    "file descriptor number", fd_text);
+			if (p.listen_fd >= 0)
+				close(p.listen_fd);
+			return (NULL);
+		}
+	}
+	if ((node = node_make(def, &p, &env_names, cause)) != NULL &&
+	    ready >= 0 && fcntl((int)ready, F_SETFD, FD_CLOEXEC) == 0)
+		node->ready_fd = (int)ready;
+	return (node);
+}
+
+/*
+ * The node serves: tell the supervisor by a line on LP_READY_FD, which
+ * saves it asking (as s6's readiness notification does).
+ */
+static void
+node_ready(lp_node *node)
+{
+	if (node->ready_fd == -1)
+		return;
+	while (write(node->ready_fd, "\n", 1) == -1 && errno == EINTR)
+		continue;
+	close(node->ready_fd);
+	node->ready_fd = -1;
 }
 
 /* Record the first failure; print each. */
@@ -434,6 +467,7 @@ node_serve(lp_node *node)
 	}
 	if (r != 0 || courier_server_start(s, &cause) != 0)
 		goto fail;
+	node_ready(node);
 	return (0);
 
 fail:
@@ -580,6 +614,8 @@ lp_node_free(lp_node *node)
 	courier_value_unref(node->config);
 	if (node->listen_fd != -1)
 		close(node->listen_fd);
+	if (node->ready_fd != -1)
+		close(node->ready_fd);
 	close(node->stop_fd);	/* after the clients, which poll it */
 	pthread_cond_destroy(&node->control_cv);
 	pthread_cond_destroy(&node->stop_cv);

@@ -1817,6 +1817,45 @@ START_TEST(test_supervisor_revive)
 }
 END_TEST
 
+/*
+ * A courier node may say it serves on LP_READY_FD: one that says so is
+ * running without answering any probe (this one never serves); one that
+ * closes it without a word is probed at once, and is running once it
+ * answers.
+ */
+START_TEST(test_supervisor_ready_fd)
+{
+	struct tctx		 t;
+	struct lpd_run_opts	 opts;
+	struct lpd_node		*n;
+	char			*lines;
+
+	t_init(&t);
+	memset(&opts, 0, sizeof opts);
+	opts.grace_s = -1;
+	script("says.sh", "echo \"fd $LP_READY_FD\"\nprintf x >&4\n"
+	    "exec sleep 1000");
+	script("mute.sh", "exec 4>&-\nexec \"$1\" --serve-node");
+	start(&t, prog("{\"program\": \"rfd\", \"nodes\": ["
+	    "{\"group\": \"says\", \"type\": \"courier\", "
+	    "\"command\": [\"says.sh\"]},"
+	    "{\"group\": \"mute\", \"type\": \"courier\", "
+	    "\"command\": [\"mute.sh\", \"%s\"]}]}", self_exe), &opts);
+	ck_assert_msg(loop_until(&t, all_ready, DEADLINE_S),
+	    "not ready; events:\n%s", t.evlog);
+	n = lpd_run_find(t.run, "says/0");
+	ck_assert_int_eq(n->state, LPD_NODE_RUNNING);
+	ck_assert_int_eq(lpd_run_find(t.run, "mute/0")->state,
+	    LPD_NODE_RUNNING);
+	lpd_run_stop(t.run, false, "the test is over");
+	finish(&t);
+	lines = node_lines(&t, "says/0");
+	ck_assert_msg(strstr(lines, "O fd 4\n") != NULL, "%s", lines);
+	free(lines);
+	t_clear(&t);
+}
+END_TEST
+
 static Suite *
 supervisor_suite(void)
 {
@@ -1860,6 +1899,7 @@ supervisor_suite(void)
 	ADD("ops_kill", test_supervisor_ops_kill);
 	ADD("log_stamps", test_supervisor_log_stamps);
 	ADD("revive", test_supervisor_revive);
+	ADD("ready_fd", test_supervisor_ready_fd);
 #undef ADD
 	tc = tcase_create("courier_ready");
 	tcase_add_checked_fixture(tc, setup, teardown);

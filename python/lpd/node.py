@@ -158,6 +158,13 @@ def _read_env():
                             "listening socket needs the address it serves")
         p["listen_fd"] = int(fd)
         _check_listen_fd(p["listen_fd"])
+    p["ready_fd"] = None
+    fd = _env("LP_READY_FD")
+    if fd is not None:
+        if not fd.isdigit() or not fd.isascii():
+            raise _EnvError("LP_READY_FD is \"%s\": it must be a file "
+                            "descriptor number" % fd)
+        p["ready_fd"] = int(fd)
     text = _env("LP_CONFIG")
     try:
         p["config"] = json.loads(text) if text is not None else None
@@ -172,6 +179,21 @@ def _read_env():
             not all(isinstance(h, str) for h in p["handles"]):
         raise _EnvError("LP_HANDLES is not a JSON list of paths")
     return p
+
+
+def _say_ready(fd):
+    """The node serves: a line on LP_READY_FD tells the supervisor, which
+    then need not ask (as s6's readiness notification works)."""
+    if fd is None:
+        return
+    try:
+        os.write(fd, b"\n")
+    except OSError:
+        pass                    # a supervisor that went: nobody to tell
+    try:
+        os.close(fd)
+    except OSError:
+        pass
 
 
 def _check_listen_fd(fd):
@@ -326,6 +348,8 @@ def node_exec(cls):
         except (OSError, ValueError, TypeError) as e:
             fail("cannot serve on %s: %s" % (p["address"], e))
             status = 1
+        else:
+            _say_ready(p["ready_fd"])
     if status == 0:
         run = getattr(obj, "run", None)
         if p["run"] and callable(run):

@@ -12,6 +12,7 @@ methods, so a method that blocks (on a call to another node, say) holds
 up neither reading nor the other calls.
 """
 import concurrent.futures
+import errno
 import inspect
 import os
 import socket
@@ -70,8 +71,12 @@ class _Conn:
             try:
                 self.sock.sendall(data)
             except OSError as e:
-                self.server._warn("closing a connection: a write failed: %s"
-                                  % (e.strerror or e))
+                # A peer that went away (a caller that gave up, lpd's
+                # readiness probe once the node said it serves) is no
+                # news, as in libcourier; anything else is said.
+                if e.errno not in (errno.EPIPE, errno.ECONNRESET):
+                    self.server._warn("closing a connection: a write "
+                                      "failed: %s" % (e.strerror or e))
                 self._close_locked()
 
     def fail(self, code, why):

@@ -1,7 +1,8 @@
 /*
- * program.h: what the program file's three parts share (program.c checks
- * a file, program-config.c writes a node's config, program-dot.c draws
- * the graph): a growing string, and what a program keeps of its file.
+ * program.h: what the program file's parts share (program.c and its
+ * program-diag.c, program-refs.c and program-replay.c check a file;
+ * program-config.c writes a node's config; program-dot.c draws the
+ * graph): a growing string, and what a program keeps of its file.
  * Private to the core.
  */
 #ifndef LPD_PROGRAM_H
@@ -42,7 +43,7 @@ void	 lpd_sbuf_truncate(struct sbuf *, size_t);
 char	*lpd_sbuf_take(struct sbuf *);
 void	 lpd_sbuf_json_string(struct sbuf *, const char *, size_t);
 
-/* program.c */
+/* program-refs.c */
 size_t	 lpd_program_reference_split(const char *, long *);
 bool	 lpd_program_is_reference(json_t *, bool *, json_t **);
 

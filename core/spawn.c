@@ -365,8 +365,9 @@ ready_cb(evutil_socket_t fd, short what, void *arg)
 	if (n == 1)
 		lpd_probe_ready(sn);
 	else if (sn->n.state == LPD_NODE_STARTING && sn->probe != NULL &&
-	    node_running(sn)) {
-		/* No word is coming: ask now rather than at the timer. */
+	    sn->probe->f == NULL && node_running(sn)) {
+		/* No word is coming: ask now rather than at the timer (unless
+		 * a question is out already). */
 		evtimer_del(sn->timer);
 		lpd_probe_start(sn);
 	}

@@ -227,7 +227,8 @@ wire_check(const uint8_t *p, size_t len)
 	struct courier_arena	 a;
 	Courier__Frame		*f;
 	courier_value		*v, *args, *kwargs;
-	size_t			 need, size;
+	struct courier_wire_size sz;
+	size_t			 need;
 	char			*cause = NULL;
 
 	courier_arena_init(&a);
@@ -276,13 +277,13 @@ wire_check(const uint8_t *p, size_t len)
 	memset(&x, 0, sizeof x);
 	memset(&y, 0, sizeof y);
 	if (w.kind == COURIER_FRAME_CALL) {
-		size = courier_wire_call_size(w.id, w.method, w.args, w.kwargs,
-		    w.timeout_us);
+		courier_wire_call_size(w.id, w.method, w.args, w.kwargs,
+		    w.timeout_us, &sz);
 		courier_wire_pack_call(&x, w.id, w.method, w.args, w.kwargs,
-		    w.timeout_us, size);
+		    w.timeout_us, &sz);
 	} else {
-		size = courier_wire_result_size(w.id, w.value);
-		courier_wire_pack_result(&x, w.id, w.value, size);
+		courier_wire_result_size(w.id, w.value, &sz);
+		courier_wire_pack_result(&x, w.id, w.value, &sz);
 	}
 	pb_pack(&y, &w);
 	if (courier_buf_used(&x) != courier_buf_used(&y) ||

@@ -439,8 +439,8 @@ courier_cl_future_pack(courier_client *c, courier_future *f,
 {
 	Courier__Frame			 fr = COURIER__FRAME__INIT;
 	Courier__ListMethodsRequest	 lm = COURIER__LIST_METHODS_REQUEST__INIT;
+	struct courier_wire_size	 sz;
 	int64_t				 left, timeout_us = 0;
-	size_t				 size;
 
 	if (f->list_methods) {
 		fr.call_id = f->id;
@@ -453,15 +453,15 @@ courier_cl_future_pack(courier_client *c, courier_future *f,
 		left = (f->deadline - mono_ns()) / 1000;
 		timeout_us = left > 0 ? left : 1;
 	}
-	size = courier_wire_call_size(f->id, f->method, argv, kwargv,
-	    timeout_us);
-	if (size > c->max_frame) {
+	courier_wire_call_size(f->id, f->method, argv, kwargv, timeout_us,
+	    &sz);
+	if (sz.frame > c->max_frame) {
 		set_cause(cause, "the call's frame of %zu bytes is over the "
-		    "limit of %zu bytes", size, c->max_frame);
+		    "limit of %zu bytes", sz.frame, c->max_frame);
 		return (-1);
 	}
 	courier_wire_pack_call(b, f->id, f->method, argv, kwargv, timeout_us,
-	    size);
+	    &sz);
 	return (0);
 }
 

@@ -174,19 +174,27 @@ ssize_t	 courier_buf_read(struct courier_buf *, int, size_t);
 ssize_t	 courier_buf_write(struct courier_buf *, int);
 
 /*
- * courier-wire.c: the call path's frames by hand. The size of a call's or
- * a result's frame (without its 4-byte header), then the frame of that
- * size appended to b; and the decoder: true with *out filled (kind CALL
- * or RESULT) for a frame it takes, false (nothing allocated) for one that
- * is protobuf-c's to unpack.
+ * courier-wire.c: the call path's frames by hand. A call's or a result's
+ * frame is measured once (its size without the 4-byte header in frame,
+ * and the sizes of its nested messages, which packing needs again), then
+ * appended to b; and the decoder: true with *out filled (kind CALL or
+ * RESULT) for a frame it takes, false (nothing allocated) for one that is
+ * protobuf-c's to unpack.
  */
-size_t	 courier_wire_call_size(uint64_t, const char *, const courier_value *,
-	    const courier_value *, int64_t);
+struct courier_wire_size {
+	size_t		 frame;
+	size_t		 body;		/* CallRequest; a result's CallResult */
+	size_t		 args;		/* CallArguments; a result's value */
+};
+void	 courier_wire_call_size(uint64_t, const char *, const courier_value *,
+	    const courier_value *, int64_t, struct courier_wire_size *);
 void	 courier_wire_pack_call(struct courier_buf *, uint64_t, const char *,
-	    const courier_value *, const courier_value *, int64_t, size_t);
-size_t	 courier_wire_result_size(uint64_t, const courier_value *);
+	    const courier_value *, const courier_value *, int64_t,
+	    const struct courier_wire_size *);
+void	 courier_wire_result_size(uint64_t, const courier_value *,
+	    struct courier_wire_size *);
 void	 courier_wire_pack_result(struct courier_buf *, uint64_t,
-	    const courier_value *, size_t);
+	    const courier_value *, const struct courier_wire_size *);
 bool	 courier_wire_decode(const uint8_t *, size_t, struct courier_frame *,
 	    struct courier_arena *);
 

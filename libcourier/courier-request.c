@@ -34,18 +34,18 @@ request_pack(struct courier_request *req, courier_value *v, courier_error *err,
 	courier_server			*s = req->conn->server;
 	Courier__Frame			 f = COURIER__FRAME__INIT;
 	Courier__Status			 st = COURIER__STATUS__INIT;
+	struct courier_wire_size	 sz;
 	char				*msg = NULL;
-	size_t				 size;
 	enum courier_code		 code = COURIER_INTERNAL;
 
 	if (err == NULL) {
-		size = courier_wire_result_size(req->id, v);
-		if (size <= s->max_frame) {
-			courier_wire_pack_result(b, req->id, v, size);
+		courier_wire_result_size(req->id, v, &sz);
+		if (sz.frame <= s->max_frame) {
+			courier_wire_pack_result(b, req->id, v, &sz);
 			return;
 		}
 		xasprintf(&msg, "method %s returned %zu bytes, over the frame "
-		    "limit of %zu bytes", req->method->name, size,
+		    "limit of %zu bytes", req->method->name, sz.frame,
 		    s->max_frame);
 		code = COURIER_RESOURCE_EXHAUSTED;
 	}

@@ -361,46 +361,39 @@ call_args_size(const courier_value *args, const courier_value *kwargs)
 }
 
 /* See courier-internal.h. */
-size_t
+void
 courier_wire_call_size(uint64_t id, const char *method,
     const courier_value *args, const courier_value *kwargs,
-    int64_t timeout_us)
+    int64_t timeout_us, struct courier_wire_size *sz)
 {
-	size_t	call;
-
-	call = len_field_size(F_CALL_ARGUMENTS, call_args_size(args, kwargs));
+	sz->args = call_args_size(args, kwargs);
+	sz->body = len_field_size(F_CALL_ARGUMENTS, sz->args);
 	if (*method != '\0')
-		call += len_field_size(F_CALL_METHOD, strlen(method));
+		sz->body += len_field_size(F_CALL_METHOD, strlen(method));
 	if (timeout_us != 0)
-		call += 1 + varint_size((uint64_t)timeout_us);
-	return ((id != 0 ? 1 + varint_size(id) : 0) +
-	    len_field_size(F_FRAME_CALL, call));
+		sz->body += 1 + varint_size((uint64_t)timeout_us);
+	sz->frame = (id != 0 ? 1 + varint_size(id) : 0) +
+	    len_field_size(F_FRAME_CALL, sz->body);
 }
 
 /* See courier-internal.h. */
 void
 courier_wire_pack_call(struct courier_buf *b, uint64_t id, const char *method,
     const courier_value *args, const courier_value *kwargs,
-    int64_t timeout_us, size_t size)
+    int64_t timeout_us, const struct courier_wire_size *sz)
 {
 	const courier_value	*v;
 	const char		*key;
 	uint8_t			*p;
-	size_t			 i, n, call, entry;
+	size_t			 i, n, entry;
 
-	call = len_field_size(F_CALL_ARGUMENTS, call_args_size(args, kwargs));
-	if (*method != '\0')
-		call += len_field_size(F_CALL_METHOD, strlen(method));
-	if (timeout_us != 0)
-		call += 1 + varint_size((uint64_t)timeout_us);
-
-	p = frame_start(b, size);
+	p = frame_start(b, sz->frame);
 	if (id != 0)
 		p = put_varint(put_key(p, F_FRAME_ID, WT_VARINT), id);
-	p = put_len(p, F_FRAME_CALL, call);
+	p = put_len(p, F_FRAME_CALL, sz->body);
 	if (*method != '\0')
 		p = put_bytes(p, F_CALL_METHOD, method, strlen(method));
-	p = put_len(p, F_CALL_ARGUMENTS, call_args_size(args, kwargs));
+	p = put_len(p, F_CALL_ARGUMENTS, sz->args);
 	n = courier_list_len(args);
 	for (i = 0; i < n; i++) {
 		v = courier_list_get(args, i);
@@ -421,39 +414,36 @@ courier_wire_pack_call(struct courier_buf *b, uint64_t id, const char *method,
 	if (timeout_us != 0)
 		p = put_varint(put_key(p, F_CALL_TIMEOUT, WT_VARINT),
 		    (uint64_t)timeout_us);
-	frame_end(b, p, size);
+	frame_end(b, p, sz->frame);
 }
 
 /* See courier-internal.h. */
-size_t
-courier_wire_result_size(uint64_t id, const courier_value *v)
+void
+courier_wire_result_size(uint64_t id, const courier_value *v,
+    struct courier_wire_size *sz)
 {
-	size_t	result;
-
-	result = len_field_size(F_RESULT_VALUE, object_size(v));
-	return ((id != 0 ? 1 + varint_size(id) : 0) +
+	sz->args = object_size(v);
+	sz->body = len_field_size(F_RESULT_VALUE, sz->args);
+	sz->frame = (id != 0 ? 1 + varint_size(id) : 0) +
 	    len_field_size(F_FRAME_RESULT,
-	    len_field_size(F_RESPONSE_RESULT, result)));
+	    len_field_size(F_RESPONSE_RESULT, sz->body));
 }
 
 /* See courier-internal.h. */
 void
 courier_wire_pack_result(struct courier_buf *b, uint64_t id,
-    const courier_value *v, size_t size)
+    const courier_value *v, const struct courier_wire_size *sz)
 {
 	uint8_t	*p;
-	size_t	 object, result;
 
-	object = object_size(v);
-	result = len_field_size(F_RESULT_VALUE, object);
-	p = frame_start(b, size);
+	p = frame_start(b, sz->frame);
 	if (id != 0)
 		p = put_varint(put_key(p, F_FRAME_ID, WT_VARINT), id);
 	p = put_len(p, F_FRAME_RESULT, len_field_size(F_RESPONSE_RESULT,
-	    result));
-	p = put_len(p, F_RESPONSE_RESULT, result);
-	p = put_object(put_len(p, F_RESULT_VALUE, object), v);
-	frame_end(b, p, size);
+	    sz->body));
+	p = put_len(p, F_RESPONSE_RESULT, sz->body);
+	p = put_object(put_len(p, F_RESULT_VALUE, sz->args), v);
+	frame_end(b, p, sz->frame);
 }
 
 /*

@@ -177,7 +177,8 @@ START_TEST(test_wire_result)
 	struct courier_arena	 a;
 	struct courier_frame	 f;
 	courier_value		*v;
-	size_t			 size, i;
+	struct courier_wire_size sz;
+	size_t			 i;
 
 	courier_arena_init(&a);
 	v = sample((unsigned)_i);
@@ -185,9 +186,9 @@ START_TEST(test_wire_result)
 	for (i = 0; i < nitems(ids); i++) {
 		memset(&x, 0, sizeof x);
 		memset(&y, 0, sizeof y);
-		size = courier_wire_result_size(ids[i], v);
-		courier_wire_pack_result(&x, ids[i], v, size);
-		ck_assert_uint_eq(courier_buf_used(&x), FRAME_HEADER + size);
+		courier_wire_result_size(ids[i], v, &sz);
+		courier_wire_pack_result(&x, ids[i], v, &sz);
+		ck_assert_uint_eq(courier_buf_used(&x), FRAME_HEADER + sz.frame);
 		pb_result(&y, ids[i], v);
 		same_bytes(&x, &y, "result", (unsigned)_i);
 
@@ -215,7 +216,8 @@ START_TEST(test_wire_call)
 	struct courier_arena	 a;
 	struct courier_frame	 f;
 	courier_value		*args, *kwargs;
-	size_t			 size, i;
+	struct courier_wire_size sz;
+	size_t			 i;
 
 	courier_arena_init(&a);
 	args = courier_list_new();
@@ -232,10 +234,11 @@ START_TEST(test_wire_call)
 	for (i = 0; i < nitems(timeouts); i++) {
 		memset(&x, 0, sizeof x);
 		memset(&y, 0, sizeof y);
-		size = courier_wire_call_size(i + 1, methods[i % 3], args,
-		    kwargs, timeouts[i]);
+		courier_wire_call_size(i + 1, methods[i % 3], args, kwargs,
+		    timeouts[i], &sz);
 		courier_wire_pack_call(&x, i + 1, methods[i % 3], args, kwargs,
-		    timeouts[i], size);
+		    timeouts[i], &sz);
+		ck_assert_uint_eq(courier_buf_used(&x), FRAME_HEADER + sz.frame);
 		pb_call(&y, i + 1, methods[i % 3], args, kwargs, timeouts[i]);
 		same_bytes(&x, &y, "call", (unsigned)_i);
 

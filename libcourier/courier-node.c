@@ -94,6 +94,7 @@ struct param_names {
 
 static int	node_method(lp_node *, const char *, courier_method_fn,
 		    courier_batch_fn, int, size_t, int);
+static int	env_fd(const char *, int *, char **);
 
 static const struct param_names env_names = {
 	"LP_PROGRAM", "LP_NODE", "LP_ADDRESS", "LP_LISTEN_FD", "LP_CONFIG",
@@ -303,9 +304,8 @@ lp_node_init(const lp_node_def *def, char **cause)
 {
 	struct lp_node_params	 p;
 	lp_node			*node;
-	const char		*fd_text, *run_text;
-	char			*end;
-	long			 fd, ready = -1;
+	const char		*run_text;
+	int			 fd, ready;
 
 	memset(&p, 0, sizeof p);
 	p.listen_fd = -1;
@@ -330,46 +330,56 @@ lp_node_init(const lp_node_def *def, char **cause)
 		}
 	}
 
+	if (env_fd("LP_READY_FD", &ready, cause) != 0)
+		return (NULL);
 	/*
 	 * Check the fd before node_make() takes it: a number that is not a
 	 * listening socket may be some other open file (stdin) that is not
 	 * ours to close.
 	 */
-	if ((fd_text = env_get("LP_LISTEN_FD")) != NULL) {
-		errno = 0;
-		fd = strtol(fd_text, &end, 10);
-		if (*end != '\0' || errno != 0 || fd < 0 || fd > INT_MAX ||
-		    *fd_text == '+' || *fd_text == '-' || *fd_text == ' ') {
-			set_cause(cause, "LP_LISTEN_FD is \"%s\": it must be a "
-			    "file descriptor number", fd_text);
-			return (NULL);
-		}
+	if (env_fd("LP_LISTEN_FD", &fd, cause) != 0)
+		return (NULL);
+	if (fd != -1) {
 		if (p.address == NULL) {
 			set_cause(cause, "LP_LISTEN_FD is set but LP_ADDRESS "
 			    "is not: a listening socket needs the address it "
 			    "serves");
 			return (NULL);
 		}
-		if (check_listen_fd((int)fd, "LP_LISTEN_FD", cause) != 0)
+		if (check_listen_fd(fd, "LP_LISTEN_FD", cause) != 0)
 			return (NULL);
-		p.listen_fd = (int)fd;
-	}
-	if ((fd_text = env_get("LP_READY_FD")) != NULL) {
-		errno = 0;
-		ready = strtol(fd_text, &end, 10);
-		if (*end != '\0' || errno != 0 || ready < 0 || ready > INT_MAX ||
-		    *fd_text == '+' || *fd_text == '-' || *fd_text == ' ') {
-			set_cause(cause, "LP_READY_FD is \"%s\": it must be a "
-			    "file descriptor number", fd_text);
-			if (p.listen_fd >= 0)
-				close(p.listen_fd);
-			return (NULL);
-		}
+		p.listen_fd = fd;
 	}
 	if ((node = node_make(def, &p, &env_names, cause)) != NULL &&
-	    ready >= 0 && fcntl((int)ready, F_SETFD, FD_CLOEXEC) == 0)
-		node->ready_fd = (int)ready;
+	    ready != -1 && fcntl(ready, F_SETFD, FD_CLOEXEC) == 0)
+		node->ready_fd = ready;
 	return (node);
+}
+
+/*
+ * The file descriptor an LP_* variable names, in *fd (-1 when it is
+ * unset); -1 with *cause if it is not a descriptor number.
+ */
+static int
+env_fd(const char *name, int *fd, char **cause)
+{
+	const char	*text;
+	char		*end;
+	long		 n;
+
+	*fd = -1;
+	if ((text = env_get(name)) == NULL)
+		return (0);
+	errno = 0;
+	n = strtol(text, &end, 10);
+	if (*end != '\0' || errno != 0 || n < 0 || n > INT_MAX ||
+	    *text == '+' || *text == '-' || *text == ' ') {
+		set_cause(cause, "%s is \"%s\": it must be a file descriptor "
+		    "number", name, text);
+		return (-1);
+	}
+	*fd = (int)n;
+	return (0);
 }
 
 /*

@@ -147,24 +147,13 @@ def _read_env():
         raise _EnvError("LP_RUN is \"%s\": it must be 1 (call the run "
                         "function) or 0 (do not)" % run)
     p["run"] = run == "1"
-    p["listen_fd"] = None
-    fd = _env("LP_LISTEN_FD")
-    if fd is not None:
-        if not fd.isdigit() or not fd.isascii():
-            raise _EnvError("LP_LISTEN_FD is \"%s\": it must be a file "
-                            "descriptor number" % fd)
+    p["listen_fd"] = _env_fd("LP_LISTEN_FD")
+    if p["listen_fd"] is not None:
         if p["address"] is None:
             raise _EnvError("LP_LISTEN_FD is set but LP_ADDRESS is not: a "
                             "listening socket needs the address it serves")
-        p["listen_fd"] = int(fd)
         _check_listen_fd(p["listen_fd"])
-    p["ready_fd"] = None
-    fd = _env("LP_READY_FD")
-    if fd is not None:
-        if not fd.isdigit() or not fd.isascii():
-            raise _EnvError("LP_READY_FD is \"%s\": it must be a file "
-                            "descriptor number" % fd)
-        p["ready_fd"] = int(fd)
+    p["ready_fd"] = _env_fd("LP_READY_FD")
     text = _env("LP_CONFIG")
     try:
         p["config"] = json.loads(text) if text is not None else None
@@ -179,6 +168,17 @@ def _read_env():
             not all(isinstance(h, str) for h in p["handles"]):
         raise _EnvError("LP_HANDLES is not a JSON list of paths")
     return p
+
+
+def _env_fd(name):
+    """The file descriptor an LP_* variable names, or None if unset."""
+    fd = _env(name)
+    if fd is None:
+        return None
+    if not fd.isdigit() or not fd.isascii():
+        raise _EnvError("%s is \"%s\": it must be a file descriptor number"
+                        % (name, fd))
+    return int(fd)
 
 
 def _say_ready(fd):

@@ -335,16 +335,23 @@ fail:
 	return (-1);
 }
 
+/* Close one of a node's pipes from us, and its event. */
+static void
+pipe_close(int *fd, struct event **ev)
+{
+	if (*fd == -1)
+		return;
+	event_free(*ev);
+	*ev = NULL;
+	close(*fd);
+	*fd = -1;
+}
+
 /* Close the readiness pipe. */
 void
 lpd_spawn_ready_close(struct run_node *sn)
 {
-	if (sn->ready_fd == -1)
-		return;
-	event_free(sn->ready_ev);
-	sn->ready_ev = NULL;
-	close(sn->ready_fd);
-	sn->ready_fd = -1;
+	pipe_close(&sn->ready_fd, &sn->ready_ev);
 }
 
 /*
@@ -377,12 +384,7 @@ ready_cb(evutil_socket_t fd, short what, void *arg)
 void
 lpd_spawn_status_close(struct run_node *sn)
 {
-	if (sn->status_fd == -1)
-		return;
-	event_free(sn->status_ev);
-	sn->status_ev = NULL;
-	close(sn->status_fd);
-	sn->status_fd = -1;
+	pipe_close(&sn->status_fd, &sn->status_ev);
 }
 
 /* Read the exec status pipe: a record if exec failed, EOF if it worked. */

@@ -612,6 +612,7 @@ node_clear(struct run_node *sn)
 
 	lpd_probe_close(sn);
 	lpd_spawn_status_close(sn);
+	lpd_spawn_ready_close(sn);
 	for (i = 0; i < 2; i++) {
 		if (sn->out[i].fd != -1) {
 			event_free(sn->out[i].ev);

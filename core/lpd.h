@@ -19,6 +19,9 @@
 #define LPD_NODES_MAX		100000	/* nodes of one program */
 #define LPD_GRACE_DEFAULT	10.0	/* stop.grace_s */
 #define LPD_RESTARTS_DEFAULT	10	/* max_restarts */
+#define LPD_CPUS_MAX		4096	/* resources.cpus */
+#define LPD_MEM_MB_MAX		(1LL << 32) /* resources.mem_mb: 4 PiB */
+#define LPD_GPUS_MAX		1024	/* resources.gpus */
 
 enum lpd_node_type {
 	LPD_TYPE_COURIER,
@@ -80,6 +83,10 @@ struct lpd_group {
 	enum lpd_on_failure	 on_failure;
 	struct lpd_edge		*edges;		/* handles its config holds */
 	size_t			 nedges;
+	/* "resources", per node: the Slurm backend asks for them. */
+	unsigned		 cpus;		/* >= 1 */
+	uint64_t		 mem_mb;	/* 0: Slurm's default */
+	unsigned		 gpus;
 };
 
 /* A program, checked whole: every field below is valid. */
@@ -197,6 +204,11 @@ struct lpd_node {
 	unsigned		 restarts;
 	double			 started;	/* CLOCK_REALTIME seconds */
 	bool			 killed;	/* got SIGKILL from the stop */
+	/*
+	 * Where it runs: NULL here; the host's name for a node of another
+	 * host, set by the ops that start it there (the embedder's).
+	 */
+	const char		*host;
 	void			*priv;		/* supervisor.c's */
 };
 
@@ -250,6 +262,23 @@ struct lpd_run_opts {
 	bool		 set_ids;
 	uid_t		 uid;
 	gid_t		 gid;
+	/*
+	 * A share of a program run on many hosts (the Slurm agent): only
+	 * the nodes whose slot is set in local[] start here, and the run
+	 * binds nothing. addresses[slot] is every courier node's address,
+	 * here or elsewhere, and listen_fds[slot] the socket a local one
+	 * serves on, bound by the caller and the run's from then on, even
+	 * when the start fails (-1 for the others). NULL: every node here.
+	 */
+	const bool	*local;
+	char *const	*addresses;
+	const int	*listen_fds;
+	/*
+	 * The run does not end when its last node has: only once stopped
+	 * (lpd_run_stop). A share whose nodes another supervisor restarts
+	 * (lpd_run_restart_node) keeps running until that one says.
+	 */
+	bool		 keep_open;
 };
 
 /*
@@ -289,6 +318,12 @@ struct lpd_node_ops {
 	 */
 	void	(*signal)(void *arg, struct lpd_node *, int sig);
 	void	*arg;
+	/*
+	 * The embedder says when a courier node serves (lpd_run_node_ready)
+	 * and the run does not probe it: a node on another host, probed
+	 * there. It may set the node's pid once it knows it.
+	 */
+	bool	 reports_ready;
 };
 
 /* Program status: 0 success, 1 failed, as lpctl exits. */
@@ -342,6 +377,28 @@ void		 lpd_run_node_exited(struct lpd_run *, struct lpd_node *,
  */
 int		 lpd_run_restart_node(struct lpd_run *, struct lpd_node *,
 		    const char *why, char **cause);
+/*
+ * Through ops that report readiness: a courier node serves. Nothing if it
+ * is not starting (it ended meanwhile, or was ready already).
+ */
+void		 lpd_run_node_ready(struct lpd_run *, struct lpd_node *);
+/*
+ * Through ops: a line (without its newline) a node wrote somewhere else,
+ * to its log, its last lines and the output callback, as if read here.
+ */
+void		 lpd_run_node_output(struct lpd_run *, struct lpd_node *,
+		    bool err, const char *line, size_t len);
+/*
+ * Send sig to one node's process group (or through the ops): what a
+ * remote supervisor asks of the share that runs the node.
+ */
+void		 lpd_run_signal_node(struct lpd_run *, struct lpd_node *, int);
+/*
+ * The program fails for a cause outside its nodes (its Slurm job was
+ * cancelled): the cause is why, unless a node failed first, and the stop
+ * begins as lpd_run_stop's.
+ */
+void		 lpd_run_fail(struct lpd_run *, const char *why);
 /* A node asked for the stop (lp_stop_program): the program succeeds
  * unless a node failed before. The caller then calls lpd_run_stop. */
 void		 lpd_run_stop_requested(struct lpd_run *, const char *node);

@@ -88,6 +88,18 @@ stream_line(struct stream *st, const char *line, size_t len)
 		run->cb.output(run->arg, &sn->n, st->err, line, len);
 }
 
+/* A line a node wrote on another host; see lpd.h. */
+void
+lpd_run_node_output(struct lpd_run *run, struct lpd_node *n, bool err,
+    const char *line, size_t len)
+{
+	struct run_node	*sn = n->priv;
+
+	if (sn->n.run != run)
+		fatalx("%s: %s is not a node of this run", __func__, n->name);
+	stream_line(&sn->out[err ? 1 : 0], line, len);
+}
+
 /* Append n bytes to the partial line, which then holds at most a piece. */
 static void
 stream_append(struct stream *st, const char *p, size_t n)

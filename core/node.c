@@ -265,6 +265,10 @@ lpd_run_restart_node(struct lpd_run *run, struct lpd_node *n, const char *why,
 
 	if (sn->n.run != run)
 		fatalx("%s: %s is not a node of this run", __func__, n->name);
+	if (sn->remote) {
+		xasprintf(cause, "%s runs on another host", n->name);
+		return (-1);
+	}
 	if (run->stopping || run->done) {
 		xasprintf(cause, "the program is stopping; it cannot restart "
 		    "%s", n->name);
@@ -352,7 +356,7 @@ lpd_run_node_start(struct run_node *sn)
 	run->nprocs++;
 	lpd_run_event(run, sn, LPD_EV_STARTED, NULL);
 	if (sn->n.state == LPD_NODE_STARTING &&
-	    lpd_type_serves(g->type))
+	    lpd_type_serves(g->type) && !run->ops.reports_ready)
 		lpd_probe_start(sn);
 }
 

@@ -37,6 +37,17 @@ probe_retry(struct run_node *sn)
 	evtimer_add(sn->timer, &tv);
 }
 
+/* The embedder says a node serves; see lpd.h. */
+void
+lpd_run_node_ready(struct lpd_run *run, struct lpd_node *n)
+{
+	struct run_node	*sn = n->priv;
+
+	if (sn->n.run != run)
+		fatalx("%s: %s is not a node of this run", __func__, n->name);
+	lpd_probe_ready(sn);
+}
+
 /* The node answered ListMethods, or said it serves: it does. */
 void
 lpd_probe_ready(struct run_node *sn)

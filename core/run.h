@@ -115,6 +115,7 @@ struct run_node {
 	unsigned		 ring_count;
 	bool			 final;
 	bool			 restart_asked;	/* stopping to start again */
+	bool			 remote;	/* runs on another host */
 };
 
 struct lpd_run {
@@ -131,6 +132,8 @@ struct lpd_run {
 	unsigned		 log_keep;
 	double			 healthy_s;
 	bool			 tcp;
+	bool			 shared;	/* a share: nothing to bind */
+	bool			 keep_open;	/* ends only once stopped */
 	bool			 set_ids;	/* nodes run as uid/gid */
 	uid_t			 uid;
 	gid_t			 gid;

@@ -257,6 +257,35 @@ lpd_run_stop(struct lpd_run *run, bool kill, const char *why)
 	lpd_run_maybe_finish(run);
 }
 
+/* The program fails from outside; see lpd.h. */
+void
+lpd_run_fail(struct lpd_run *run, const char *why)
+{
+	if (run->done)
+		return;
+	if (!run->failed) {
+		run->failed = true;
+		free(run->cause);
+		run->cause = xstrdup(why);
+	}
+	lpd_run_stop(run, false, why);
+}
+
+/* One node's signal, asked from outside; see lpd.h. */
+void
+lpd_run_signal_node(struct lpd_run *run, struct lpd_node *n, int sig)
+{
+	struct run_node	*sn = n->priv;
+
+	if (sn->n.run != run)
+		fatalx("%s: %s is not a node of this run", __func__, n->name);
+	if (!node_running(sn))
+		return;
+	if (sig == SIGKILL)
+		sn->n.killed = true;
+	lpd_run_node_signal(sn, sig);
+}
+
 /* A node asked for the stop; see lpd.h. */
 void
 lpd_run_stop_requested(struct lpd_run *run, const char *node)
@@ -285,7 +314,8 @@ run_done_cb(evutil_socket_t fd, short what, void *arg)
 void
 lpd_run_maybe_finish(struct lpd_run *run)
 {
-	if (run->done || run->nlive != 0)
+	if (run->done || run->nlive != 0 ||
+	    (run->keep_open && !run->stopping))
 		return;
 	run->done = true;
 	run->status = run->failed ? LPD_STATUS_FAILED : LPD_STATUS_OK;
@@ -480,6 +510,8 @@ run_bind(struct lpd_run *run, char **cause)
 	size_t			 i;
 	int			 fd;
 
+	if (run->shared)
+		return (0);	/* the caller bound them */
 	for (i = 0; i < run->nnodes; i++) {
 		sn = &run->nodes[i];
 		if (!lpd_type_serves(run->p->groups[sn->n.group].type))
@@ -515,6 +547,38 @@ run_bind(struct lpd_run *run, char **cause)
 		sn->n.address = addr;
 	}
 	return (0);
+}
+
+/*
+ * Take a share of the program (opts->local): the addresses and sockets
+ * the caller made, and the nodes that run elsewhere, which are final from
+ * the start and never started.
+ */
+static void
+run_share(struct lpd_run *run, const struct lpd_run_opts *opts)
+{
+	struct run_node	*sn;
+	size_t		 i;
+
+	run->shared = true;
+	for (i = 0; i < run->nnodes; i++) {
+		sn = &run->nodes[i];
+		if (lpd_type_serves(run->p->groups[sn->n.group].type)) {
+			if (opts->addresses == NULL ||
+			    opts->addresses[i] == NULL)
+				fatalx("%s: %s has no address", __func__,
+				    sn->n.name);
+			sn->n.address = xstrdup(opts->addresses[i]);
+		}
+		if (opts->local[i]) {
+			if (opts->listen_fds != NULL)
+				sn->listen_fd = opts->listen_fds[i];
+			continue;
+		}
+		sn->remote = true;
+		sn->final = true;
+		run->nlive--;
+	}
 }
 
 /* Open every node's log, DIR/GROUP/INDEX.log, emptied. */
@@ -795,6 +859,7 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	run->healthy_s = (opts->healthy_ms != 0 ? opts->healthy_ms :
 	    HEALTHY_MS) / 1000.0;
 	run->tcp = opts->tcp;
+	run->keep_open = opts->keep_open;
 	if (opts->set_ids)
 		run_set_ids(run, opts->uid, opts->gid);
 	run->devnull = -1;
@@ -833,6 +898,8 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 				fatalx("%s: evtimer_new failed", __func__);
 		}
 	}
+	if (opts->local != NULL)
+		run_share(run, opts);
 	run_make_env(run, opts->env);
 	xasprintf(&run->lp_program, "LP_PROGRAM=%s", p->name);
 	run_limits(run, opts->node_nofile);
@@ -864,7 +931,8 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 
 	/* A failure here is a node's, and the program's policy handles it. */
 	for (i = 0; i < run->nnodes; i++) {
-		if (run->nodes[i].n.state == LPD_NODE_PENDING)
+		if (run->nodes[i].n.state == LPD_NODE_PENDING &&
+		    !run->nodes[i].remote)
 			lpd_run_node_start(&run->nodes[i]);
 	}
 	return (run);

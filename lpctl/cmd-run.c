@@ -37,11 +37,13 @@
 #include "common.h"
 #include "lpd.h"
 #include "lpctl.h"
+#include "slurm.h"
 
 /* The state of one lpctl run. */
 struct run_state {
 	struct event_base	*base;
 	struct lpd_run		*run;
+	struct lpd_slurm	*slurm;		/* --backend slurm */
 	const struct lpd_program *p;
 	bool			 colour;
 	bool			 quiet;
@@ -177,7 +179,11 @@ run_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
 			break;
 		if (summed_up(rs, n, rs->started, n->restarts == 0, "started"))
 			break;
-		say(rs, false, "%s: started, pid %ld", n->name, (long)n->pid);
+		if (n->host != NULL)
+			say(rs, false, "%s: started on %s", n->name, n->host);
+		else
+			say(rs, false, "%s: started, pid %ld", n->name,
+			    (long)n->pid);
 		break;
 	case LPD_EV_READY:
 		if (rs->quiet)
@@ -240,6 +246,23 @@ run_done_cb(void *arg, struct lpd_run *run, int status)
 	event_base_loopexit(rs->base, NULL);
 }
 
+/* Stop the program, wherever it runs. */
+static void
+run_stop(struct run_state *rs, bool kill, const char *why)
+{
+	if (rs->slurm != NULL)
+		lpd_slurm_stop(rs->slurm, kill, why);
+	else
+		lpd_run_stop(rs->run, kill, why);
+}
+
+/* A message of the Slurm backend's own. */
+static void
+run_slurm_say(void *arg, bool alert, const char *msg)
+{
+	say(arg, alert, "%s", msg);
+}
+
 /* SIGINT, SIGTERM, SIGHUP: stop gracefully, then kill on the second. */
 static void
 run_signal_cb(evutil_socket_t signo, short what, void *arg)
@@ -255,14 +278,14 @@ run_signal_cb(evutil_socket_t signo, short what, void *arg)
 			say(rs, false, "%s: stopping gracefully; press Ctrl+C "
 			    "again to kill every node now", name);
 		}
-		lpd_run_stop(rs->run, false, signo == SIGINT ? "Ctrl+C" :
+		run_stop(rs, false, signo == SIGINT ? "Ctrl+C" :
 		    signo == SIGTERM ? "lpctl got SIGTERM" : "lpctl got SIGHUP");
 		return;
 	}
 	if (signo == SIGINT)
 		put("\n");
 	say(rs, true, "%s again: killing every node now", name);
-	lpd_run_stop(rs->run, true, "asked again");
+	run_stop(rs, true, "asked again");
 }
 
 /*
@@ -340,8 +363,16 @@ lpctl_run(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "backend", required_argument, NULL, 'B' },
+		{ "slurm-arg", required_argument, NULL, 'A' },
+		{ "slurm-timeout", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct lpd_slurm_opts		 so;
+	char				**sargs = NULL, *file = NULL;
+	char				*text = NULL;
+	size_t				 len;
+	const char			*backend;
 	struct run_state		 rs;
 	struct lpd_run_opts		 opts;
 	struct lpd_run_cb		 cb;
@@ -354,12 +385,33 @@ lpctl_run(int argc, char **argv)
 	double				 grace = -1;
 	int				 ch, i, exitcode;
 	const char			*nc, *term;
+	char				*prog_name = NULL;
 
 	memset(&rs, 0, sizeof rs);
 	memset(&opts, 0, sizeof opts);
+	memset(&so, 0, sizeof so);
+	backend = getenv("LPD_BACKEND");
+	if (backend != NULL && *backend == '\0')
+		backend = NULL;
 	while ((ch = getopt_long(argc, argv, "g:n:l:tqvh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'B':
+			backend = optarg;
+			break;
+		case 'A':
+			sargs = xreallocarray(sargs, so.nslurm_args + 1,
+			    sizeof *sargs);
+			sargs[so.nslurm_args++] = optarg;
+			break;
+		case 'T':
+			if ((so.timeout_s = lpctl_parse_seconds("run",
+			    "slurm-timeout", optarg)) < 0) {
+				free(sargs);
+				free(log_dir);
+				return (LPCTL_EXIT_USAGE);
+			}
+			break;
 		case 'g':
 			if ((grace = lpctl_parse_seconds("run", "grace",
 			    optarg)) < 0)
@@ -417,13 +469,48 @@ lpctl_run(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1) {
+		free(sargs);
 		free(log_dir);
 		return (lpctl_usage("run", true));
 	}
-
-	if ((p = lpctl_load(argv[optind], name)) == NULL) {
+	if (backend != NULL && strcmp(backend, "local") != 0 &&
+	    strcmp(backend, "slurm") != 0) {
+		fprintf(stderr, "lpctl run: backend \"%s\"%s: it is \"local\" "
+		    "(this machine) or \"slurm\" (a Slurm job)\n", backend,
+		    getenv("LPD_BACKEND") == backend ? " (from LPD_BACKEND)" :
+		    "");
+		free(sargs);
 		free(log_dir);
 		return (LPCTL_EXIT_USAGE);
+	}
+	if (backend == NULL || strcmp(backend, "local") == 0) {
+		if (so.nslurm_args != 0 || so.timeout_s != 0) {
+			fprintf(stderr, "lpctl run: --slurm-arg and "
+			    "--slurm-timeout need --backend slurm\n");
+			free(sargs);
+			free(log_dir);
+			return (LPCTL_EXIT_USAGE);
+		}
+		backend = NULL;
+	} else if (opts.tcp) {
+		fprintf(stderr, "lpctl run: --tcp: on Slurm every courier node "
+		    "serves TCP already\n");
+		free(sargs);
+		free(log_dir);
+		return (LPCTL_EXIT_USAGE);
+	}
+
+	if ((p = lpctl_load(argv[optind], name)) == NULL) {
+		free(sargs);
+		free(log_dir);
+		return (LPCTL_EXIT_USAGE);
+	}
+	if (backend != NULL && (exitcode = lpctl_read_program("run",
+	    argv[optind], &file, &text, &len)) != LPCTL_EXIT_OK) {
+		free(sargs);
+		free(log_dir);
+		lpd_program_free(p);
+		return (exitcode);
 	}
 
 	nc = getenv("NO_COLOR");
@@ -480,39 +567,71 @@ lpctl_run(int argc, char **argv)
 		    p->name, p->nnodes, p->nnodes == 1 ? "" : "s", log_dir);
 	}
 	rs.p = p;
+	prog_name = xstrdup(p->name);
 	rs.started = xcalloc(p->ngroups, sizeof *rs.started);
 	rs.ready = xcalloc(p->ngroups, sizeof *rs.ready);
 	rs.ended = xcalloc(p->ngroups, sizeof *rs.ended);
-	rs.run = lpd_run_start(rs.base, p, &opts, &cb, &rs, &cause);
-	if (rs.run == NULL) {
-		say(&rs, true, "%s; nothing was started", cause);
-		free(cause);
-		exitcode = LPCTL_EXIT_FAILED;
-		goto out;
+	if (backend != NULL) {
+		so.slurm_args = sargs;
+		so.agent = lpctl_self_path();
+		so.submit_host = getenv("LPD_SLURM_SUBMIT_HOST");
+		so.file_text = text;
+		so.file_len = len;
+		so.name = name;
+		so.run = opts;
+		so.say = run_slurm_say;
+		rs.slurm = lpd_slurm_start(rs.base, p, &so, &cb, &rs, &cause);
+		if (rs.slurm == NULL) {
+			say(&rs, true, "%s; nothing was started", cause);
+			free(cause);
+			exitcode = LPCTL_EXIT_USAGE;
+			goto out;
+		}
+		p = NULL;	/* the job's */
+	} else {
+		rs.run = lpd_run_start(rs.base, p, &opts, &cb, &rs, &cause);
+		if (rs.run == NULL) {
+			say(&rs, true, "%s; nothing was started", cause);
+			free(cause);
+			exitcode = LPCTL_EXIT_FAILED;
+			goto out;
+		}
 	}
 
 	while (!rs.done) {
 		if (event_base_dispatch(rs.base) != 0)
 			break;
 	}
+	if (rs.slurm != NULL) {
+		rs.status = rs.done ? lpd_slurm_status(rs.slurm) :
+		    LPD_STATUS_FAILED;
+		cause_s = lpd_slurm_cause(rs.slurm);
+	} else
+		cause_s = lpd_run_cause(rs.run);
 	if (!rs.done) {
 		say(&rs, true, "the event loop failed; killing every node");
-		lpd_run_stop(rs.run, true, "lpctl is failing");
+		run_stop(&rs, true, "lpctl is failing");
 		exitcode = LPCTL_EXIT_FAILED;
 	} else if (rs.status == LPD_STATUS_OK) {
 		if (!rs.quiet)
-			say(&rs, false, "program \"%s\" ended", p->name);
+			say(&rs, false, "program \"%s\" ended", prog_name);
 		exitcode = LPCTL_EXIT_OK;
+	} else if (rs.status == LPD_SLURM_REFUSED) {
+		say(&rs, true, "program \"%s\" did not start: %s", prog_name,
+		    cause_s != NULL ? cause_s : "Slurm refused it");
+		exitcode = LPCTL_EXIT_USAGE;
 	} else {
-		cause_s = lpd_run_cause(rs.run);
-		say(&rs, true, "program \"%s\" failed%s%s", p->name,
+		say(&rs, true, "program \"%s\" failed%s%s", prog_name,
 		    cause_s != NULL ? ": " : "", cause_s != NULL ? cause_s : "");
 		exitcode = LPCTL_EXIT_FAILED;
 	}
 	/* Stopped by a signal: the shell's convention, 128 + its number. */
-	if (rs.signo != 0 && exitcode != LPCTL_EXIT_FAILED)
+	if (rs.signo != 0 && exitcode == LPCTL_EXIT_OK)
 		exitcode = 128 + rs.signo;
-	lpd_run_free(rs.run);
+	if (rs.slurm != NULL)
+		lpd_slurm_free(rs.slurm);
+	else
+		lpd_run_free(rs.run);
 	p = NULL;	/* the run owned it */
 	sweep_orphans();
 
@@ -528,5 +647,9 @@ out:
 	free(rs.ready);
 	free(rs.ended);
 	free(log_dir);
+	free(prog_name);
+	free(sargs);
+	free(file);
+	free(text);
 	return (exitcode);
 }

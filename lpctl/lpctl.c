@@ -8,12 +8,15 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lpctl.h"
+#include "slurm.h"
 
 static const struct lpctl_cmd {
 	const char	*name;
@@ -23,7 +26,9 @@ static const struct lpctl_cmd {
 	int		(*exec)(int, char **);
 } cmds[] = {
 	{ "run", "run [--grace S] [--name NAME] [--log-dir DIR] "
-	    "[--log-max BYTES] [--log-keep N] [--tcp] [--quiet | -v] FILE",
+	    "[--log-max BYTES] [--log-keep N] [--tcp] [--quiet | -v] "
+	    "[--backend local|slurm] [--slurm-arg ARG]... [--slurm-timeout S] "
+	    "FILE",
 	    "run a program in the foreground, no daemon needed",
 	    "Checks FILE, starts every node, streams their output prefixed by\n"
 	    "[GROUP/INDEX], and exits with the program's status. Ctrl+C stops it\n"
@@ -40,7 +45,15 @@ static const struct lpctl_cmd {
 	    "  --quiet           print the nodes' output and failures only\n"
 	    "  -v, --verbose     a line for each node's start, readiness and\n"
 	    "                    end, also in groups of 5 or more (summed up\n"
-	    "                    otherwise)\n",
+	    "                    otherwise)\n"
+	    "  --backend B       where the nodes run: local (this machine, the\n"
+	    "                    default) or slurm (one Slurm job; its hosts\n"
+	    "                    run the nodes); default $LPD_BACKEND\n"
+	    "  --slurm-arg ARG   an option for srun, as --slurm-arg=--partition=gpu\n"
+	    "                    (repeat it for more)\n"
+	    "  --slurm-timeout S give up if Slurm has not given the job its\n"
+	    "                    hosts after S seconds (default 60); the job\n"
+	    "                    is cancelled and lpctl exits with status 2\n",
 	    lpctl_run },
 	{ "launch", "launch [--ready] [--ready-timeout S] [--wait] "
 	    "[--name NAME] [--grace S] [--socket PATH] FILE",
@@ -171,6 +184,19 @@ lpctl_usage(const char *name, bool error)
 	return (error ? LPCTL_EXIT_USAGE : LPCTL_EXIT_OK);
 }
 
+/* This lpctl's own path, for the hosts of a Slurm job to run. */
+const char *
+lpctl_self_path(void)
+{
+	static char	 path[PATH_MAX];
+	ssize_t		 n;
+
+	if ((n = readlink("/proc/self/exe", path, sizeof path - 1)) <= 0)
+		return ("lpctl");
+	path[n] = '\0';
+	return (path);
+}
+
 /* --OPTION S: seconds from 0 to 86400, or -1 after a message. */
 double
 lpctl_parse_seconds(const char *cmd, const char *opt, const char *s)
@@ -219,6 +245,9 @@ main(int argc, char **argv)
 		printf("lpctl %s\n", LPD_VERSION);
 		return (LPCTL_EXIT_OK);
 	}
+	/* The host agent of a Slurm job: srun runs it, not a user. */
+	if (strcmp(argv[1], "agent") == 0 && argc == 2)
+		return (lpd_slurm_agent_main());
 	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		if (strcmp(cmds[i].name, argv[1]) == 0) {
 			optind = 1;

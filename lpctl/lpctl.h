@@ -24,6 +24,7 @@
 int	lpctl_usage(const char *, bool);
 /* --OPTION S: seconds from 0 to 86400, or -1 after a message. */
 double	lpctl_parse_seconds(const char *, const char *, const char *);
+const char *lpctl_self_path(void);
 
 /* cmd-run.c */
 int	lpctl_run(int, char **);

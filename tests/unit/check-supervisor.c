@@ -1600,7 +1600,7 @@ START_TEST(test_supervisor_ops_restart)
 {
 	struct tctx		 t;
 	struct fake		 f;
-	struct lpd_node_ops	 ops = { fake_start, fake_signal, &f };
+	struct lpd_node_ops	 ops = { fake_start, fake_signal, &f, false };
 	struct lpd_run_opts	 opts;
 	struct lpd_node		*a, *b;
 	char			*want;
@@ -1658,7 +1658,7 @@ START_TEST(test_supervisor_ops_kill)
 {
 	struct tctx		 t;
 	struct fake		 f;
-	struct lpd_node_ops	 ops = { fake_start, fake_signal, &f };
+	struct lpd_node_ops	 ops = { fake_start, fake_signal, &f, false };
 	struct lpd_run_opts	 opts;
 	struct lpd_node		*a;
 	const char		*text = "{\"program\": \"ops\", \"nodes\": ["

@@ -5,32 +5,9 @@
 # ends a job's task; and the stop leaves no daemon. Skipped, and said so,
 # where Slurm is not installed or the test is not root.
 . "$(dirname "$0")/lib.sh"
-: "${SOURCE_ROOT:?SOURCE_ROOT is not set; run the tests with meson test}"
+. "$(dirname "$0")/slurm-lib.sh"
 
-PATH=$PATH:/usr/sbin
-for prog in slurmctld slurmd srun scancel squeue munged; do
-	if ! command -v "$prog" >/dev/null 2>&1; then
-		echo "$name: SKIP: Slurm is not installed (no $prog); Debian's" \
-		    "slurmctld slurmd slurm-client munge bring it"
-		exit 77
-	fi
-done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "$name: SKIP: Slurm's daemons run as root here; run as root"
-	exit 77
-fi
-
-cluster=$tmp/cluster
-slurm_stop() {
-	"$SOURCE_ROOT/scripts/slurm-cluster.sh" stop "$cluster" || true
-}
-trap 'slurm_stop; cleanup' EXIT
-
-"$SOURCE_ROOT/scripts/slurm-cluster.sh" start "$cluster" 3 \
-    >"$tmp/start.out" 2>&1 || fail "the cluster did not come up"
-expect "$tmp/start.out" "^SLURM_CONF=$cluster/slurm.conf"
-SLURM_CONF=$cluster/slurm.conf
-export SLURM_CONF
+slurm_start 3
 ok "three simulated hosts up"
 
 # A job of three tasks, one per host, each told its host's name.

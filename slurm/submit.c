@@ -363,6 +363,7 @@ static int
 srun_start(struct lpd_slurm *s, const struct lpd_slurm_opts *o,
     const char *connect, char **cause)
 {
+	static const struct timeval poll_tv = { 0, 50 * 1000 };
 	const char	*srun = o->srun != NULL ? o->srun : "srun";
 	char		**argv, **req, **envp, *e;
 	size_t		 nreq, n = 0, i, k;
@@ -435,11 +436,16 @@ srun_start(struct lpd_slurm *s, const struct lpd_slurm_opts *o,
 	s->out_ev = event_new(s->base, pfd[0], EV_READ | EV_PERSIST,
 	    srun_out_cb, s);
 	event_add(s->out_ev, NULL);
-	if ((s->srun_pidfd = pidfd_open(pid, 0)) == -1)
-		fatal("pidfd_open");
-	s->srun_ev = event_new(s->base, s->srun_pidfd, EV_READ | EV_PERSIST,
-	    srun_exit_cb, s);
-	event_add(s->srun_ev, NULL);
+	if ((s->srun_pidfd = pidfd_open(pid, 0)) != -1) {
+		s->srun_ev = event_new(s->base, s->srun_pidfd,
+		    EV_READ | EV_PERSIST, srun_exit_cb, s);
+		event_add(s->srun_ev, NULL);
+	} else {
+		/* No pidfds (an old kernel, valgrind): ask every 50 ms. */
+		s->srun_ev = event_new(s->base, -1, EV_PERSIST, srun_exit_cb,
+		    s);
+		event_add(s->srun_ev, &poll_tv);
+	}
 out:
 	for (i = 0; i < n; i++)
 		free(argv[i]);

@@ -41,6 +41,10 @@
 #define LPD_CTL_K_KWARGS	"kwargs"
 #define LPD_CTL_K_TIMEOUT_MS	"timeout_ms"
 #define LPD_CTL_K_TIMESTAMPS	"timestamps"
+#define LPD_CTL_K_BACKEND	"backend"	/* "local" or "slurm" */
+#define LPD_CTL_K_SLURM_ARGS	"slurm_args"	/* srun options */
+#define LPD_CTL_K_SLURM_TIMEOUT	"slurm_timeout"	/* seconds */
+#define LPD_CTL_K_AGENT		"agent"		/* lpctl's path */
 
 /* Where lpd listens by default, for root. */
 #define LPD_CTL_SOCKET_ROOT	"/run/lpd/lpd.sock"

@@ -197,9 +197,15 @@ lpctl_launch(int argc, char **argv)
 		{ "grace", required_argument, NULL, 'g' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "backend", required_argument, NULL, 'B' },
+		{ "slurm-arg", required_argument, NULL, 'A' },
+		{ "slurm-timeout", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lpctl_client		*cl;
+	courier_value			*extra = NULL, *sargs = NULL;
+	const char			*backend;
+	double				 stimeout = -1;
 	const char			*name = NULL;
 	char				*text, *file, *prog;
 	size_t				 len;
@@ -208,9 +214,25 @@ lpctl_launch(int argc, char **argv)
 	bool				 wait = false, ready = false;
 	int				 ch, exitcode = LPCTL_EXIT_OK;
 
+	backend = getenv("LPD_BACKEND");
+	if (backend != NULL && *backend == '\0')
+		backend = NULL;
 	while ((ch = getopt_long(argc, argv, "wrn:g:S:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'B':
+			backend = optarg;
+			break;
+		case 'A':
+			if (sargs == NULL)
+				sargs = courier_list_new();
+			courier_list_append(sargs, courier_string(optarg));
+			break;
+		case 'M':
+			if ((stimeout = lpctl_parse_seconds("launch",
+			    "slurm-timeout", optarg)) < 0)
+				goto usage;
+			break;
 		case 'w':
 			wait = true;
 			break;
@@ -220,7 +242,7 @@ lpctl_launch(int argc, char **argv)
 		case 'T':
 			if ((ready_s = lpctl_parse_seconds("launch",
 			    "ready-timeout", optarg)) < 0)
-				return (LPCTL_EXIT_USAGE);
+				goto usage;
 			ready = true;
 			break;
 		case 'n':
@@ -229,29 +251,62 @@ lpctl_launch(int argc, char **argv)
 		case 'g':
 			if ((grace = lpctl_parse_seconds("launch", "grace",
 			    optarg)) < 0)
-				return (LPCTL_EXIT_USAGE);
+				goto usage;
 			break;
 		case 'S':
 			lpctl_socket = optarg;
 			break;
 		case 'h':
+			if (sargs != NULL)
+				courier_value_unref(sargs);
 			return (lpctl_usage("launch", false));
 		default:
+			if (sargs != NULL)
+				courier_value_unref(sargs);
 			return (lpctl_usage("launch", true));
 		}
 	}
-	if (argc - optind != 1)
+	if (argc - optind != 1) {
+		if (sargs != NULL)
+			courier_value_unref(sargs);
 		return (lpctl_usage("launch", true));
+	}
+	if (backend != NULL && strcmp(backend, "local") != 0 &&
+	    strcmp(backend, "slurm") != 0) {
+		fprintf(stderr, "lpctl launch: backend \"%s\"%s: it is "
+		    "\"local\" (lpd's machine) or \"slurm\" (a Slurm job)\n",
+		    backend, getenv("LPD_BACKEND") == backend ?
+		    " (from LPD_BACKEND)" : "");
+		goto usage;
+	}
+	if (backend != NULL && strcmp(backend, "slurm") == 0) {
+		extra = courier_dict_new();
+		courier_dict_set(extra, LPD_CTL_K_BACKEND,
+		    courier_string("slurm"));
+		courier_dict_set(extra, LPD_CTL_K_AGENT,
+		    courier_string(lpctl_self_path()));
+		if (stimeout >= 0)
+			courier_dict_set(extra, LPD_CTL_K_SLURM_TIMEOUT,
+			    courier_double(stimeout));
+		if (sargs != NULL)
+			courier_dict_set(extra, LPD_CTL_K_SLURM_ARGS, sargs);
+		sargs = NULL;
+	} else if (sargs != NULL || stimeout >= 0) {
+		fprintf(stderr, "lpctl launch: --slurm-arg and --slurm-timeout "
+		    "need --backend slurm\n");
+		goto usage;
+	}
 	if ((exitcode = lpctl_read_program("launch", argv[optind], &file,
 	    &text, &len)) != LPCTL_EXIT_OK)
-		return (exitcode);
+		goto out;
 	if ((cl = lpctl_connect("launch", &exitcode)) == NULL) {
 		free(text);
 		free(file);
-		return (exitcode);
+		goto out;
 	}
 	exitcode = lpctl_launch_send(cl, argv[optind], file, text, len, name,
-	    grace, &prog);
+	    grace, extra, &prog);
+	extra = NULL;
 	free(text);
 	free(file);
 	if (exitcode != LPCTL_EXIT_OK) {
@@ -266,6 +321,15 @@ lpctl_launch(int argc, char **argv)
 		exitcode = lpctl_wait_end(cl, prog, true);
 	free(prog);
 	lpctl_disconnect(cl);
+	return (exitcode);
+
+usage:
+	exitcode = LPCTL_EXIT_USAGE;
+out:
+	if (sargs != NULL)
+		courier_value_unref(sargs);
+	if (extra != NULL)
+		courier_value_unref(extra);
 	return (exitcode);
 }
 
@@ -293,7 +357,8 @@ lpctl_read_program(const char *cmd, const char *arg, char **file,
  */
 int
 lpctl_launch_send(struct lpctl_client *cl, const char *arg, const char *file,
-    const char *text, size_t len, const char *name, double grace, char **prog)
+    const char *text, size_t len, const char *name, double grace,
+    courier_value *extra, char **prog)
 {
 	courier_value	*kw, *env, *v, *s;
 	char		 cwd[PATH_MAX];
@@ -301,6 +366,12 @@ lpctl_launch_send(struct lpctl_client *cl, const char *arg, const char *file,
 	int		 exitcode = LPCTL_EXIT_OK;
 
 	kw = courier_dict_new();
+	for (i = 0; extra != NULL && i < courier_dict_len(extra); i++) {
+		courier_dict_set(kw, courier_dict_key(extra, i),
+		    courier_value_ref(courier_dict_value(extra, i)));
+	}
+	if (extra != NULL)
+		courier_value_unref(extra);
 	courier_dict_set(kw, LPD_CTL_K_FILE, courier_string(file));
 	courier_dict_set(kw, LPD_CTL_K_TEXT, courier_bytes(text, len));
 	if (name != NULL && (s = courier_string(name)) != NULL)

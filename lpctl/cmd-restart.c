@@ -79,7 +79,7 @@ restart_program(struct lpctl_client *cl, const char *prog)
 			goto out_text;
 		}
 	}
-	exitcode = lpctl_launch_send(cl, file, path, text, len, prog, -1,
+	exitcode = lpctl_launch_send(cl, file, path, text, len, prog, -1, NULL,
 	    &name);
 	if (exitcode == LPCTL_EXIT_OK)
 		fprintf(stderr, "lpctl: launched \"%s\" again from %s\n", name,

@@ -577,7 +577,6 @@ lpctl_run(int argc, char **argv)
 		so.submit_host = getenv("LPD_SLURM_SUBMIT_HOST");
 		so.file_text = text;
 		so.file_len = len;
-		so.name = name;
 		so.run = opts;
 		so.say = run_slurm_say;
 		rs.slurm = lpd_slurm_start(rs.base, p, &so, &cb, &rs, &cause);

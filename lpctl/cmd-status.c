@@ -15,7 +15,7 @@
 
 #include "lpctl.h"
 
-#define NCOLS	7
+#define NCOLS	8	/* the last, HOST, for Slurm jobs only */
 
 /* "45s", "3m07s", "2h05m", "4d03h"; "-" for a negative or missing one. */
 static void
@@ -43,7 +43,8 @@ static char *
 cell(const courier_value *n, int col)
 {
 	static const char *const	 keys[NCOLS] = {
-		"name", "state", "pid", "restarts", "uptime", "exit", "address"
+		"name", "state", "pid", "restarts", "uptime", "exit", "address",
+		"host"
 	};
 	const courier_value		*f = courier_dict_get(n, keys[col]);
 	char				 buf[64], *s;
@@ -216,7 +217,8 @@ static void
 print_program(const courier_value *p, bool verbose, bool colour)
 {
 	static const char *const	 heads[NCOLS] = {
-		"NODE", "STATE", "PID", "RESTARTS", "UPTIME", "EXIT", "ADDRESS"
+		"NODE", "STATE", "PID", "RESTARTS", "UPTIME", "EXIT", "ADDRESS",
+		"HOST"
 	};
 	static const char *const	 gheads[] = {
 		"GROUP", "TYPE", "NODES"
@@ -225,7 +227,8 @@ print_program(const courier_value *p, bool verbose, bool colour)
 	const char			*cause, *w, *g, *last = NULL;
 	char				***cells, *up;
 	size_t				 n, i, k = 0;
-	int				 c;
+	int				 c, ncols;
+	bool				 slurm;
 
 	nodes = courier_dict_get(p, "nodes");
 	n = courier_list_len(nodes);
@@ -236,6 +239,13 @@ print_program(const courier_value *p, bool verbose, bool colour)
 	    up, lpctl_get_number(p, "uid", -1));
 	free(up);
 	printf("  file %s\n", lpctl_get_string(p, "file", "?"));
+	/* A Slurm job's nodes say where they run: one more column. */
+	slurm = strcmp(lpctl_get_string(p, "backend", "local"), "slurm") == 0;
+	if (slurm) {
+		printf("  Slurm job %s\n", lpctl_get_string(p, "job",
+		    "not allocated yet"));
+	}
+	ncols = slurm ? NCOLS : NCOLS - 1;
 	if ((cause = lpctl_get_string(p, "cause", NULL)) != NULL)
 		printf("  %s\n", cause);
 	/* What lpd cannot do for it now: write its logs, or its record. */
@@ -247,13 +257,13 @@ print_program(const courier_value *p, bool verbose, bool colour)
 	}
 
 	if (verbose) {
-		cells = table_new(n, NCOLS);
+		cells = table_new(n, ncols);
 		for (i = 0; i < n; i++) {
-			for (c = 0; c < NCOLS; c++)
+			for (c = 0; c < ncols; c++)
 				cells[i][c] = cell(courier_list_get(nodes, i),
 				    c);
 		}
-		print_table("  ", heads, cells, n, NCOLS, colour);
+		print_table("  ", heads, cells, n, ncols, colour);
 		free(cells);
 		return;
 	}

@@ -56,7 +56,8 @@ static const struct lpctl_cmd {
 	    "                    is cancelled and lpctl exits with status 2\n",
 	    lpctl_run },
 	{ "launch", "launch [--ready] [--ready-timeout S] [--wait] "
-	    "[--name NAME] [--grace S] [--socket PATH] FILE",
+	    "[--name NAME] [--grace S] [--backend local|slurm] "
+	    "[--slurm-arg ARG]... [--slurm-timeout S] [--socket PATH] FILE",
 	    "hand a program to lpd; --wait waits for its end",
 	    "Sends FILE, your environment and working folder to lpd, which runs\n"
 	    "the program; prints its name.\n\n"
@@ -70,7 +71,13 @@ static const struct lpctl_cmd {
 	    "  --wait            wait for the program's end; exit with its\n"
 	    "                    status\n"
 	    "  --name NAME       run under NAME instead of the file's program\n"
-	    "  --grace S         seconds between the stop notice and SIGKILL\n",
+	    "  --grace S         seconds between the stop notice and SIGKILL\n"
+	    "  --backend B       local (lpd's machine, the default) or slurm\n"
+	    "                    (one Slurm job, submitted by lpd); default\n"
+	    "                    $LPD_BACKEND\n"
+	    "  --slurm-arg ARG   an option for srun (repeatable)\n"
+	    "  --slurm-timeout S give up if Slurm gives no hosts in S seconds\n"
+	    "                    (default 60)\n",
 	    lpctl_launch },
 	{ "stop", "stop [--grace S] [--kill] [--no-wait] [--socket PATH] "
 	    "PROGRAM",

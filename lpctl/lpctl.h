@@ -63,7 +63,8 @@ int	lpctl_launch(int, char **);
 int	lpctl_read_program(const char *, const char *, char **, char **,
 	    size_t *);
 int	lpctl_launch_send(struct lpctl_client *, const char *, const char *,
-	    const char *, size_t, const char *, double, char **);
+	    const char *, size_t, const char *, double, courier_value *,
+	    char **);
 int	lpctl_wait_ready(struct lpctl_client *, const char *, double);
 int	lpctl_stop(int, char **);
 int	lpctl_wait(int, char **);

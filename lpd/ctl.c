@@ -166,9 +166,71 @@ ctl_hello(void *self, courier_request *req, courier_error **err)
 }
 
 /*
- * launch {file, text, name, env, cwd, grace}: file is the program file's
- * absolute path and text its content as lpctl read it; env (a list of
- * "K=V") and cwd are the user's.
+ * A launch's backend {backend, slurm_args, slurm_timeout, agent} into
+ * be (be->slurm_args the caller frees); 0, or -1 with *err.
+ */
+static int
+launch_backend(struct lpd_daemon *d, courier_request *req, uid_t uid,
+    struct lpd_backend *be, courier_error **err)
+{
+	const courier_value	*args;
+	const char		*backend, *a;
+	size_t			 i, n;
+
+	memset(be, 0, sizeof *be);
+	backend = kw_string(req, LPD_CTL_K_BACKEND);
+	if (backend == NULL || strcmp(backend, "local") == 0)
+		return (0);
+	if (strcmp(backend, "slurm") != 0) {
+		courier_error_set(err, COURIER_INVALID_ARGUMENT, "backend "
+		    "\"%s\": it is \"local\" or \"slurm\"", backend);
+		return (-1);
+	}
+	/* srun runs as lpd: only for lpd's own user. */
+	if (uid != d->uid) {
+		courier_error_set(err, COURIER_PERMISSION_DENIED, "this lpd "
+		    "runs as uid %lu and would submit your Slurm job as that "
+		    "user; start an lpd of your own (systemctl --user start "
+		    "lpd) or use lpctl run --backend slurm",
+		    (unsigned long)d->uid);
+		return (-1);
+	}
+	be->slurm = true;
+	be->agent = kw_string(req, LPD_CTL_K_AGENT);
+	if (be->agent == NULL || be->agent[0] != '/') {
+		courier_error_set(err, COURIER_INVALID_ARGUMENT, "a Slurm "
+		    "launch needs agent, the absolute path of lpctl");
+		return (-1);
+	}
+	be->slurm_timeout = kw_number(req, LPD_CTL_K_SLURM_TIMEOUT, 0);
+	if (be->slurm_timeout < 0 || be->slurm_timeout > 86400) {
+		courier_error_set(err, COURIER_INVALID_ARGUMENT,
+		    "slurm_timeout: seconds from 0 to 86400");
+		return (-1);
+	}
+	args = courier_request_kwarg(req, LPD_CTL_K_SLURM_ARGS);
+	n = courier_list_len(args);
+	be->slurm_args = xcalloc(n + 1, sizeof *be->slurm_args);
+	for (i = 0; i < n; i++) {
+		if ((a = courier_value_string(courier_list_get(args, i),
+		    NULL)) == NULL) {
+			courier_error_set(err, COURIER_INVALID_ARGUMENT,
+			    "slurm_args[%zu] is not a string", i);
+			free(be->slurm_args);
+			be->slurm_args = NULL;
+			return (-1);
+		}
+		be->slurm_args[i] = (char *)(uintptr_t)a;
+	}
+	be->nslurm_args = n;
+	return (0);
+}
+
+/*
+ * launch {file, text, name, env, cwd, grace, backend, slurm_args,
+ * slurm_timeout, agent}: file is the program file's absolute path and
+ * text its content as lpctl read it; env (a list of "K=V") and cwd are
+ * the user's.
  */
 static courier_value *
 ctl_launch(void *self, courier_request *req, courier_error **err)
@@ -179,6 +241,7 @@ ctl_launch(void *self, courier_request *req, courier_error **err)
 	const courier_value	*text_v, *env_v;
 	const char		*file, *name, *cwd, *text, *pathenv = NULL, *e;
 	char			**env = NULL, *cause = NULL;
+	struct lpd_backend	 be;
 	courier_value		*v;
 	size_t			 len = 0, i, n;
 	uid_t			 uid;
@@ -261,8 +324,14 @@ ctl_launch(void *self, courier_request *req, courier_error **err)
 			goto fail;
 		}
 	}
+	if (launch_backend(d, req, uid, &be, err) != 0)
+		goto fail;
+	be.cwd = cwd;
+	be.text = text;
+	be.len = len;
 	prog = lpd_prog_launch(d, p, uid, gid, env,
-	    kw_number(req, LPD_CTL_K_GRACE, -1), &cause);
+	    kw_number(req, LPD_CTL_K_GRACE, -1), &be, &cause);
+	free(be.slurm_args);
 	if (prog == NULL) {
 		courier_error_set(err, COURIER_FAILED_PRECONDITION, "%s; "
 		    "nothing was started", cause);
@@ -295,7 +364,7 @@ ctl_stop(void *self, courier_request *req, courier_error **err)
 	if ((prog = access_prog(d, req, err)) == NULL)
 		return (NULL);
 	(void)caller(req, &uid, NULL, err);
-	if (prog->run != NULL) {
+	if (!lpd_prog_ended(prog)) {
 		xasprintf(&why, "lpctl stop%s by uid %lu",
 		    kw_bool(req, LPD_CTL_K_KILL) ? " --kill" : "",
 		    (unsigned long)uid);
@@ -331,6 +400,13 @@ ctl_restart(void *self, courier_request *req, courier_error **err)
 		return (NULL);
 	if ((pn = access_node(prog, req, err)) == NULL)
 		return (NULL);
+	lpd_prog_sync(prog);
+	if (prog->run == NULL && !lpd_prog_ended(prog)) {
+		courier_error_set(err, COURIER_UNAVAILABLE, "program \"%s\" "
+		    "waits for its Slurm job; try again once its nodes start",
+		    prog->name);
+		return (NULL);
+	}
 	if (prog->run == NULL || (n = lpd_run_find(prog->run,
 	    pn->name)) == NULL) {
 		courier_error_set(err, COURIER_FAILED_PRECONDITION, "program "
@@ -705,6 +781,12 @@ node_request(struct lpd_daemon *d, courier_request *req, const char *method,
 	    (pn = access_node(prog, req, err)) == NULL)
 		return (NULL);
 	lpd_prog_sync(prog);
+	if (prog->run == NULL && !lpd_prog_ended(prog)) {
+		courier_error_set(err, COURIER_UNAVAILABLE, "program \"%s\" "
+		    "waits for its Slurm job; try again once its nodes start",
+		    prog->name);
+		return (NULL);
+	}
 	if (prog->run == NULL) {
 		courier_error_set(err, COURIER_FAILED_PRECONDITION, "program "
 		    "\"%s\" has ended (%s)", prog->name,

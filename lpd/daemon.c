@@ -38,6 +38,7 @@
 #include "log.h"
 #include "logfile.h"
 #include "record.h"
+#include "slurm.h"
 
 /* How long a burst of state changes gathers before the record is written. */
 #define RECORD_DELAY_MS	100
@@ -79,7 +80,7 @@ lpd_prog_find(struct lpd_daemon *d, const char *name)
 bool
 lpd_prog_ended(const struct lpd_prog *prog)
 {
-	return (prog->run == NULL);
+	return (prog->run == NULL && prog->slurm == NULL);
 }
 
 /* Whether no program runs: SIGTERM's shutdown may end. */
@@ -89,7 +90,7 @@ lpd_daemon_idle(struct lpd_daemon *d)
 	struct lpd_prog	*prog;
 
 	TAILQ_FOREACH(prog, &d->progs, entry) {
-		if (prog->run != NULL)
+		if (!lpd_prog_ended(prog))
 			return (false);
 	}
 	return (true);
@@ -103,6 +104,8 @@ pnode_sync(struct lpd_prog_node *pn, const struct lpd_node *n)
 	pn->state = xstrdup(lpd_node_state_name(n->state));
 	if (pn->address == NULL && n->address != NULL)
 		pn->address = xstrdup(n->address);
+	if (pn->host == NULL && n->host != NULL)
+		pn->host = xstrdup(n->host);
 	pn->pid = n->pid;
 	pn->status = n->status;
 	pn->restarts = n->restarts;
@@ -116,6 +119,11 @@ lpd_prog_sync(struct lpd_prog *prog)
 	struct lpd_node		*n;
 	size_t			 i;
 
+	if (prog->slurm != NULL && prog->job == NULL &&
+	    lpd_slurm_job(prog->slurm) != NULL)
+		prog->job = xstrdup(lpd_slurm_job(prog->slurm));
+	if (prog->slurm != NULL)
+		prog->run = lpd_slurm_run(prog->slurm);
 	if (prog->run == NULL)
 		return;
 	for (i = 0; i < prog->nnodes; i++) {
@@ -265,6 +273,19 @@ prog_output_cb(void *arg, struct lpd_node *n, bool err, const char *line,
 		prog_notify(prog, false);
 }
 
+/* What the Slurm backend says of the job, to lpd's log. */
+static void
+prog_slurm_say(void *arg, bool alert, const char *msg)
+{
+	struct lpd_prog	*prog = arg;
+
+	if (alert)
+		log_warn("%s: %s", prog->name, msg);
+	else
+		log_info("%s: %s", prog->name, msg);
+	lpd_prog_sync(prog);
+}
+
 static void
 prog_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
     const char *msg)
@@ -273,8 +294,12 @@ prog_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
 
 	switch (ev) {
 	case LPD_EV_STARTED:
-		log_info("%s: %s: started, pid %ld", prog->name, n->name,
-		    (long)n->pid);
+		if (n->host != NULL)
+			log_info("%s: %s: started on %s", prog->name, n->name,
+			    n->host);
+		else
+			log_info("%s: %s: started, pid %ld", prog->name,
+			    n->name, (long)n->pid);
 		break;
 	case LPD_EV_READY:
 		log_info("%s: %s: ready on %s", prog->name, n->name, msg);
@@ -316,8 +341,13 @@ prog_done_cb(void *arg, struct lpd_run *run, int status)
 	    LPD_PROG_FAILED;
 	prog->ended = lpd_realtime_now();
 	free(prog->cause);
-	cause = lpd_run_cause(run);
+	cause = prog->slurm != NULL ? lpd_slurm_cause(prog->slurm) :
+	    lpd_run_cause(run);
 	prog->cause = cause != NULL ? xstrdup(cause) : NULL;
+	cause = prog->cause;
+	/* A job Slurm did not start is a failure, here as anywhere. */
+	if (status != LPD_STATUS_OK)
+		prog->status = status = LPD_STATUS_FAILED;
 	for (i = 0; i < prog->nnodes; i++) {
 		if (prog->nodes[i].logf != NULL)
 			lpd_log_close(prog->nodes[i].logf);
@@ -332,8 +362,12 @@ prog_done_cb(void *arg, struct lpd_run *run, int status)
 	log_info("%s: ended: %s%s%s", prog->name,
 	    lpd_prog_state_name(prog->state), cause != NULL ? ": " : "",
 	    cause != NULL ? cause : "");
-	/* The core allows done to free the run. */
-	lpd_run_free(run);
+	/* The core allows done to free the run; so does the backend. */
+	if (prog->slurm != NULL)
+		lpd_slurm_free(prog->slurm);
+	else
+		lpd_run_free(run);
+	prog->slurm = NULL;
 	prog->run = NULL;
 	prog_record_now(prog);
 	prog_notify(prog, true);
@@ -369,10 +403,13 @@ lpd_prog_free(struct lpd_prog *prog)
 
 	if (prog->d->prog_gone != NULL)
 		prog->d->prog_gone(prog);
-	if (prog->run != NULL)
+	if (prog->slurm != NULL)
+		lpd_slurm_free(prog->slurm);
+	else if (prog->run != NULL)
 		lpd_run_free(prog->run);
 	for (i = 0; i < prog->nnodes; i++) {
 		pn = &prog->nodes[i];
+		free(pn->host);
 		free(pn->name);
 		free(pn->group);
 		free(pn->type);
@@ -388,6 +425,7 @@ lpd_prog_free(struct lpd_prog *prog)
 	free(prog->file);
 	free(prog->dir);
 	free(prog->cause);
+	free(prog->job);
 	free(prog);
 }
 
@@ -414,7 +452,8 @@ make_dir(const char *path, char **cause)
  */
 struct lpd_prog *
 lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
-    gid_t gid, char *const *env, double grace, char **cause)
+    gid_t gid, char *const *env, double grace, const struct lpd_backend *be,
+    char **cause)
 {
 	static const struct lpd_run_cb	 cb = {
 		.output = prog_output_cb,
@@ -422,6 +461,7 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 		.done = prog_done_cb,
 	};
 	struct lpd_run_opts		 opts;
+	struct lpd_slurm_opts		 so;
 	struct lpd_prog			*prog, *old;
 	struct lpd_prog_node		*pn;
 	struct lpd_group		*g;
@@ -497,9 +537,24 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 	prog->started = lpd_realtime_now();
 	/* The first event writes the record; the others mark it dirty. */
 	prog->launching = true;
-	prog->run = lpd_run_start(d->base, p, &opts, &cb, prog, cause);
+	prog->backend_slurm = be != NULL && be->slurm;
+	if (prog->backend_slurm) {
+		memset(&so, 0, sizeof so);
+		so.slurm_args = be->slurm_args;
+		so.nslurm_args = be->nslurm_args;
+		so.timeout_s = be->slurm_timeout;
+		so.agent = be->agent;
+		so.file_text = be->text;
+		so.file_len = be->len;
+		so.env = env;
+		so.cwd = be->cwd;
+		so.run.grace_s = grace;
+		so.say = prog_slurm_say;
+		prog->slurm = lpd_slurm_start(d->base, p, &so, &cb, prog, cause);
+	} else
+		prog->run = lpd_run_start(d->base, p, &opts, &cb, prog, cause);
 	prog->launching = false;
-	if (prog->run == NULL)
+	if (prog->run == NULL && prog->slurm == NULL)
 		goto fail;
 	if (old != NULL) {
 		TAILQ_REMOVE(&d->progs, old, entry);
@@ -524,6 +579,13 @@ fail:
 void
 lpd_prog_stop(struct lpd_prog *prog, bool kill, double grace, const char *why)
 {
+	if (prog->slurm != NULL) {
+		if (!kill && grace >= 0)
+			lpd_slurm_set_grace(prog->slurm, grace);
+		lpd_slurm_stop(prog->slurm, kill, why);
+		lpd_prog_changed(prog);
+		return;
+	}
 	if (prog->run == NULL)
 		return;
 	if (!kill && grace >= 0)
@@ -564,7 +626,7 @@ lpd_prog_forget(struct lpd_prog *prog)
 {
 	struct lpd_daemon	*d = prog->d;
 
-	if (prog->run != NULL)
+	if (!lpd_prog_ended(prog))
 		return;
 	log_info("%s: forgotten", prog->name);
 	remove_tree(prog->dir);
@@ -581,7 +643,7 @@ lpd_daemon_stop_all(struct lpd_daemon *d)
 
 	d->exiting = true;
 	TAILQ_FOREACH_SAFE(prog, &d->progs, entry, next) {
-		if (prog->run != NULL)
+		if (!lpd_prog_ended(prog))
 			lpd_prog_stop(prog, again, -1, again ?
 			    "lpd was asked again to stop" :
 			    "lpd is shutting down");
@@ -608,6 +670,8 @@ pnode_value(const struct lpd_prog_node *pn, double now, bool status)
 	    courier_null());
 	courier_dict_set(v, "address", pn->address != NULL ?
 	    courier_string(pn->address) : courier_null());
+	courier_dict_set(v, "host", pn->host != NULL ?
+	    courier_string(pn->host) : courier_null());
 	courier_dict_set(v, "restarts", courier_int(pn->restarts));
 	courier_dict_set(v, "started", pn->started > 0 ?
 	    courier_double(pn->started) : courier_null());
@@ -681,6 +745,10 @@ lpd_prog_value(struct lpd_prog *prog, bool status)
 	    courier_int(prog->status) : courier_null());
 	courier_dict_set(v, "cause", prog->cause != NULL ?
 	    courier_string(prog->cause) : courier_null());
+	courier_dict_set(v, "backend", courier_string(prog->backend_slurm ?
+	    "slurm" : "local"));
+	courier_dict_set(v, "job", prog->job != NULL ?
+	    courier_string(prog->job) : courier_null());
 	courier_dict_set(v, "started", courier_double(prog->started));
 	courier_dict_set(v, "ended", prog->ended > 0 ?
 	    courier_double(prog->ended) : courier_null());

@@ -50,7 +50,8 @@ struct lpd_prog_node {
 	char			*type;		/* "courier", "process" */
 	char			*state;		/* lpd_node_state_name or "lost" */
 	char			*address;	/* or NULL */
-	pid_t			 pid;		/* 0: none */
+	char			*host;		/* on Slurm: where; or NULL */
+	pid_t			 pid;		/* 0: none (or on its host) */
 	int			 status;	/* wait status, -1: none */
 	unsigned		 restarts;
 	double			 started;	/* 0: never */
@@ -85,6 +86,11 @@ struct lpd_prog {
 	double			 started;
 	double			 ended;		/* 0 while it runs */
 	struct lpd_run		*run;		/* NULL once it ended */
+	struct lpd_slurm	*slurm;		/* a Slurm job's, until it
+						   ends; run is its mirror
+						   once the nodes start */
+	char			*job;		/* the Slurm job's id */
+	bool			 backend_slurm;
 	struct lpd_prog_node	*nodes;
 	size_t			 nnodes;
 	struct event		*record_ev;	/* a coalesced record write,
@@ -126,12 +132,25 @@ struct lpd_daemon {
 	void			(*prog_gone)(struct lpd_prog *);
 };
 
+/* Where a launch runs its nodes: here, or as a Slurm job. */
+struct lpd_backend {
+	bool			 slurm;
+	char			**slurm_args;	/* borrowed strings */
+	size_t			 nslurm_args;
+	double			 slurm_timeout;	/* 0: the default */
+	const char		*agent;		/* lpctl, for srun to run */
+	const char		*cwd;		/* the user's */
+	const char		*text;		/* the program file's */
+	size_t			 len;
+};
+
 /* daemon.c: programs. */
 int		 lpd_daemon_load(struct lpd_daemon *);
 struct lpd_prog	*lpd_prog_new(struct lpd_daemon *, const char *);
 struct lpd_prog	*lpd_prog_find(struct lpd_daemon *, const char *);
 struct lpd_prog	*lpd_prog_launch(struct lpd_daemon *, struct lpd_program *,
-		    uid_t, gid_t, char *const *, double, char **);
+		    uid_t, gid_t, char *const *, double,
+		    const struct lpd_backend *, char **);
 void		 lpd_prog_stop(struct lpd_prog *, bool, double, const char *);
 void		 lpd_prog_forget(struct lpd_prog *);
 void		 lpd_prog_free(struct lpd_prog *);

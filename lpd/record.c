@@ -229,6 +229,10 @@ lpd_record_read(struct lpd_prog *prog, const char *state_dir, char **cause)
 	prog->cause = get_string(v, "cause");
 	prog->started = get_number(v, "started", 0);
 	prog->ended = get_number(v, "ended", 0);
+	prog->job = get_string(v, "job");
+	if ((state = get_string(v, "backend")) != NULL)
+		prog->backend_slurm = strcmp(state, "slurm") == 0;
+	free(state);
 	state = get_string(v, "state");
 	prog->state = LPD_PROG_LOST;
 	if (state != NULL) {
@@ -259,7 +263,11 @@ lpd_record_read(struct lpd_prog *prog, const char *state_dir, char **cause)
 		if ((pn->state = get_string(n, "state")) == NULL)
 			pn->state = xstrdup("lost");
 		pn->address = get_string(n, "address");
-		pn->pid = (pid_t)get_number(n, "pid", 0);
+		pn->host = get_string(n, "host");
+		/* A pid on another host is not ours to find, nor to kill:
+		 * its agent stopped it when this lpd died. */
+		pn->pid = pn->host != NULL ? 0 : (pid_t)get_number(n, "pid",
+		    0);
 		pn->status = (int)get_number(n, "wait_status", -1);
 		pn->restarts = (unsigned)get_number(n, "restarts", 0);
 		pn->started = get_number(n, "started", 0);

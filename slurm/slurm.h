@@ -43,7 +43,10 @@ struct lpd_slurm_opts {
 					   NULL: our host name's */
 	const char	*file_text;	/* the program file, as loaded */
 	size_t		 file_len;
-	const char	*name;		/* --name, or NULL */
+	char *const	*env;		/* srun's and so the nodes'; NULL:
+					   environ */
+	const char	*cwd;		/* where relative paths start; NULL:
+					   ours */
 	struct lpd_run_opts run;	/* the mirror's: log_dir, grace_s */
 	/* A message of the backend's own ("job 12: 3 hosts"). */
 	void		(*say)(void *arg, bool alert, const char *msg);
@@ -60,6 +63,8 @@ struct lpd_slurm *lpd_slurm_start(struct event_base *, struct lpd_program *,
 		    void *, char **);
 /* Stop as lpd_run_stop does; before the nodes start, cancel the job. */
 void		 lpd_slurm_stop(struct lpd_slurm *, bool kill, const char *);
+/* As lpd_run_set_grace; before the nodes start, for the stop to come. */
+void		 lpd_slurm_set_grace(struct lpd_slurm *, double);
 /* LPD_STATUS_OK, LPD_STATUS_FAILED or LPD_SLURM_REFUSED, once done. */
 int		 lpd_slurm_status(const struct lpd_slurm *);
 const char	*lpd_slurm_cause(const struct lpd_slurm *);

@@ -92,7 +92,8 @@ struct lpd_slurm {
 	char			*file;
 	char			*text;
 	size_t			 len;
-	char			*name;
+	char			*path;		/* PATH, for the commands */
+	char			*cwd;
 	char			 token[RV_TOKEN_LEN + 1];
 	courier_server		*server;
 
@@ -364,6 +365,7 @@ srun_start(struct lpd_slurm *s, const struct lpd_slurm_opts *o,
     const char *connect, char **cause)
 {
 	static const struct timeval poll_tv = { 0, 50 * 1000 };
+	char *const	*env = o->env != NULL ? o->env : environ;
 	const char	*srun = o->srun != NULL ? o->srun : "srun";
 	char		**argv, **req, **envp, *e;
 	size_t		 nreq, n = 0, i, k;
@@ -389,11 +391,11 @@ srun_start(struct lpd_slurm *s, const struct lpd_slurm_opts *o,
 	argv[n++] = xstrdup(o->agent);
 	argv[n++] = xstrdup("agent");
 
-	for (k = 0; environ[k] != NULL; k++)
+	for (k = 0; env[k] != NULL; k++)
 		continue;
 	envp = xcalloc(k + 3, sizeof *envp);
-	for (i = 0, k = 0; environ[i] != NULL; i++) {
-		e = environ[i];
+	for (i = 0, k = 0; env[i] != NULL; i++) {
+		e = env[i];
 		if (strncmp(e, RV_ENV_CONNECT "=", sizeof RV_ENV_CONNECT) != 0 &&
 		    strncmp(e, RV_ENV_TOKEN "=", sizeof RV_ENV_TOKEN) != 0)
 			envp[k++] = e;
@@ -715,8 +717,6 @@ rv_place(struct lpd_slurm *s)
 	struct lpd_slurm_host	*hosts;
 	courier_value		*r, *mine;
 	char			*cause = NULL, *list = NULL, *old;
-	const char		*path;
-	char			 cwd[PATH_MAX];
 	size_t			 i;
 	unsigned		 h;
 
@@ -750,9 +750,6 @@ rv_place(struct lpd_slurm *s)
 	s->phase = PH_BIND;
 	evtimer_del(s->timer);
 
-	path = getenv("PATH");
-	if (getcwd(cwd, sizeof cwd) == NULL)
-		snprintf(cwd, sizeof cwd, "/");
 	for (h = 0; h < s->nhosts; h++) {
 		mine = courier_list_new();
 		for (i = 0; i < s->pv->nnodes; i++) {
@@ -764,9 +761,8 @@ rv_place(struct lpd_slurm *s)
 		courier_dict_set(r, "program", courier_bytes(s->text, s->len));
 		courier_dict_set(r, "file", courier_string(s->file));
 		courier_dict_set(r, "name", courier_string(s->pv->name));
-		courier_dict_set(r, "path", courier_string(path != NULL ?
-		    path : "/usr/bin:/bin"));
-		courier_dict_set(r, "cwd", courier_string(cwd));
+		courier_dict_set(r, "path", courier_string(s->path));
+		courier_dict_set(r, "cwd", courier_string(s->cwd));
 		courier_dict_set(r, "nodes", mine);
 		courier_request_reply(s->agents[h].join_req, r);
 		s->agents[h].join_req = NULL;
@@ -1166,7 +1162,8 @@ lpd_slurm_start(struct event_base *base, struct lpd_program *p,
 	struct lpd_slurm	*s;
 	struct timeval		 tv;
 	uint8_t			 rnd[RV_TOKEN_LEN / 2];
-	char			*host, *connect;
+	char *const		*env;
+	char			*host, *connect, cwd[PATH_MAX];
 	size_t			 i;
 
 	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
@@ -1191,6 +1188,19 @@ lpd_slurm_start(struct event_base *base, struct lpd_program *p,
 	s->len = o->file_len;
 	s->srun_out = -1;
 	s->srun_pidfd = -1;
+	env = o->env != NULL ? o->env : environ;
+	for (i = 0; env[i] != NULL; i++) {
+		if (strncmp(env[i], "PATH=", 5) == 0)
+			s->path = xstrdup(env[i] + 5);
+	}
+	if (s->path == NULL)
+		s->path = xstrdup("/usr/local/bin:/usr/bin:/bin");
+	if (o->cwd != NULL)
+		s->cwd = xstrdup(o->cwd);
+	else if (getcwd(cwd, sizeof cwd) != NULL)
+		s->cwd = xstrdup(cwd);
+	else
+		s->cwd = xstrdup("/");
 	s->nnodes = p->nnodes;
 	s->placed = xcalloc(p->nnodes, sizeof *s->placed);
 	s->addresses = xcalloc(p->nnodes, sizeof *s->addresses);
@@ -1248,6 +1258,15 @@ lpd_slurm_stop(struct lpd_slurm *s, bool kill, const char *why)
 	case PH_DONE:
 		break;
 	}
+}
+
+void
+lpd_slurm_set_grace(struct lpd_slurm *s, double grace_s)
+{
+	if (s->run != NULL)
+		lpd_run_set_grace(s->run, grace_s);
+	else
+		s->ropts.grace_s = grace_s;
 }
 
 int
@@ -1330,5 +1349,7 @@ lpd_slurm_free(struct lpd_slurm *s)
 	free(s->cause);
 	free(s->file);
 	free(s->text);
+	free(s->path);
+	free(s->cwd);
 	free(s);
 }

@@ -41,6 +41,12 @@
 
 #define REPORT_INFLIGHT_MAX	64	/* report calls, then lines wait */
 #define REPORT_BYTES_MAX	(16 * 1024 * 1024) /* waiting, then lost */
+/*
+ * A node's end is reported this late, so that a signal from Slurm that
+ * reached the node and us at once is told first: scancel signals every
+ * process of the job, and the node's end is the cancel's doing.
+ */
+#define EXIT_HOLD_MS		50
 
 struct agent {
 	struct event_base	*base;
@@ -58,6 +64,8 @@ struct agent {
 	bool			 any_lost;
 	bool			*start_failed;	/* per node */
 	struct event		*flush_ev;
+	struct event		*hold_ev;	/* an end waits for it */
+	bool			 holding;
 
 	bool			 exiting;	/* told to, or on our own */
 	bool			 cancelled;
@@ -176,6 +184,37 @@ report_add(struct agent *a, courier_value *item)
 	if (a->items == NULL)
 		a->items = courier_list_new();
 	courier_list_append(a->items, item);
+	if (!a->holding)
+		event_active(a->flush_ev, 0, 0);
+}
+
+/* A node's end: sent EXIT_HOLD_MS from now, with what comes meanwhile. */
+static void
+report_exit(struct agent *a, courier_value *item)
+{
+	struct timeval	 tv = { 0, EXIT_HOLD_MS * 1000 };
+
+	report_add(a, item);
+	if (!a->holding) {
+		a->holding = true;
+		evtimer_add(a->hold_ev, &tv);
+	}
+}
+
+/* What the submit side must hear before the rest: at the head. */
+static void
+report_first(struct agent *a, courier_value *item)
+{
+	courier_value	*old = a->items;
+	size_t		 i;
+
+	a->items = courier_list_new();
+	courier_list_append(a->items, item);
+	for (i = 0; old != NULL && i < courier_list_len(old); i++)
+		courier_list_append(a->items,
+		    courier_value_ref(courier_list_get(old, i)));
+	if (old != NULL)
+		courier_value_unref(old);
 	event_active(a->flush_ev, 0, 0);
 }
 
@@ -211,8 +250,17 @@ report_done_cb(courier_future *f, void *arg)
 	}
 	courier_error_free(err);
 	courier_future_free(f);
-	if (a->items != NULL)
+	if (a->items != NULL && !a->holding)
 		event_active(a->flush_ev, 0, 0);
+}
+
+static void
+hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent	*a = arg;
+
+	a->holding = false;
+	event_active(a->flush_ev, 0, 0);
 }
 
 /* Send what was gathered this turn, as one report. */
@@ -235,7 +283,8 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		a->any_lost = false;
 	}
-	if (a->items == NULL || a->inflight >= REPORT_INFLIGHT_MAX)
+	if (a->items == NULL || a->holding ||
+	    a->inflight >= REPORT_INFLIGHT_MAX)
 		return;
 	kw = kwargs(a);
 	courier_dict_set(kw, "items", a->items);
@@ -292,7 +341,7 @@ run_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
 	case LPD_EV_EXITED:
 		status = a->start_failed[n->slot] ? -1 : n->status;
 		a->start_failed[n->slot] = false;
-		report_add(a, courier_args(courier_int(RV_EXITED),
+		report_exit(a, courier_args(courier_int(RV_EXITED),
 		    courier_int(slot), courier_int(status)));
 		break;
 	case LPD_EV_STOPPING:
@@ -408,7 +457,7 @@ signal_cb(evutil_socket_t signo, short what, void *arg)
 	xasprintf(&why, "Slurm stopped the job (scancel or a limit): %s on "
 	    "%s", sigabbrev_np(signo) != NULL ? sigabbrev_np(signo) : "?",
 	    a->host);
-	report_add(a, courier_args(courier_int(RV_CANCELLED),
+	report_first(a, courier_args(courier_int(RV_CANCELLED),
 	    courier_string(why)));
 	lpd_run_stop(a->run, false, why);
 	free(why);
@@ -644,7 +693,11 @@ lpd_slurm_agent_main(void)
 	a.start_failed = xcalloc(a.p->nnodes, sizeof *a.start_failed);
 	if ((a.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
+	/* Slurm's signals first, before the ends they cause. */
+	if (event_base_priority_init(a.base, 2) != 0)
+		fatalx("event_base_priority_init failed");
 	a.flush_ev = event_new(a.base, -1, 0, flush_cb, &a);
+	a.hold_ev = evtimer_new(a.base, hold_cb, &a);
 	if ((a.client = courier_client_new(connect, &cause)) == NULL ||
 	    courier_client_set_base(a.client, a.base) != 0)
 		fatalx("courier_client_new: %s", cause);
@@ -652,6 +705,7 @@ lpd_slurm_agent_main(void)
 	for (i = 0; i < 2; i++) {
 		sigev[i] = evsignal_new(a.base, i == 0 ? SIGTERM : SIGINT,
 		    signal_cb, &a);
+		event_priority_set(sigev[i], 0);
 		event_add(sigev[i], NULL);
 	}
 
@@ -685,6 +739,7 @@ out:
 	for (i = 0; i < 2; i++)
 		event_free(sigev[i]);
 	event_free(a.flush_ev);
+	event_free(a.hold_ev);
 	event_base_free(a.base);
 	free(a.lost);
 	free(a.start_failed);

@@ -76,7 +76,8 @@ ok "the same program file runs on one machine"
 
 # --- every node told its host and job by Slurm; Ctrl+C stops them all.
 waiting_program where 3
-timeout 120 "$LPCTL" run --backend slurm --slurm-arg=--ntasks-per-node=1 \
+# No timeout(1) around it: it would pass the signal on twice.
+"$LPCTL" run --backend slurm --slurm-arg=--ntasks-per-node=1 \
     --log-dir "$tmp/logs-where" "$tmp/where.json" >"$tmp/where.out" \
     2>"$tmp/where.err" &
 pid=$!
@@ -99,7 +100,7 @@ ok "each node runs where Slurm says; Ctrl+C stops every host's nodes"
 
 # --- scancel: the program stops the same way, and fails.
 waiting_program cancelled 3
-timeout 120 "$LPCTL" run --backend slurm --slurm-arg=--ntasks-per-node=1 \
+"$LPCTL" run --backend slurm --slurm-arg=--ntasks-per-node=1 \
     --log-dir "$tmp/logs-cancel" "$tmp/cancelled.json" \
     >"$tmp/cancel.out" 2>"$tmp/cancel.err" &
 pid=$!
@@ -220,3 +221,68 @@ gone "$hog" 20 || fail "the hog's srun outlived scancel"
 no_jobs
 no_nodes_left
 ok "no allocation within --slurm-timeout: cancelled, exit 2"
+
+# --- through lpd: launch, status with hosts, call, logs, stop.
+start_lpd
+sed 's/"rounds": 3/"rounds": 100000000/' "$cp_dir/consumer_producers.json" \
+    >"$tmp/long-cp.json"
+# The nodes' commands are found on the PATH that lpctl hands to lpd.
+launch_cp() {
+	(PATH=$cp_dir:$PATH; lpctl_d 0 "$1" launch --backend slurm \
+	    --slurm-arg=--ntasks-per-node=2 --name "$2" --ready-timeout 60 \
+	    "$tmp/long-cp.json")
+}
+launch_cp launch viad
+lpctl_d 0 status status -v viad
+expect "$tmp/status.out" '^  Slurm job [0-9]+$'
+expect "$tmp/status.out" '^  NODE +STATE +PID +RESTARTS +UPTIME +EXIT +ADDRESS +HOST$'
+expect "$tmp/status.out" '^  producer/0 +running .* tcp:127\.0\.0\.2:[0-9]+ +n1$'
+expect "$tmp/status.out" '^  consumer/0 +running .* tcp:127\.0\.0\.4:[0-9]+ +n3$'
+lpctl_d 0 json status --json viad
+[ "$(json 'j["programs"][0]["backend"]' "$tmp/json.out")" = slurm ] ||
+    fail "status --json: backend is not slurm"
+[ "$(json 'j["programs"][0]["nodes"][2]["host"]' "$tmp/json.out")" = n2 ] ||
+    fail "status --json: producer/2 is not on n2"
+job=$(json 'j["programs"][0]["job"]' "$tmp/json.out")
+[ "$(squeue -h -j "$job" -o '%j')" = viad ] ||
+    fail "squeue does not show job $job as viad"
+lpctl_d 0 call call viad producer/3 work 21
+expect "$tmp/call.out" '^21$'
+wait_for_log() {
+	i=0
+	until "$LPCTL" --socket "$sock" logs viad consumer/0 \
+	    >"$tmp/logs.out" 2>&1 && grep -q 'round 1:' "$tmp/logs.out"; do
+		i=$((i + 1))
+		[ "$i" -le 200 ] || fail "no round 1 in consumer/0's log"
+		sleep 0.05
+	done
+}
+wait_for_log
+ok "through lpd: status shows job $job and each node's host; call, logs"
+
+lpctl_d 0 stop stop viad
+lpctl_d 0 wait wait viad
+no_jobs
+ok "lpctl stop ends the program and the job"
+
+# scancel, seen through lpd.
+launch_cp launch2 cancelled2
+lpctl_d 0 json2 status --json cancelled2
+scancel "$(json 'j["programs"][0]["job"]' "$tmp/json2.out")"
+lpctl_d 1 wait2 wait cancelled2
+lpctl_d 1 status2 status cancelled2
+expect "$tmp/status2.out" 'Slurm stopped the job \(scancel or a limit\)'
+no_jobs
+ok "scancel: lpd shows the program failed, and why"
+
+# lpd killed: the agents stop the nodes and the job ends.
+launch_cp launch3 orphan2
+kill -KILL "$lpd_pid"
+no_jobs
+i=0
+while pgrep -x producer >/dev/null || pgrep -x consumer >/dev/null; do
+	i=$((i + 1))
+	[ "$i" -le 100 ] || fail "nodes outlived lpd by 10 s"
+	sleep 0.1
+done
+ok "SIGKILL to lpd: the job and every node end"

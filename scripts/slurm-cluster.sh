@@ -14,6 +14,7 @@
 #						(eval it: SLURM_CONF=...)
 #
 # start prints the env line too. A start that fails stops what it began.
+# Each host has 4 CPUs, or SLURM_CLUSTER_CPUS (a benchmark's hundreds).
 set -eu
 
 usage() {
@@ -122,7 +123,7 @@ start() {
 		nodes=
 		while [ "$i" -le "$n" ]; do
 			echo "NodeName=n$i NodeAddr=127.0.0.$((i + 1))" \
-			    "Port=$((6818 + i)) CPUs=4 RealMemory=1024"
+			    "Port=$((6818 + i)) CPUs=${SLURM_CLUSTER_CPUS:-4} RealMemory=1024"
 			nodes="${nodes:+$nodes,}n$i"
 			i=$((i + 1))
 		done

@@ -1,9 +1,10 @@
 /*
  * check-program.c: unit tests of the program file: good files and their
- * defaults, command and cwd resolution, handle references and the edges
- * they draw, node configs with addresses, the DOT graph, and a corpus of
- * bad files (tests/data/bad/NAME.json) whose expected errors are listed in
- * NAME.err, one substring per line, in order.
+ * defaults, a node's "resources", command and cwd resolution, handle
+ * references and the edges they draw, node configs with addresses, the
+ * DOT graph, and a corpus of bad files (tests/data/bad/NAME.json) whose
+ * expected errors are listed in NAME.err, one substring per line, in
+ * order.
  */
 #include <sys/stat.h>
 
@@ -321,6 +322,10 @@ START_TEST(test_program_defaults)
 	ck_assert_ptr_null(g->env[0]);
 	ck_assert_str_eq(g->cwd, p->dir);
 	ck_assert_uint_eq(g->nedges, 0);
+	/* No "resources": one CPU, Slurm's default memory, no GPU. */
+	ck_assert_uint_eq(g->cpus, 1);
+	ck_assert_uint_eq(g->mem_mb, 0);
+	ck_assert_uint_eq(g->gpus, 0);
 	s = config_of(p, 0, 0);
 	ck_assert_str_eq(s, "null");
 	free(s);
@@ -360,6 +365,49 @@ START_TEST(test_program_fields)
 	    "\"nodes\": [{\"group\": \"a\", \"type\": \"process\","
 	    "\"command\": [\"true\"]}]}");
 	ck_assert(p->grace_s == 0.0);
+	lpd_program_free(p);
+}
+END_TEST
+
+/*
+ * "resources": what each node of a group needs of a host, stored in the
+ * group for the Slurm backend; keys left out keep their defaults.
+ */
+START_TEST(test_program_resources)
+{
+	struct lpd_program	*p;
+	struct lpd_group	*g;
+
+	p = text_ok("{\"program\": \"r\", \"nodes\": ["
+	    "{\"group\": \"a\", \"type\": \"process\","
+	    " \"command\": [\"true\"], \"replicas\": 2,"
+	    " \"resources\": {\"cpus\": 2, \"mem_mb\": 4096, \"gpus\": 1}},"
+	    "{\"group\": \"b\", \"type\": \"courier\","
+	    " \"command\": [\"true\"], \"resources\": {\"mem_mb\": 512}},"
+	    "{\"group\": \"c\", \"type\": \"process\","
+	    " \"command\": [\"true\"], \"resources\": {}},"
+	    "{\"group\": \"d\", \"type\": \"process\","
+	    " \"command\": [\"true\"], \"resources\": {\"cpus\": 4096,"
+	    " \"mem_mb\": 4294967296, \"gpus\": 1024}}]}");
+	ck_assert_uint_eq(p->ngroups, 4);
+	g = &p->groups[0];
+	ck_assert_uint_eq(g->cpus, 2);
+	ck_assert_uint_eq(g->mem_mb, 4096);
+	ck_assert_uint_eq(g->gpus, 1);
+	ck_assert_uint_eq(g->replicas, 2);
+	g = &p->groups[1];
+	ck_assert_uint_eq(g->cpus, 1);
+	ck_assert_uint_eq(g->mem_mb, 512);
+	ck_assert_uint_eq(g->gpus, 0);
+	g = &p->groups[2];
+	ck_assert_uint_eq(g->cpus, 1);
+	ck_assert_uint_eq(g->mem_mb, 0);
+	ck_assert_uint_eq(g->gpus, 0);
+	/* The largest of each, mem_mb past 32 bits. */
+	g = &p->groups[3];
+	ck_assert_uint_eq(g->cpus, LPD_CPUS_MAX);
+	ck_assert(g->mem_mb == (uint64_t)LPD_MEM_MB_MAX);
+	ck_assert_uint_eq(g->gpus, LPD_GPUS_MAX);
 	lpd_program_free(p);
 }
 END_TEST
@@ -887,6 +935,93 @@ START_TEST(test_program_suggest)
 }
 END_TEST
 
+/*
+ * Load a program whose second node entry has "resources": res (JSON
+ * text), which must fail with one error; the caller frees it.
+ */
+static char *
+resources_fail(const char *res)
+{
+	char	*text, *cause;
+
+	xasprintf(&text, "{\"program\": \"r\", \"nodes\": ["
+	    "{\"group\": \"a\", \"type\": \"process\","
+	    " \"command\": [\"true\"], \"resources\": {\"cpus\": 2}},"
+	    "{\"group\": \"b\", \"type\": \"process\","
+	    " \"command\": [\"true\"], \"resources\": %s}]}", res);
+	cause = text_fails(text);
+	free(text);
+	ck_assert_msg(count_lines(cause) == 1, "%s: %s", res, cause);
+	return (cause);
+}
+
+/* Check that res fails with want, at its place, after the file's path. */
+static void
+check_resources_error(const char *res, const char *want)
+{
+	char	*cause, *path;
+
+	cause = resources_fail(res);
+	xasprintf(&path, "%s/prog.json: ", tmpdir);
+	ck_assert_msg(strncmp(cause, path, strlen(path)) == 0,
+	    "%s: %s", res, cause);
+	ck_assert_msg(strcmp(cause + strlen(path), want) == 0,
+	    "%s: \"%s\", not \"%s\"", res, cause + strlen(path), want);
+	free(path);
+	free(cause);
+}
+
+/* Bad "resources", each named by its place and what it must be. */
+START_TEST(test_program_resources_errors)
+{
+	char	*cause;
+
+	check_resources_error("{\"cpus\": 0}", "nodes[1].resources.cpus: "
+	    "must be an integer from 1 to 4096, not 0");
+	check_resources_error("{\"cpus\": \"2\"}", "nodes[1].resources.cpus: "
+	    "must be an integer from 1 to 4096, not \"2\"");
+	check_resources_error("{\"cpus\": 1.5}", "nodes[1].resources.cpus: "
+	    "must be an integer from 1 to 4096, not 1.5");
+	check_resources_error("{\"cpus\": 4097}", "nodes[1].resources.cpus: "
+	    "must be an integer from 1 to 4096, not 4097");
+	check_resources_error("{\"cpus\": null}", "nodes[1].resources.cpus: "
+	    "must be an integer from 1 to 4096, not null");
+	check_resources_error("{\"cpu\": 2}", "nodes[1].resources.cpu: "
+	    "unknown key \"cpu\" (did you mean \"cpus\"?)");
+	check_resources_error("{\"gpu\": 1}", "nodes[1].resources.gpu: "
+	    "unknown key \"gpu\" (did you mean \"gpus\"?)");
+	check_resources_error("[2]", "nodes[1].resources: must be an object "
+	    "such as {\"cpus\": 2, \"mem_mb\": 4096, \"gpus\": 1}, "
+	    "not an array");
+	check_resources_error("2", "nodes[1].resources: must be an object "
+	    "such as {\"cpus\": 2, \"mem_mb\": 4096, \"gpus\": 1}, not 2");
+	check_resources_error("{\"gpus\": -1}", "nodes[1].resources.gpus: "
+	    "must be an integer from 0 to 1024, not -1");
+	check_resources_error("{\"gpus\": 1025}", "nodes[1].resources.gpus: "
+	    "must be an integer from 0 to 1024, not 1025");
+	check_resources_error("{\"mem_mb\": 4294967297}",
+	    "nodes[1].resources.mem_mb: must be an integer from 0 to "
+	    "4294967296 (MiB), not 4294967297");
+	check_resources_error("{\"mem_mb\": -1}",
+	    "nodes[1].resources.mem_mb: must be an integer from 0 to "
+	    "4294967296 (MiB), not -1");
+
+	/* Every bad key of one object is reported, in the file's order. */
+	cause = text_fails("{\"program\": \"r\", \"nodes\": ["
+	    "{\"group\": \"a\", \"type\": \"process\","
+	    " \"command\": [\"true\"],"
+	    " \"resources\": {\"cpus\": 0, \"gpus\": -1}}]}");
+	ck_assert_uint_eq(count_lines(cause), 2);
+	ck_assert_msg(strstr(cause, "nodes[0].resources.cpus: must be an "
+	    "integer from 1 to 4096, not 0\n") != NULL, "%s", cause);
+	ck_assert_msg(strstr(cause, "nodes[0].resources.gpus: must be an "
+	    "integer from 0 to 1024, not -1") != NULL, "%s", cause);
+	ck_assert_msg(strstr(cause, "resources.cpus") <
+	    strstr(cause, "resources.gpus"), "%s", cause);
+	free(cause);
+}
+END_TEST
+
 START_TEST(test_program_many_errors)
 {
 	struct lpd_program	*p;
@@ -1035,6 +1170,7 @@ program_suite(void)
 	tcase_add_test(tc, test_program_example);
 	tcase_add_test(tc, test_program_defaults);
 	tcase_add_test(tc, test_program_fields);
+	tcase_add_test(tc, test_program_resources);
 	tcase_add_test(tc, test_program_replay);
 	suite_add_tcase(s, tc);
 
@@ -1067,6 +1203,7 @@ program_suite(void)
 	tcase_add_test(tc, test_program_unreadable);
 	tcase_add_test(tc, test_program_syntax);
 	tcase_add_test(tc, test_program_suggest);
+	tcase_add_test(tc, test_program_resources_errors);
 	tcase_add_test(tc, test_program_many_errors);
 	tcase_add_test(tc, test_program_free_null);
 	tcase_add_test(tc, test_program_bad_files);

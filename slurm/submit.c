@@ -57,6 +57,7 @@ extern char **environ;
 #define SRUN_LINES	8		/* srun's last lines, for errors */
 #define SRUN_LINE_MAX	1024
 #define END_WAIT_S	15		/* for srun after the agents exit */
+#define JOIN_WAIT_S	60		/* for every host, after the first */
 
 enum phase {
 	PH_SUBMIT,
@@ -225,17 +226,17 @@ srun_line(struct lpd_slurm *s, const char *line)
 	}
 }
 
-static void
-srun_out_cb(evutil_socket_t fd, short what, void *arg)
+/* Read srun's output once; whether there may be more. */
+static bool
+srun_read(struct lpd_slurm *s)
 {
-	struct lpd_slurm	*s = arg;
 	char			 buf[4096], *nl, *p;
 	ssize_t			 n;
 	size_t			 k;
 
-	n = read(fd, buf, sizeof buf);
+	n = read(s->srun_out, buf, sizeof buf);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return (false);
 	if (n <= 0) {
 		if (s->partlen != 0) {
 			s->part[s->partlen] = '\0';
@@ -243,7 +244,7 @@ srun_out_cb(evutil_socket_t fd, short what, void *arg)
 			s->partlen = 0;
 		}
 		event_del(s->out_ev);
-		return;
+		return (false);
 	}
 	for (p = buf; p < buf + n; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(buf + n - p));
@@ -258,6 +259,13 @@ srun_out_cb(evutil_socket_t fd, short what, void *arg)
 		srun_line(s, s->part);
 		s->partlen = 0;
 	}
+	return (true);
+}
+
+static void
+srun_out_cb(evutil_socket_t fd, short what, void *arg)
+{
+	srun_read(arg);
 }
 
 /* Cancel the job through scancel, waiting for it (an error path). */
@@ -287,9 +295,10 @@ srun_exit_cb(evutil_socket_t fd, short what, void *arg)
 	s->srun = 0;
 	s->srun_status = status;
 	event_del(s->srun_ev);
-	/* What it still had to say. */
-	while (event_pending(s->out_ev, EV_READ, NULL))
-		srun_out_cb(s->srun_out, EV_READ, s);
+	/* What it still had to say (bounded: a helper of its may hold the
+	 * pipe open). */
+	for (i = 0; i < 64 && srun_read(s); i++)
+		continue;
 	lpd_wait_string(status, how, sizeof how);
 
 	switch (s->phase) {
@@ -568,6 +577,15 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	switch (s->phase) {
 	case PH_SUBMIT:
+		if (s->njoined != 0) {
+			/* The hosts came; an agent did not. */
+			job_fail_early(s, LPD_STATUS_FAILED, "only %u of the "
+			    "job's %u hosts joined within %d s; see the "
+			    "agents' messages above", s->njoined, s->nhosts,
+			    JOIN_WAIT_S);
+			job_scancel(s);
+			break;
+		}
 		s->timed_out = true;
 		srun_stop(s, SIGTERM);
 		job_scancel(s);
@@ -776,6 +794,7 @@ rv_join(void *self, courier_request *req, courier_error **err)
 	struct lpd_slurm	*s = self;
 	const courier_value	*host, *addr, *slots, *id, *nh, *job;
 	struct agent		*a;
+	struct timeval		 tv;
 	int64_t			 i, n;
 
 	if (!rv_token(s, req, err) ||
@@ -822,6 +841,13 @@ rv_join(void *self, courier_request *req, courier_error **err)
 	a->join_req = req;
 	if (++s->njoined == s->nhosts)
 		rv_place(s);
+	else if (s->njoined == 1) {
+		/* The allocation came: now a bound for the other hosts. */
+		evtimer_del(s->timer);
+		tv.tv_sec = JOIN_WAIT_S;
+		tv.tv_usec = 0;
+		evtimer_add(s->timer, &tv);
+	}
 	return (NULL);
 }
 

@@ -36,11 +36,13 @@ lpd_slurm_place(const struct lpd_program *p, struct lpd_slurm_host *hosts,
 					break;
 			}
 			if (h == nhosts) {
-				xasprintf(cause, "%s/%u needs %u CPUs on one "
-				    "host and no host of the job has them "
+				xasprintf(cause, "%s/%u needs %u CPU%s on one "
+				    "host and no host of the job has %s "
 				    "left; ask Slurm for whole hosts "
 				    "(--slurm-arg=--exclusive) or fewer "
-				    "CPUs per node", g->name, j, g->cpus);
+				    "CPUs per node", g->name, j, g->cpus,
+				    g->cpus == 1 ? "" : "s",
+				    g->cpus == 1 ? "one" : "them");
 				return (-1);
 			}
 			hosts[h].used += g->cpus;
@@ -87,31 +89,37 @@ unsigned
 lpd_slurm_tasks_on(const char *s, unsigned nodeid)
 {
 	unsigned long	 count, times;
-	unsigned	 at = 0;
+	unsigned long	 at = 0;
+	unsigned	 found = 0;
 	char		*end;
 
+	/* The whole list is read, so that a malformed one says nothing. */
 	while (*s != '\0') {
+		if (*s < '0' || *s > '9')
+			return (0);
 		count = strtoul(s, &end, 10);
-		if (end == s || count > 1000000)
+		if (count == 0 || count > 1000000)
 			return (0);
 		times = 1;
 		if (strncmp(end, "(x", 2) == 0) {
 			s = end + 2;
+			if (*s < '0' || *s > '9')
+				return (0);
 			times = strtoul(s, &end, 10);
-			if (end == s || *end != ')')
+			if (times == 0 || times > 1000000 || *end != ')')
 				return (0);
 			end++;
 		}
-		if (nodeid < at + times)
-			return ((unsigned)count);
-		at += (unsigned)times;
-		if (*end == ',')
+		if (found == 0 && nodeid >= at && nodeid < at + times)
+			found = (unsigned)count;
+		at += times;
+		if (*end == ',' && end[1] != '\0')
 			end++;
 		else if (*end != '\0')
 			return (0);
 		s = end;
 	}
-	return (0);
+	return (found);
 }
 
 /* The group of node slot; see slurm.h. */

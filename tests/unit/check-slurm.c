@@ -109,11 +109,9 @@ START_TEST(test_tasks_list)
 END_TEST
 
 /*
- * Malformed lists give 0, never a crash or a read past the end. The
- * parser reads only as far as the host asked for, so a list whose head
- * is good ("2;3", "2,,") still answers for the hosts of its head, though
- * place.c says "0 if the list is malformed"; only the hosts whose answer
- * needs the bad part are checked here.
+ * Malformed lists give 0 for every host, never a crash or a read past the
+ * end: the whole list is read before any answer, so a good head ("2;3",
+ * "2,,") does not answer for its hosts either.
  */
 START_TEST(test_tasks_malformed)
 {
@@ -121,12 +119,10 @@ START_TEST(test_tasks_malformed)
 		"", "x", "2(x", "2(x3", "(x3)", "2(x)", ",2", "-1", "2(x3]",
 		"2(xx)", "99999999999999999999",
 	};
-	static const struct {
-		const char	*s;
-		unsigned	 head;	/* hosts the good head covers */
-	} tail[] = {
-		{ "2,,", 1 }, { "2;3", 1 }, { "2(3)", 1 }, { "2(x3)x", 3 },
-		{ "2(x3),", 3 }, { "1,2(x2),,", 3 }, { "1,2(x", 1 },
+	static const char *const	 tail[] = {
+		"2,,", "2;3", "2(3)", "2(x3)x", "2(x3),", "1,2(x2),,",
+		"1,2(x", "2(x-1)", " 4", "+4", "2(x0),5", "0", "0,3",
+		"2(x1000001)",
 	};
 	size_t				 i;
 	unsigned			 id;
@@ -139,10 +135,10 @@ START_TEST(test_tasks_malformed)
 		}
 	}
 	for (i = 0; i < sizeof tail / sizeof tail[0]; i++) {
-		for (id = tail[i].head; id < tail[i].head + 4; id++) {
-			ck_assert_msg(lpd_slurm_tasks_on(tail[i].s, id) == 0,
-			    "\"%s\" host %u: %u, not 0", tail[i].s, id,
-			    lpd_slurm_tasks_on(tail[i].s, id));
+		for (id = 0; id < 4; id++) {
+			ck_assert_msg(lpd_slurm_tasks_on(tail[i], id) == 0,
+			    "\"%s\" host %u: %u, not 0", tail[i], id,
+			    lpd_slurm_tasks_on(tail[i], id));
 		}
 	}
 
@@ -393,8 +389,9 @@ START_TEST(test_place_no_fit)
 	    " \"command\": [\"/bin/true\"], \"replicas\": 3}]}");
 	hosts = make_hosts(small, 3);
 	ck_assert_int_eq(lpd_slurm_place(p, hosts, 3, host, &cause), -1);
-	ck_assert_msg(cause != NULL && strncmp(cause, "b/2 needs 1 CPU",
-	    15) == 0, "%s", cause != NULL ? cause : "(no cause)");
+	ck_assert_msg(cause != NULL && strncmp(cause, "b/2 needs 1 CPU on "
+	    "one host and no host of the job has one left", 59) == 0, "%s",
+	    cause != NULL ? cause : "(no cause)");
 	free(cause);
 	free(hosts);
 	lpd_program_free(p);

@@ -390,7 +390,7 @@ START_TEST(test_place_no_fit)
 	hosts = make_hosts(small, 3);
 	ck_assert_int_eq(lpd_slurm_place(p, hosts, 3, host, &cause), -1);
 	ck_assert_msg(cause != NULL && strncmp(cause, "b/2 needs 1 CPU on "
-	    "one host and no host of the job has one left", 59) == 0, "%s",
+	    "one host and no host of the job has one left", 63) == 0, "%s",
 	    cause != NULL ? cause : "(no cause)");
 	free(cause);
 	free(hosts);

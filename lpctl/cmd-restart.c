@@ -44,8 +44,8 @@ restart_nodes(struct lpctl_client *cl, const char *prog, char **nodes,
 static int
 restart_program(struct lpctl_client *cl, const char *prog)
 {
-	courier_value		*kw, *v;
-	const courier_value	*p;
+	courier_value		*kw, *v, *extra = NULL;
+	const courier_value	*p, *sa;
 	const char		*state;
 	char			*file, *path, *text, *name = NULL;
 	size_t			 len;
@@ -66,6 +66,25 @@ restart_program(struct lpctl_client *cl, const char *prog)
 		    "cannot be read to launch it again\n", prog, file);
 		goto out;
 	}
+	/*
+	 * A Slurm job is launched again as one, with the same options
+	 * (read now: the stop below reuses v).
+	 */
+	if (strcmp(lpctl_get_string(p, "backend", "local"), "slurm") == 0) {
+		extra = courier_dict_new();
+		courier_dict_set(extra, LPD_CTL_K_BACKEND,
+		    courier_string("slurm"));
+		courier_dict_set(extra, LPD_CTL_K_AGENT,
+		    courier_string(lpctl_self_path()));
+		sa = courier_dict_get(p, "slurm_args");
+		if (sa != NULL && courier_value_type(sa) == COURIER_LIST)
+			courier_dict_set(extra, LPD_CTL_K_SLURM_ARGS,
+			    courier_value_ref(sa));
+		if (lpctl_get_number(p, "slurm_timeout", 0) > 0)
+			courier_dict_set(extra, LPD_CTL_K_SLURM_TIMEOUT,
+			    courier_double(lpctl_get_number(p,
+			    "slurm_timeout", 0)));
+	}
 	if (strcmp(state, "running") == 0 || strcmp(state, "stopping") == 0) {
 		courier_value_unref(v);
 		kw = courier_dict_new();
@@ -79,8 +98,9 @@ restart_program(struct lpctl_client *cl, const char *prog)
 			goto out_text;
 		}
 	}
-	exitcode = lpctl_launch_send(cl, file, path, text, len, prog, -1, NULL,
+	exitcode = lpctl_launch_send(cl, file, path, text, len, prog, -1, extra,
 	    &name);
+	extra = NULL;
 	if (exitcode == LPCTL_EXIT_OK)
 		fprintf(stderr, "lpctl: launched \"%s\" again from %s\n", name,
 		    path);
@@ -88,6 +108,8 @@ restart_program(struct lpctl_client *cl, const char *prog)
 out_text:
 	free(text);
 	free(path);
+	if (extra != NULL)
+		courier_value_unref(extra);
 out:
 	free(file);
 	if (v != NULL)

@@ -426,6 +426,8 @@ lpd_prog_free(struct lpd_prog *prog)
 	free(prog->dir);
 	free(prog->cause);
 	free(prog->job);
+	if (prog->slurm_args != NULL)
+		courier_value_unref(prog->slurm_args);
 	free(prog);
 }
 
@@ -539,6 +541,12 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 	prog->launching = true;
 	prog->backend_slurm = be != NULL && be->slurm;
 	if (prog->backend_slurm) {
+		/* Kept, for lpctl restart PROGRAM to launch it alike. */
+		prog->slurm_args = courier_list_new();
+		for (i = 0; i < be->nslurm_args; i++)
+			courier_list_append(prog->slurm_args,
+			    courier_string(be->slurm_args[i]));
+		prog->slurm_timeout = be->slurm_timeout;
 		memset(&so, 0, sizeof so);
 		so.slurm_args = be->slurm_args;
 		so.nslurm_args = be->nslurm_args;
@@ -749,6 +757,10 @@ lpd_prog_value(struct lpd_prog *prog, bool status)
 	    "slurm" : "local"));
 	courier_dict_set(v, "job", prog->job != NULL ?
 	    courier_string(prog->job) : courier_null());
+	courier_dict_set(v, "slurm_args", prog->slurm_args != NULL ?
+	    courier_value_ref(prog->slurm_args) : courier_null());
+	courier_dict_set(v, "slurm_timeout", prog->slurm_timeout > 0 ?
+	    courier_double(prog->slurm_timeout) : courier_null());
 	courier_dict_set(v, "started", courier_double(prog->started));
 	courier_dict_set(v, "ended", prog->ended > 0 ?
 	    courier_double(prog->ended) : courier_null());

@@ -91,6 +91,8 @@ struct lpd_prog {
 						   once the nodes start */
 	char			*job;		/* the Slurm job's id */
 	bool			 backend_slurm;
+	courier_value		*slurm_args;	/* the launch's, a list */
+	double			 slurm_timeout;
 	struct lpd_prog_node	*nodes;
 	size_t			 nnodes;
 	struct event		*record_ev;	/* a coalesced record write,

@@ -191,7 +191,7 @@ int
 lpd_record_read(struct lpd_prog *prog, const char *state_dir, char **cause)
 {
 	struct lpd_prog_node	*pn;
-	const courier_value	*nodes, *n;
+	const courier_value	*nodes, *n, *sa;
 	courier_value		*v;
 	char			*path, *text, *why = NULL, *state;
 	size_t			 i;
@@ -230,6 +230,10 @@ lpd_record_read(struct lpd_prog *prog, const char *state_dir, char **cause)
 	prog->started = get_number(v, "started", 0);
 	prog->ended = get_number(v, "ended", 0);
 	prog->job = get_string(v, "job");
+	sa = courier_dict_get(v, "slurm_args");
+	if (sa != NULL && courier_value_type(sa) == COURIER_LIST)
+		prog->slurm_args = courier_value_ref(sa);
+	prog->slurm_timeout = get_number(v, "slurm_timeout", 0);
 	if ((state = get_string(v, "backend")) != NULL)
 		prog->backend_slurm = strcmp(state, "slurm") == 0;
 	free(state);

@@ -260,6 +260,19 @@ wait_for_log() {
 wait_for_log
 ok "through lpd: status shows job $job and each node's host; call, logs"
 
+# restart PROGRAM launches it again as a Slurm job, with its options.
+(PATH=$cp_dir:$PATH; lpctl_d 0 restartp restart viad)
+lpctl_d 0 json3 status --json viad
+[ "$(json 'j["programs"][0]["backend"]' "$tmp/json3.out")" = slurm ] ||
+    fail "restart: backend is not slurm"
+[ "$(json 'j["programs"][0]["job"]' "$tmp/json3.out")" != "$job" ] ||
+    fail "restart: still job $job"
+[ "$(json 'j["programs"][0]["slurm_args"]' "$tmp/json3.out")" = \
+    "['--ntasks-per-node=2']" ] || fail "restart: the srun options are lost"
+[ "$(json 'j["programs"][0]["nodes"][4]["host"]' "$tmp/json3.out")" = n3 ] ||
+    fail "restart: consumer/0 is not on n3"
+ok "restart PROGRAM: a new job, placed as before"
+
 lpctl_d 0 stop stop viad
 lpctl_d 0 wait wait viad
 no_jobs

@@ -556,6 +556,14 @@ lpd_prog_launch(struct lpd_daemon *d, struct lpd_program *p, uid_t uid,
 		so.file_len = be->len;
 		so.env = env;
 		so.cwd = be->cwd;
+		/* The user's word on where the hosts reach us, else ours. */
+		for (i = 0; env != NULL && env[i] != NULL; i++) {
+			if (strncmp(env[i], "LPD_SLURM_SUBMIT_HOST=", 22) == 0 &&
+			    env[i][22] != '\0')
+				so.submit_host = env[i] + 22;
+		}
+		if (so.submit_host == NULL)
+			so.submit_host = getenv("LPD_SLURM_SUBMIT_HOST");
 		so.run.grace_s = grace;
 		so.say = prog_slurm_say;
 		prog->slurm = lpd_slurm_start(d->base, p, &so, &cb, prog, cause);

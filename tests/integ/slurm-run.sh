@@ -181,7 +181,13 @@ LPD_BACKEND=slurm PATH=/nonexistent "$LPCTL" run "$tmp/nosrun.json" \
 expect "$tmp/nosrun2.err" 'no srun'
 run_lpctl 2 badbackend run --backend kubernetes "$tmp/nosrun.json"
 expect "$tmp/badbackend.err" 'backend "kubernetes": it is "local"'
-ok "no srun, or a backend that is not one: exit 2"
+# A submit host that does not resolve: said so, exit 2, no job.
+status=0
+LPD_SLURM_SUBMIT_HOST=no-such-host.invalid "$LPCTL" run --backend slurm \
+    "$tmp/nosrun.json" >"$tmp/badhost.out" 2>"$tmp/badhost.err" || status=$?
+[ "$status" -eq 2 ] || fail "a bad submit host: exited $status, not 2"
+expect "$tmp/badhost.err" 'cannot find the address of no-such-host.invalid: .*LPD_SLURM_SUBMIT_HOST'
+ok "no srun, a submit host that is not one, or a backend that is not one: exit 2"
 
 # --- Slurm refuses: GPUs on a cluster that has none.
 program "$tmp/gpu.json" '{ "program": "gpu", "nodes": [
@@ -260,8 +266,10 @@ wait_for_log() {
 wait_for_log
 ok "through lpd: status shows job $job and each node's host; call, logs"
 
-# restart PROGRAM launches it again as a Slurm job, with its options.
-(PATH=$cp_dir:$PATH; lpctl_d 0 restartp restart viad)
+# restart PROGRAM launches it again as a Slurm job, with its options;
+# lpd takes the submit host from the environment lpctl passes.
+(PATH=$cp_dir:$PATH; LPD_SLURM_SUBMIT_HOST=127.0.0.1;
+    export LPD_SLURM_SUBMIT_HOST; lpctl_d 0 restartp restart viad)
 lpctl_d 0 json3 status --json viad
 [ "$(json 'j["programs"][0]["backend"]' "$tmp/json3.out")" = slurm ] ||
     fail "restart: backend is not slurm"

@@ -1,6 +1,7 @@
 /*
- * submit.c: the submit side of a Slurm job (slurm.h): srun, the
- * rendezvous service the agents join (rendezvous.h), and the mirror run.
+ * submit.c: the submit side of a Slurm job (slurm.h): srun, the job's
+ * phases and its end, and the embedder's calls. rendezvous.c serves the
+ * agents and drives the mirror run; submit.h is what the two share.
  *
  * The life of a job, in phases:
  *   SUBMIT	srun runs; it waits for its allocation, then starts one task
@@ -29,16 +30,11 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -46,102 +42,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
-#include "courier-internal.h"
-#include "rendezvous.h"
-#include "slurm.h"
-
-extern char **environ;
-
-#define SRUN_LINES	8		/* srun's last lines, for errors */
-#define SRUN_LINE_MAX	1024
-#define END_WAIT_S	15		/* for srun after the agents exit */
-#define JOIN_WAIT_S	60		/* for every host, after the first */
-
-enum phase {
-	PH_SUBMIT,
-	PH_BIND,
-	PH_RUN,
-	PH_END,
-	PH_DONE,
-};
-
-/* One host of the job, as its agent joined. */
-struct agent {
-	bool			 joined;
-	bool			 bound;
-	char			*host;		/* SLURMD_NODENAME */
-	char			*addr;		/* its NodeAddr */
-	unsigned		 slots;
-	courier_request		*join_req;	/* deferred answers */
-	courier_request		*bound_req;
-	courier_request		*watch_req;
-	courier_value		*cmds;		/* for the next watch */
-};
-
-struct lpd_slurm {
-	struct event_base	*base;
-	struct lpd_program	*p;		/* ours until the mirror's */
-	const struct lpd_program *pv;		/* p, whoever owns it */
-	struct lpd_run_cb	 cb;		/* the embedder's */
-	void			*arg;
-	struct lpd_run_opts	 ropts;
-	void			(*say)(void *, bool, const char *);
-	double			 timeout_s;
-
-	char			*file;
-	char			*text;
-	size_t			 len;
-	char			*path;		/* PATH, for the commands */
-	char			*cwd;
-	char			 token[RV_TOKEN_LEN + 1];
-	courier_server		*server;
-
-	pid_t			 srun;		/* 0 once reaped */
-	int			 srun_pidfd;
-	struct event		*srun_ev;
-	int			 srun_out;
-	struct event		*out_ev;
-	char			 part[SRUN_LINE_MAX];
-	size_t			 partlen;
-	char			*lines[SRUN_LINES];	/* srun's last lines */
-	unsigned		 nlines;
-	int			 srun_status;
-	char			*job;
-
-	enum phase		 phase;
-	unsigned		 nhosts;	/* 0 until the first join */
-	struct agent		*agents;
-	unsigned		 njoined;
-	unsigned		 nbound;
-	size_t			 nnodes;
-	size_t			*placed;	/* host of each node */
-	char			**addresses;	/* of each node */
-	char			**why;		/* a node's start error */
-	bool			*live;		/* started through the ops */
-	bool			 initial;	/* inside lpd_run_start */
-
-	struct lpd_run		*run;
-	struct event		*timer;		/* the timeout, the end */
-	struct event		*flush_ev;
-	struct event		*done_ev;
-	bool			 stop_asked;
-	bool			 timed_out;
-	int			 status;
-	char			*cause;
-};
-
-static void	 job_finish(struct lpd_slurm *);
-static void	 job_fail_early(struct lpd_slurm *, int, const char *, ...)
-		    COURIER_PRINTF(3, 4);
+#include "submit.h"
 
 /* A message of ours to the embedder. */
-static void
-sayf(struct lpd_slurm *s, bool alert, const char *fmt, ...)
-    COURIER_PRINTF(3, 4);
-static void
-sayf(struct lpd_slurm *s, bool alert, const char *fmt, ...)
+void
+sj_say(struct lpd_slurm *s, bool alert, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*msg;
@@ -213,14 +118,14 @@ srun_line(struct lpd_slurm *s, const char *line)
 	s->lines[s->nlines % SRUN_LINES] = xstrdup(line);
 	s->nlines++;
 	srun_line_job(s, line);
-	sayf(s, strstr(line, "error") != NULL, "%s", line);
+	sj_say(s, strstr(line, "error") != NULL, "%s", line);
 	/*
 	 * More than the partition has: Slurm queues the job (the hosts may
 	 * come back), where the user wants to hear it now.
 	 */
 	if (s->phase == PH_SUBMIT && s->cause == NULL &&
 	    strstr(line, "configuration not available") != NULL) {
-		job_fail_early(s, LPD_SLURM_REFUSED, "Slurm cannot run the "
+		sj_fail_early(s, LPD_SLURM_REFUSED, "Slurm cannot run the "
 		    "job as asked (%s); ask for fewer CPUs, memory or GPUs per "
 		    "node, or another partition with --slurm-arg", line);
 	}
@@ -269,8 +174,8 @@ srun_out_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Cancel the job through scancel, waiting for it (an error path). */
-static void
-job_scancel(struct lpd_slurm *s)
+void
+sj_scancel(struct lpd_slurm *s)
 {
 	char	*argv[] = { (char *)"scancel", s->job, NULL };
 	pid_t	 pid;
@@ -307,20 +212,20 @@ srun_exit_cb(evutil_socket_t fd, short what, void *arg)
 		said = srun_said(s);
 		if (s->stop_asked) {
 			s->status = LPD_STATUS_OK;
-			job_finish(s);
+			sj_finish(s);
 		} else if (s->timed_out) {
-			job_fail_early(s, LPD_SLURM_REFUSED, "Slurm gave no "
+			sj_fail_early(s, LPD_SLURM_REFUSED, "Slurm gave no "
 			    "allocation within %g s%s%s%s; ask for less, or "
 			    "wait longer with --slurm-timeout", s->timeout_s,
 			    s->job != NULL ? " (job " : "",
 			    s->job != NULL ? s->job : "",
 			    s->job != NULL ? " cancelled)" : "");
 		} else if (s->njoined == 0) {
-			job_fail_early(s, LPD_SLURM_REFUSED, "Slurm refused "
+			sj_fail_early(s, LPD_SLURM_REFUSED, "Slurm refused "
 			    "the job: srun %s%s%s", how, *said != '\0' ?
 			    ": " : "", said);
 		} else {
-			job_fail_early(s, LPD_STATUS_FAILED, "the job ended "
+			sj_fail_early(s, LPD_STATUS_FAILED, "the job ended "
 			    "before its nodes started: srun %s%s%s", how,
 			    *said != '\0' ? ": " : "", said);
 		}
@@ -340,7 +245,7 @@ srun_exit_cb(evutil_socket_t fd, short what, void *arg)
 		free(why);
 		break;
 	case PH_END:
-		job_finish(s);
+		sj_finish(s);
 		break;
 	case PH_DONE:
 		break;
@@ -489,8 +394,8 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The job is gone: tell the embedder, from the loop. */
-static void
-job_finish(struct lpd_slurm *s)
+void
+sj_finish(struct lpd_slurm *s)
 {
 	if (s->phase == PH_DONE)
 		return;
@@ -500,8 +405,8 @@ job_finish(struct lpd_slurm *s)
 }
 
 /* The job failed before any node started: stop it, and say why. */
-static void
-job_fail_early(struct lpd_slurm *s, int status, const char *fmt, ...)
+void
+sj_fail_early(struct lpd_slurm *s, int status, const char *fmt, ...)
 {
 	va_list	 ap;
 
@@ -515,13 +420,13 @@ job_fail_early(struct lpd_slurm *s, int status, const char *fmt, ...)
 		srun_stop(s, SIGTERM);
 		return;		/* finished once srun is */
 	}
-	job_scancel(s);
-	job_finish(s);
+	sj_scancel(s);
+	sj_finish(s);
 }
 
 /* The mirror's output and events are the embedder's. */
-static void
-mirror_output_cb(void *arg, struct lpd_node *n, bool err, const char *line,
+void
+sj_mirror_output(void *arg, struct lpd_node *n, bool err, const char *line,
     size_t len)
 {
 	struct lpd_slurm	*s = arg;
@@ -530,8 +435,8 @@ mirror_output_cb(void *arg, struct lpd_node *n, bool err, const char *line,
 		s->cb.output(s->arg, n, err, line, len);
 }
 
-static void
-mirror_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
+void
+sj_mirror_event(void *arg, struct lpd_node *n, enum lpd_event ev,
     const char *msg)
 {
 	struct lpd_slurm	*s = arg;
@@ -541,8 +446,8 @@ mirror_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
 }
 
 /* The mirror run is done: every agent may exit, and then srun does. */
-static void
-mirror_done_cb(void *arg, struct lpd_run *run, int status)
+void
+sj_mirror_done(void *arg, struct lpd_run *run, int status)
 {
 	struct lpd_slurm	*s = arg;
 	struct timeval		 tv = { END_WAIT_S, 0 };
@@ -560,7 +465,7 @@ mirror_done_cb(void *arg, struct lpd_run *run, int status)
 	}
 	event_active(s->flush_ev, 0, 0);
 	if (s->srun == 0) {
-		job_finish(s);
+		sj_finish(s);
 		return;
 	}
 	evtimer_add(s->timer, &tv);
@@ -579,600 +484,27 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	case PH_SUBMIT:
 		if (s->njoined != 0) {
 			/* The hosts came; an agent did not. */
-			job_fail_early(s, LPD_STATUS_FAILED, "only %u of the "
+			sj_fail_early(s, LPD_STATUS_FAILED, "only %u of the "
 			    "job's %u hosts joined within %d s; see the "
 			    "agents' messages above", s->njoined, s->nhosts,
 			    JOIN_WAIT_S);
-			job_scancel(s);
+			sj_scancel(s);
 			break;
 		}
 		s->timed_out = true;
 		srun_stop(s, SIGTERM);
-		job_scancel(s);
+		sj_scancel(s);
 		break;
 	case PH_END:
-		sayf(s, true, "srun still runs %d s after the program "
+		sj_say(s, true, "srun still runs %d s after the program "
 		    "ended; killing it and cancelling job %s", END_WAIT_S,
 		    s->job != NULL ? s->job : "(unknown)");
 		srun_stop(s, SIGKILL);
-		job_scancel(s);
+		sj_scancel(s);
 		break;
 	default:
 		break;
 	}
-}
-
-/* ------------------------------------------------------------------ */
-/* The mirror's ops: commands to the agents                            */
-/* ------------------------------------------------------------------ */
-
-/* Queue a command for the agent of node slot. */
-static void
-cmd_add(struct lpd_slurm *s, size_t slot, int op)
-{
-	struct agent	*a = &s->agents[s->placed[slot]];
-
-	if (a->cmds == NULL)
-		a->cmds = courier_list_new();
-	courier_list_append(a->cmds, courier_args(courier_int(op),
-	    courier_int((int64_t)slot)));
-	event_active(s->flush_ev, 0, 0);
-}
-
-/* Answer each agent's watch with the commands gathered this turn. */
-static void
-flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct lpd_slurm	*s = arg;
-	struct agent		*a;
-	unsigned		 h;
-
-	for (h = 0; h < s->nhosts; h++) {
-		a = &s->agents[h];
-		if (a->cmds == NULL || a->watch_req == NULL)
-			continue;
-		courier_request_reply(a->watch_req, a->cmds);
-		a->watch_req = NULL;
-		a->cmds = NULL;
-	}
-}
-
-static int
-ops_start(void *arg, struct lpd_node *n, const struct lpd_node_start *st,
-    char **cause)
-{
-	struct lpd_slurm	*s = arg;
-
-	if (st->listen_fd != -1)
-		close(st->listen_fd);
-	n->host = s->agents[s->placed[n->slot]].host;
-	s->live[n->slot] = true;
-	/* The first start is the agent's own, once it has the addresses. */
-	if (!s->initial)
-		cmd_add(s, n->slot, RV_CMD_START);
-	return (0);
-}
-
-static void
-ops_signal(void *arg, struct lpd_node *n, int sig)
-{
-	cmd_add(arg, n->slot, sig == SIGKILL ? RV_CMD_KILL : RV_CMD_TERM);
-}
-
-/* ------------------------------------------------------------------ */
-/* The rendezvous service                                              */
-/* ------------------------------------------------------------------ */
-
-/* A keyword argument of a type; NULL with *err set if missing. */
-static const courier_value *
-kw(courier_request *req, const char *key, enum courier_type type,
-    courier_error **err)
-{
-	const courier_value	*v = courier_request_kwarg(req, key);
-
-	if (v == NULL || courier_value_type(v) != type) {
-		courier_error_set(err, COURIER_INVALID_ARGUMENT, "%s: no %s %s",
-		    courier_request_method(req), courier_type_name(type), key);
-		return (NULL);
-	}
-	return (v);
-}
-
-/*
- * Check a call's token; false with *err if it is not the job's. Tokens
- * are compared in full whatever differs, so that the time of a refusal
- * says nothing of the token.
- */
-static bool
-rv_token(struct lpd_slurm *s, courier_request *req, courier_error **err)
-{
-	const courier_value	*t;
-	const char		*tok;
-	size_t			 len, i;
-	unsigned char		 diff = 0;
-
-	if ((t = kw(req, "token", COURIER_STRING, err)) == NULL)
-		return (false);
-	tok = courier_value_string(t, &len);
-	if (len != RV_TOKEN_LEN)
-		diff = 1;
-	else {
-		for (i = 0; i < RV_TOKEN_LEN; i++)
-			diff |= (unsigned char)(tok[i] ^ s->token[i]);
-	}
-	if (diff != 0) {
-		courier_error_set(err, COURIER_PERMISSION_DENIED,
-		    "not an agent of this job: wrong token");
-		return (false);
-	}
-	return (true);
-}
-
-/* Check a call's token and agent number; the agent, or NULL with *err. */
-static struct agent *
-rv_agent(struct lpd_slurm *s, courier_request *req, courier_error **err)
-{
-	const courier_value	*v;
-	int64_t			 id;
-
-	if (!rv_token(s, req, err) ||
-	    (v = kw(req, "agent", COURIER_INT, err)) == NULL)
-		return (NULL);
-	id = courier_value_int(v);
-	if (s->nhosts == 0 || id < 0 || id >= s->nhosts ||
-	    !s->agents[id].joined) {
-		courier_error_set(err, COURIER_INVALID_ARGUMENT,
-		    "no agent %lld joined", (long long)id);
-		return (NULL);
-	}
-	return (&s->agents[id]);
-}
-
-/* Every host joined: place the nodes and answer each join. */
-static void
-rv_place(struct lpd_slurm *s)
-{
-	struct lpd_slurm_host	*hosts;
-	courier_value		*r, *mine;
-	char			*cause = NULL, *list = NULL, *old;
-	size_t			 i;
-	unsigned		 h;
-
-	hosts = xcalloc(s->nhosts, sizeof *hosts);
-	for (h = 0; h < s->nhosts; h++) {
-		hosts[h].name = s->agents[h].host;
-		hosts[h].slots = s->agents[h].slots;
-		old = list;
-		xasprintf(&list, "%s%s%s (%u CPU%s)", old != NULL ? old : "",
-		    old != NULL ? ", " : "", hosts[h].name, hosts[h].slots,
-		    hosts[h].slots == 1 ? "" : "s");
-		free(old);
-	}
-	if (lpd_slurm_place(s->pv, hosts, s->nhosts, s->placed,
-	    &cause) != 0) {
-		for (h = 0; h < s->nhosts; h++) {
-			courier_request_fail(s->agents[h].join_req,
-			    COURIER_FAILED_PRECONDITION, "%s", cause);
-			s->agents[h].join_req = NULL;
-		}
-		job_fail_early(s, LPD_SLURM_REFUSED, "%s", cause);
-		free(cause);
-		free(hosts);
-		free(list);
-		return;
-	}
-	free(hosts);
-	sayf(s, false, "job %s: %u host%s: %s", s->job != NULL ? s->job : "?",
-	    s->nhosts, s->nhosts == 1 ? "" : "s", list);
-	free(list);
-	s->phase = PH_BIND;
-	evtimer_del(s->timer);
-
-	for (h = 0; h < s->nhosts; h++) {
-		mine = courier_list_new();
-		for (i = 0; i < s->pv->nnodes; i++) {
-			if (s->placed[i] == h)
-				courier_list_append(mine,
-				    courier_int((int64_t)i));
-		}
-		r = courier_dict_new();
-		courier_dict_set(r, "program", courier_bytes(s->text, s->len));
-		courier_dict_set(r, "file", courier_string(s->file));
-		courier_dict_set(r, "name", courier_string(s->pv->name));
-		courier_dict_set(r, "path", courier_string(s->path));
-		courier_dict_set(r, "cwd", courier_string(s->cwd));
-		courier_dict_set(r, "nodes", mine);
-		courier_request_reply(s->agents[h].join_req, r);
-		s->agents[h].join_req = NULL;
-	}
-}
-
-/* join(token, host, addr, slots, nodeid, nhosts, job) */
-static courier_value *
-rv_join(void *self, courier_request *req, courier_error **err)
-{
-	struct lpd_slurm	*s = self;
-	const courier_value	*host, *addr, *slots, *id, *nh, *job;
-	struct agent		*a;
-	struct timeval		 tv;
-	int64_t			 i, n;
-
-	if (!rv_token(s, req, err) ||
-	    (host = kw(req, "host", COURIER_STRING, err)) == NULL ||
-	    (addr = kw(req, "addr", COURIER_STRING, err)) == NULL ||
-	    (slots = kw(req, "slots", COURIER_INT, err)) == NULL ||
-	    (id = kw(req, "nodeid", COURIER_INT, err)) == NULL ||
-	    (nh = kw(req, "nhosts", COURIER_INT, err)) == NULL ||
-	    (job = kw(req, "job", COURIER_STRING, err)) == NULL)
-		return (NULL);
-	if (s->phase != PH_SUBMIT) {
-		courier_error_set(err, COURIER_FAILED_PRECONDITION,
-		    "the job's hosts have all joined already");
-		return (NULL);
-	}
-	n = courier_value_int(nh);
-	i = courier_value_int(id);
-	if (n < 1 || n > 100000 || (s->nhosts != 0 && n != s->nhosts) ||
-	    i < 0 || i >= n || courier_value_int(slots) < 1 ||
-	    courier_value_int(slots) > 1000000) {
-		courier_error_set(err, COURIER_INVALID_ARGUMENT, "join: "
-		    "host %lld of %lld, %lld slots: out of range",
-		    (long long)i, (long long)n,
-		    (long long)courier_value_int(slots));
-		return (NULL);
-	}
-	if (s->nhosts == 0) {
-		s->nhosts = (unsigned)n;
-		s->agents = xcalloc(s->nhosts, sizeof *s->agents);
-	}
-	a = &s->agents[i];
-	if (a->joined) {
-		courier_error_set(err, COURIER_ALREADY_EXISTS, "host %lld "
-		    "joined already", (long long)i);
-		return (NULL);
-	}
-	a->joined = true;
-	a->host = xstrdup(courier_value_string(host, NULL));
-	a->addr = xstrdup(courier_value_string(addr, NULL));
-	a->slots = (unsigned)courier_value_int(slots);
-	if (s->job == NULL)
-		s->job = xstrdup(courier_value_string(job, NULL));
-	courier_request_defer(req);
-	a->join_req = req;
-	if (++s->njoined == s->nhosts)
-		rv_place(s);
-	else if (s->njoined == 1) {
-		/* The allocation came: now a bound for the other hosts. */
-		evtimer_del(s->timer);
-		tv.tv_sec = JOIN_WAIT_S;
-		tv.tv_usec = 0;
-		evtimer_add(s->timer, &tv);
-	}
-	return (NULL);
-}
-
-/* Every host bound its nodes' sockets: start the mirror, answer all. */
-static void
-rv_start(struct lpd_slurm *s)
-{
-	struct lpd_run_opts	 o = s->ropts;
-	struct lpd_node_ops	 ops = { ops_start, ops_signal, s, true };
-	struct lpd_run_cb	 mcb = { mirror_output_cb, mirror_event_cb,
-				    mirror_done_cb };
-	courier_value		*list;
-	bool			*local;
-	char			*cause = NULL;
-	size_t			 i;
-	unsigned		 h;
-
-	local = xcalloc(s->pv->nnodes, sizeof *local);
-	for (i = 0; i < s->pv->nnodes; i++) {
-		local[i] = true;
-		if (lpd_type_serves(s->pv->groups[lpd_slurm_slot_group(s->pv,
-		    i)].type) && s->addresses[i] == NULL) {
-			job_fail_early(s, LPD_STATUS_FAILED, "no address for "
-			    "node %zu from its host", i);
-			free(local);
-			return;
-		}
-	}
-	o.local = local;
-	o.addresses = s->addresses;
-	o.ops = &ops;
-	s->initial = true;
-	s->phase = PH_RUN;
-	s->run = lpd_run_start(s->base, s->p, &o, &mcb, s, &cause);
-	s->initial = false;
-	free(local);
-	if (s->run == NULL) {
-		s->phase = PH_BIND;
-		job_fail_early(s, LPD_STATUS_FAILED, "%s", cause);
-		free(cause);
-		for (h = 0; h < s->nhosts; h++) {
-			courier_request_fail(s->agents[h].bound_req,
-			    COURIER_ABORTED, "the program cannot start");
-			s->agents[h].bound_req = NULL;
-		}
-		return;
-	}
-	s->p = NULL;	/* the mirror's now */
-	for (h = 0; h < s->nhosts; h++) {
-		list = courier_list_new();
-		for (i = 0; i < s->pv->nnodes; i++) {
-			courier_list_append(list, s->addresses[i] != NULL ?
-			    courier_string(s->addresses[i]) : courier_null());
-		}
-		courier_request_reply(s->agents[h].bound_req, list);
-		s->agents[h].bound_req = NULL;
-	}
-	if (s->stop_asked)
-		lpd_run_stop(s->run, false, "the stop was asked for");
-}
-
-/* bound(token, agent, addresses: [[slot, address], ...]) */
-static courier_value *
-rv_bound(void *self, courier_request *req, courier_error **err)
-{
-	struct lpd_slurm	*s = self;
-	struct agent		*a;
-	const courier_value	*v, *pair, *sv, *av;
-	size_t			 i, n, h;
-	int64_t			 slot;
-	char			*why = NULL;
-
-	if ((a = rv_agent(s, req, err)) == NULL ||
-	    (v = kw(req, "addresses", COURIER_LIST, err)) == NULL)
-		return (NULL);
-	h = (size_t)(a - s->agents);
-	if (s->phase != PH_BIND || a->bound) {
-		courier_error_set(err, COURIER_FAILED_PRECONDITION,
-		    "bound: not now");
-		return (NULL);
-	}
-	n = courier_list_len(v);
-	for (i = 0; i < n; i++) {
-		pair = courier_list_get(v, i);
-		sv = courier_list_get(pair, 0);
-		av = courier_list_get(pair, 1);
-		if (sv == NULL || av == NULL ||
-		    courier_value_type(sv) != COURIER_INT ||
-		    courier_value_type(av) != COURIER_STRING) {
-			courier_error_set(err, COURIER_INVALID_ARGUMENT,
-			    "bound: addresses[%zu] is not [slot, address]", i);
-			return (NULL);
-		}
-		slot = courier_value_int(sv);
-		if (slot < 0 || (size_t)slot >= s->pv->nnodes ||
-		    s->placed[slot] != h || s->addresses[slot] != NULL ||
-		    !courier_address_valid(courier_value_string(av, NULL),
-		    &why)) {
-			courier_error_set(err, COURIER_INVALID_ARGUMENT,
-			    "bound: addresses[%zu]: not a node of this host, "
-			    "or a bad address%s%s", i, why != NULL ? ": " : "",
-			    why != NULL ? why : "");
-			free(why);
-			return (NULL);
-		}
-		s->addresses[slot] = xstrdup(courier_value_string(av, NULL));
-	}
-	a->bound = true;
-	courier_request_defer(req);
-	a->bound_req = req;
-	if (++s->nbound == s->nhosts)
-		rv_start(s);
-	return (NULL);
-}
-
-/* The mirror's node slot, if the agent runs it; else NULL with *err. */
-static struct lpd_node *
-rv_node(struct lpd_slurm *s, struct agent *a, const courier_value *v,
-    courier_error **err)
-{
-	int64_t	 slot;
-
-	if (v == NULL || courier_value_type(v) != COURIER_INT ||
-	    (slot = courier_value_int(v)) < 0 ||
-	    (size_t)slot >= s->pv->nnodes ||
-	    s->placed[slot] != (size_t)(a - s->agents)) {
-		courier_error_set(err, COURIER_INVALID_ARGUMENT,
-		    "report: not a node of this host");
-		return (NULL);
-	}
-	return (lpd_run_node(s->run, (size_t)slot));
-}
-
-/* One item of a report. */
-static int
-rv_item(struct lpd_slurm *s, struct agent *a, const courier_value *it,
-    courier_error **err)
-{
-	const courier_value	*k = courier_list_get(it, 0);
-	const courier_value	*x = courier_list_get(it, 2);
-	const courier_value	*y = courier_list_get(it, 3);
-	struct lpd_node		*n = NULL;
-	const char		*text;
-	char			*msg;
-	size_t			 len;
-	int64_t			 kind;
-
-	if (k == NULL || courier_value_type(k) != COURIER_INT) {
-		courier_error_set(err, COURIER_INVALID_ARGUMENT,
-		    "report: an item without a kind");
-		return (-1);
-	}
-	kind = courier_value_int(k);
-	if (kind != RV_STOP && kind != RV_CANCELLED &&
-	    (n = rv_node(s, a, courier_list_get(it, 1), err)) == NULL)
-		return (-1);
-	switch (kind) {
-	case RV_OUT:
-		if (y == NULL || courier_value_type(y) != COURIER_BYTES)
-			break;
-		text = courier_value_bytes(y, &len);
-		if (s->live[n->slot])
-			lpd_run_node_output(s->run, n,
-			    courier_value_bool(x), text, len);
-		return (0);
-	case RV_STARTED:
-		if (x != NULL && courier_value_type(x) == COURIER_INT &&
-		    s->live[n->slot])
-			n->pid = (pid_t)courier_value_int(x);
-		return (0);
-	case RV_READY:
-		if (s->live[n->slot])
-			lpd_run_node_ready(s->run, n);
-		return (0);
-	case RV_ERROR:
-		if (x == NULL || courier_value_type(x) != COURIER_STRING)
-			break;
-		free(s->why[n->slot]);
-		s->why[n->slot] = xstrdup(courier_value_string(x, NULL));
-		return (0);
-	case RV_EXITED:
-		if (x == NULL || courier_value_type(x) != COURIER_INT)
-			break;
-		if (!s->live[n->slot])
-			return (0);
-		s->live[n->slot] = false;
-		msg = s->why[n->slot];
-		s->why[n->slot] = NULL;
-		lpd_run_node_exited(s->run, n, (int)courier_value_int(x), msg);
-		free(msg);
-		return (0);
-	case RV_LOST:
-		if (x == NULL || courier_value_type(x) != COURIER_INT)
-			break;
-		xasprintf(&msg, "%lld lines of its output were lost on the "
-		    "way from %s", (long long)courier_value_int(x), a->host);
-		if (s->cb.event != NULL)
-			s->cb.event(s->arg, n, LPD_EV_LOG, msg);
-		free(msg);
-		return (0);
-	case RV_STOP:
-	case RV_CANCELLED:
-		x = courier_list_get(it, 1);
-		if (x == NULL || courier_value_type(x) != COURIER_STRING)
-			break;
-		if (kind == RV_STOP) {
-			lpd_run_stop_requested(s->run, NULL);
-			lpd_run_stop(s->run, false, courier_value_string(x,
-			    NULL));
-		} else
-			lpd_run_fail(s->run, courier_value_string(x, NULL));
-		return (0);
-	}
-	courier_error_set(err, COURIER_INVALID_ARGUMENT,
-	    "report: a malformed item of kind %lld", (long long)kind);
-	return (-1);
-}
-
-/* report(token, agent, items) */
-static courier_value *
-rv_report(void *self, courier_request *req, courier_error **err)
-{
-	struct lpd_slurm	*s = self;
-	struct agent		*a;
-	const courier_value	*v;
-	size_t			 i, n;
-
-	if ((a = rv_agent(s, req, err)) == NULL ||
-	    (v = kw(req, "items", COURIER_LIST, err)) == NULL)
-		return (NULL);
-	if (s->run == NULL || lpd_run_done(s->run))
-		return (NULL);	/* late: nothing to tell any more */
-	n = courier_list_len(v);
-	for (i = 0; i < n; i++) {
-		if (rv_item(s, a, courier_list_get(v, i), err) != 0)
-			return (NULL);
-		if (lpd_run_done(s->run))
-			break;
-	}
-	return (NULL);
-}
-
-/* watch(token, agent): answered with commands, when there are some. */
-static courier_value *
-rv_watch(void *self, courier_request *req, courier_error **err)
-{
-	struct lpd_slurm	*s = self;
-	struct agent		*a;
-
-	if ((a = rv_agent(s, req, err)) == NULL)
-		return (NULL);
-	if (a->watch_req != NULL) {
-		courier_error_set(err, COURIER_ALREADY_EXISTS,
-		    "watch: one at a time");
-		return (NULL);
-	}
-	courier_request_defer(req);
-	a->watch_req = req;
-	if (a->cmds != NULL)
-		event_active(s->flush_ev, 0, 0);
-	return (NULL);
-}
-
-/* The address agents reach us at: the host's, or as given. */
-static char *
-submit_host(const char *given, char **cause)
-{
-	struct addrinfo	 hints, *res = NULL;
-	char		 name[256], buf[INET6_ADDRSTRLEN];
-	const char	*h = given;
-	int		 r;
-
-	if (h == NULL) {
-		if (gethostname(name, sizeof name) != 0)
-			snprintf(name, sizeof name, "localhost");
-		name[sizeof name - 1] = '\0';
-		h = name;
-	}
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_INET;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((r = getaddrinfo(h, NULL, &hints, &res)) != 0 || res == NULL) {
-		xasprintf(cause, "cannot find the address of %s: %s; give the "
-		    "address the hosts reach this one at with "
-		    "LPD_SLURM_SUBMIT_HOST", h, gai_strerror(r));
-		return (NULL);
-	}
-	inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr,
-	    buf, sizeof buf);
-	freeaddrinfo(res);
-	return (xstrdup(buf));
-}
-
-/* The rendezvous server, on our loop; its address, or NULL. */
-static char *
-rv_listen(struct lpd_slurm *s, const char *host, char **cause)
-{
-	courier_server	*srv;
-	char		*addr, *why = NULL;
-
-	xasprintf(&addr, "tcp:%s:0", host);
-	srv = courier_server_new();
-	if (courier_server_set_base(srv, s->base) != 0 ||
-	    courier_server_set_workers(srv, 0) != 0 ||
-	    courier_server_set_max_frame(srv, 64 * 1024 * 1024) != 0 ||
-	    courier_server_add_method(srv, RV_JOIN, rv_join, s,
-	    COURIER_METHOD_INLINE, &why) != 0 ||
-	    courier_server_add_method(srv, RV_BOUND, rv_bound, s,
-	    COURIER_METHOD_INLINE, &why) != 0 ||
-	    courier_server_add_method(srv, RV_REPORT, rv_report, s,
-	    COURIER_METHOD_INLINE, &why) != 0 ||
-	    courier_server_add_method(srv, RV_WATCH, rv_watch, s,
-	    COURIER_METHOD_INLINE, &why) != 0 ||
-	    courier_server_listen(srv, addr, &why) != 0 ||
-	    courier_server_start(srv, &why) != 0) {
-		xasprintf(cause, "cannot serve the hosts' agents on %s: %s",
-		    addr, why != NULL ? why : "unknown error");
-		free(why);
-		free(addr);
-		courier_server_free(srv);
-		return (NULL);
-	}
-	free(addr);
-	s->server = srv;
-	return (xstrdup(courier_server_address(srv)));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1233,11 +565,11 @@ lpd_slurm_start(struct event_base *base, struct lpd_program *p,
 	s->why = xcalloc(p->nnodes, sizeof *s->why);
 	s->live = xcalloc(p->nnodes, sizeof *s->live);
 	s->timer = evtimer_new(base, timer_cb, s);
-	s->flush_ev = event_new(base, -1, 0, flush_cb, s);
+	s->flush_ev = event_new(base, -1, 0, rv_flush_cb, s);
 	s->done_ev = event_new(base, -1, 0, done_cb, s);
 	if (s->timer == NULL || s->flush_ev == NULL || s->done_ev == NULL)
 		fatalx("%s: event_new failed", __func__);
-	if ((host = submit_host(o->submit_host, cause)) == NULL)
+	if ((host = rv_submit_host(o->submit_host, cause)) == NULL)
 		goto fail;
 	connect = rv_listen(s, host, cause);
 	free(host);
@@ -1270,7 +602,7 @@ lpd_slurm_stop(struct lpd_slurm *s, bool kill, const char *why)
 		s->stop_asked = true;
 		srun_stop(s, kill ? SIGKILL : SIGTERM);
 		if (kill)
-			job_scancel(s);
+			sj_scancel(s);
 		break;
 	case PH_RUN:
 		lpd_run_stop(s->run, kill, why);
@@ -1278,7 +610,7 @@ lpd_slurm_stop(struct lpd_slurm *s, bool kill, const char *why)
 	case PH_END:
 		if (kill) {
 			srun_stop(s, SIGKILL);
-			job_scancel(s);
+			sj_scancel(s);
 		}
 		break;
 	case PH_DONE:
@@ -1332,7 +664,7 @@ lpd_slurm_free(struct lpd_slurm *s)
 	if (s->srun > 0) {
 		kill(s->srun, SIGKILL);
 		(void)waitpid(s->srun, NULL, 0);
-		job_scancel(s);
+		sj_scancel(s);
 	}
 	if (s->srun_ev != NULL)
 		event_free(s->srun_ev);

@@ -71,6 +71,9 @@ void	 pl_path_pop(struct loader *, size_t);
 void	 pl_check_keys(struct loader *, json_t *, const struct key *,
 	    size_t);
 
+/* program-resources.c */
+void	 pl_node_resources(struct loader *, json_t *, json_t *);
+
 /* program-refs.c */
 void	 pl_edges_finish(struct lpd_group *);
 void	 pl_check_config(struct loader *, json_t *, unsigned);

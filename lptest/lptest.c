@@ -488,6 +488,7 @@ loop_main(void *arg)
 	char			*cause = NULL;
 
 	memset(&opts, 0, sizeof opts);
+	memset(&ops, 0, sizeof ops);	/* fields added later are off */
 	opts.grace_s = -1;
 	opts.log_lines = LAST_LINES;
 	if (t->mode == LP_TEST_THREADS) {

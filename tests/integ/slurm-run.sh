@@ -249,6 +249,16 @@ lpctl_d 0 json status --json viad
     fail "status --json: backend is not slurm"
 [ "$(json 'j["programs"][0]["nodes"][2]["host"]' "$tmp/json.out")" = n2 ] ||
     fail "status --json: producer/2 is not on n2"
+# Each node runs where status says: Slurm told it so (SLURMD_NODENAME in
+# its environment; on this one machine its pid is a local one).
+for i in 0 1 2 3 4; do
+	pid=$(json "j['programs'][0]['nodes'][$i]['pid']" "$tmp/json.out")
+	host=$(json "j['programs'][0]['nodes'][$i]['host']" "$tmp/json.out")
+	told=$(tr '\0' '\n' <"/proc/$pid/environ" |
+	    sed -n 's/^SLURMD_NODENAME=//p')
+	[ "$told" = "$host" ] ||
+	    fail "node $i (pid $pid) is on $host, but Slurm told it ${told:-nothing}"
+done
 job=$(json 'j["programs"][0]["job"]' "$tmp/json.out")
 [ "$(squeue -h -j "$job" -o '%j')" = viad ] ||
     fail "squeue does not show job $job as viad"

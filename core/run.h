@@ -53,6 +53,9 @@ extern char **environ;
 #define HEALTHY_MS	10000		/* a run this long: start over */
 #define POLL_MS		10		/* without pidfds */
 #define SUN_PATH_MAX	(sizeof ((struct sockaddr_un *)0)->sun_path)
+/* Low fds a child's own are put on before clone (spawn.c): its five,
+ * the status pipe and the keeper's socket. */
+#define SPAWN_SLOTS	7
 
 /* Linux's PID_MAX_LIMIT on 64-bit: no pid (so no pgid) reaches it. */
 #define KEEPER_PID_LIMIT (4 * 1024 * 1024)
@@ -164,6 +167,8 @@ struct lpd_run {
 	int			 keeper_fd;
 	pid_t			 keeper_pid;
 	void			*spawn_stack;	/* SPAWN_STACK bytes, or NULL */
+	int			 spawn_slots[SPAWN_SLOTS]; /* or -1 */
+	bool			 spawn_unshare;	/* slots and close_range */
 	pid_t			 self;
 	struct rlimit		 nofile;	/* what children get */
 	bool			 nofile_raised;
@@ -235,6 +240,8 @@ void	 lpd_run_node_final(struct run_node *);
 void	 lpd_run_node_timer_cb(evutil_socket_t, short, void *);
 
 /* spawn.c */
+void	 lpd_spawn_setup(struct lpd_run *);
+void	 lpd_spawn_teardown(struct lpd_run *);
 int	 lpd_spawn(struct run_node *, char **);
 void	 lpd_spawn_status_close(struct run_node *);
 void	 lpd_spawn_ready_close(struct run_node *);

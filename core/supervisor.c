@@ -721,6 +721,7 @@ run_clear(struct lpd_run *run)
 	free(run->nodes);
 	courier_server_free(run->control);
 	lpd_keeper_stop(run);
+	lpd_spawn_teardown(run);
 	if (run->devnull != -1)
 		close(run->devnull);
 	/* Empty now: the sockets went with their nodes and the server. */
@@ -864,6 +865,8 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 		run_set_ids(run, opts->uid, opts->gid);
 	run->devnull = -1;
 	run->keeper_fd = -1;
+	for (i = 0; i < SPAWN_SLOTS; i++)
+		run->spawn_slots[i] = -1;
 	run->self = getpid();
 
 	run->nnodes = p->nnodes;
@@ -919,6 +922,8 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	    run_give_files(run, cause) != 0 ||
 	    (!run->has_ops && lpd_keeper_start(run, cause) != 0))
 		goto fail;
+	if (!run->has_ops)
+		lpd_spawn_setup(run);
 
 	run->done_ev = event_new(base, -1, 0, run_done_cb, run);
 	run->grace_ev = evtimer_new(base, run_grace_cb, run);

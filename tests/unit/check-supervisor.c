@@ -465,6 +465,48 @@ count_fds(void)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * A node starts with its own fds and no other: 0 1 2 for a process, and
+ * LP_LISTEN_FD 3 and LP_READY_FD 4 for a courier node, however many the
+ * supervisor holds, and whether or not they are close-on-exec.
+ */
+/* The shell's fds, listed by a child with no pipe of the shell's. */
+#define LIST_FDS	"ls /proc/$$/fd"
+START_TEST(test_supervisor_node_fds)
+{
+	struct tctx		 t;
+	char			*lines, want[64];
+	int			 extra[200], i, fd;
+	unsigned		 j;
+
+	for (i = 0; i < 200; i++) {
+		fd = open("/dev/null", O_RDONLY | (i % 2 ? O_CLOEXEC : 0));
+		ck_assert_int_ne(fd, -1);
+		extra[i] = fd;
+	}
+	t_init(&t);
+	/* sh -c, not a script: dash keeps a script's file open on 10. */
+	start(&t, prog("{\"program\": \"fds\", \"nodes\": ["
+	    "{\"group\": \"p\", \"type\": \"process\", \"replicas\": 3,"
+	    " \"command\": [\"/bin/sh\", \"-c\", \"%s\"]},"
+	    "{\"group\": \"c\", \"type\": \"courier\", \"replicas\": 3,"
+	    " \"command\": [\"/bin/sh\", \"-c\", \"%s\"]}]}", LIST_FDS,
+	    LIST_FDS), NULL);
+	finish(&t);
+	ck_assert_int_eq(t.status, LPD_STATUS_OK);
+	for (j = 0; j < 6; j++) {
+		snprintf(want, sizeof want, "%s/%u", j < 3 ? "p" : "c", j % 3);
+		lines = node_lines(&t, want);
+		ck_assert_str_eq(lines, j < 3 ? "O 0\nO 1\nO 2\n" :
+		    "O 0\nO 1\nO 2\nO 3\nO 4\n");
+		free(lines);
+	}
+	t_clear(&t);
+	for (i = 0; i < 200; i++)
+		close(extra[i]);
+}
+END_TEST
+
 START_TEST(test_supervisor_exit_ok)
 {
 	struct tctx		 t;
@@ -1870,6 +1912,7 @@ supervisor_suite(void)
 	suite_add_tcase(s, tc);						\
 } while (0)
 	ADD("exit_ok", test_supervisor_exit_ok);
+	ADD("node_fds", test_supervisor_node_fds);
 	ADD("exit_fail", test_supervisor_exit_fail);
 	ADD("ignore", test_supervisor_ignore);
 	ADD("restart_on_failure", test_supervisor_restart_on_failure);

@@ -907,23 +907,24 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	xasprintf(&run->lp_program, "LP_PROGRAM=%s", p->name);
 	run_limits(run, opts->node_nofile);
 
+	if ((run->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "cannot open /dev/null: %s", strerror(errno));
+		goto fail;
+	}
+	/* The spawn slots first, while the free fds are the low ones. */
+	if (!run->has_ops)
+		lpd_spawn_setup(run);
 	if (run_make_dir(run, opts->runtime_dir, cause) != 0 ||
 	    run_bind(run, cause) != 0)
 		goto fail;
 	if (opts->log_dir != NULL &&
 	    run_open_logs(run, opts->log_dir, cause) != 0)
 		goto fail;
-	if ((run->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
-		xasprintf(cause, "cannot open /dev/null: %s", strerror(errno));
-		goto fail;
-	}
 	/* Nodes that are not processes need no keeper. */
 	if (run_control_start(run, cause) != 0 ||
 	    run_give_files(run, cause) != 0 ||
 	    (!run->has_ops && lpd_keeper_start(run, cause) != 0))
 		goto fail;
-	if (!run->has_ops)
-		lpd_spawn_setup(run);
 
 	run->done_ev = event_new(base, -1, 0, run_done_cb, run);
 	run->grace_ev = evtimer_new(base, run_grace_cb, run);

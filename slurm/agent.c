@@ -583,9 +583,7 @@ rendezvous(struct agent *a, const char *connect, const char *addr,
 		    courier_string(addrs[slot])));
 	}
 	courier_value_unref(r);
-	kw = courier_dict_new();
-	courier_dict_set(kw, "token", courier_string(a->token));
-	courier_dict_set(kw, "agent", courier_int(a->id));
+	kw = kwargs(a);
 	courier_dict_set(kw, "addresses", list);
 	r = courier_call_kw(c, RV_BOUND, courier_list_new(), kw,
 	    COURIER_FOREVER, &err);

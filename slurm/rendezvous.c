@@ -154,7 +154,7 @@ static void
 rv_place(struct lpd_slurm *s)
 {
 	struct lpd_slurm_host	*hosts;
-	courier_value		*r, *mine;
+	courier_value		*r, **mine, *text;
 	char			*cause = NULL, *list = NULL, *old;
 	size_t			 i;
 	unsigned		 h;
@@ -189,23 +189,26 @@ rv_place(struct lpd_slurm *s)
 	s->phase = PH_BIND;
 	evtimer_del(s->timer);
 
+	/* Each host's nodes in one pass; the file's text once for all. */
+	mine = xcalloc(s->nhosts, sizeof *mine);
+	for (h = 0; h < s->nhosts; h++)
+		mine[h] = courier_list_new();
+	for (i = 0; i < s->pv->nnodes; i++)
+		courier_list_append(mine[s->placed[i]], courier_int((int64_t)i));
+	text = courier_bytes(s->text, s->len);
 	for (h = 0; h < s->nhosts; h++) {
-		mine = courier_list_new();
-		for (i = 0; i < s->pv->nnodes; i++) {
-			if (s->placed[i] == h)
-				courier_list_append(mine,
-				    courier_int((int64_t)i));
-		}
 		r = courier_dict_new();
-		courier_dict_set(r, "program", courier_bytes(s->text, s->len));
+		courier_dict_set(r, "program", courier_value_ref(text));
 		courier_dict_set(r, "file", courier_string(s->file));
 		courier_dict_set(r, "name", courier_string(s->pv->name));
 		courier_dict_set(r, "path", courier_string(s->path));
 		courier_dict_set(r, "cwd", courier_string(s->cwd));
-		courier_dict_set(r, "nodes", mine);
+		courier_dict_set(r, "nodes", mine[h]);
 		courier_request_reply(s->agents[h].join_req, r);
 		s->agents[h].join_req = NULL;
 	}
+	courier_value_unref(text);
+	free(mine);
 }
 
 /* join(token, host, addr, slots, nodeid, nhosts, job) */
@@ -317,15 +320,18 @@ rv_start(struct lpd_slurm *s)
 		return;
 	}
 	s->p = NULL;	/* the mirror's now */
+	/* Every host gets the same answer: built once. */
+	list = courier_list_new();
+	for (i = 0; i < s->pv->nnodes; i++) {
+		courier_list_append(list, s->addresses[i] != NULL ?
+		    courier_string(s->addresses[i]) : courier_null());
+	}
 	for (h = 0; h < s->nhosts; h++) {
-		list = courier_list_new();
-		for (i = 0; i < s->pv->nnodes; i++) {
-			courier_list_append(list, s->addresses[i] != NULL ?
-			    courier_string(s->addresses[i]) : courier_null());
-		}
-		courier_request_reply(s->agents[h].bound_req, list);
+		courier_request_reply(s->agents[h].bound_req,
+		    courier_value_ref(list));
 		s->agents[h].bound_req = NULL;
 	}
+	courier_value_unref(list);
 	if (s->stop_asked)
 		lpd_run_stop(s->run, false, "the stop was asked for");
 }

@@ -204,8 +204,9 @@ lpctl_launch(int argc, char **argv)
 	};
 	struct lpctl_client		*cl;
 	courier_value			*extra = NULL, *sargs = NULL;
-	const char			*backend;
+	const char			*backend = NULL;
 	double				 stimeout = -1;
+	int				 slurm;
 	const char			*name = NULL;
 	char				*text, *file, *prog;
 	size_t				 len;
@@ -214,9 +215,6 @@ lpctl_launch(int argc, char **argv)
 	bool				 wait = false, ready = false;
 	int				 ch, exitcode = LPCTL_EXIT_OK;
 
-	backend = getenv("LPD_BACKEND");
-	if (backend != NULL && *backend == '\0')
-		backend = NULL;
 	while ((ch = getopt_long(argc, argv, "wrn:g:S:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -271,30 +269,12 @@ lpctl_launch(int argc, char **argv)
 			courier_value_unref(sargs);
 		return (lpctl_usage("launch", true));
 	}
-	if (backend != NULL && strcmp(backend, "local") != 0 &&
-	    strcmp(backend, "slurm") != 0) {
-		fprintf(stderr, "lpctl launch: backend \"%s\"%s: it is "
-		    "\"local\" (lpd's machine) or \"slurm\" (a Slurm job)\n",
-		    backend, getenv("LPD_BACKEND") == backend ?
-		    " (from LPD_BACKEND)" : "");
+	if ((slurm = lpctl_backend_slurm("launch", backend, sargs != NULL ||
+	    stimeout >= 0)) == -1)
 		goto usage;
-	}
-	if (backend != NULL && strcmp(backend, "slurm") == 0) {
-		extra = courier_dict_new();
-		courier_dict_set(extra, LPD_CTL_K_BACKEND,
-		    courier_string("slurm"));
-		courier_dict_set(extra, LPD_CTL_K_AGENT,
-		    courier_string(lpctl_self_path()));
-		if (stimeout >= 0)
-			courier_dict_set(extra, LPD_CTL_K_SLURM_TIMEOUT,
-			    courier_double(stimeout));
-		if (sargs != NULL)
-			courier_dict_set(extra, LPD_CTL_K_SLURM_ARGS, sargs);
+	if (slurm) {
+		extra = lpctl_slurm_extra(sargs, stimeout);
 		sargs = NULL;
-	} else if (sargs != NULL || stimeout >= 0) {
-		fprintf(stderr, "lpctl launch: --slurm-arg and --slurm-timeout "
-		    "need --backend slurm\n");
-		goto usage;
 	}
 	if ((exitcode = lpctl_read_program("launch", argv[optind], &file,
 	    &text, &len)) != LPCTL_EXIT_OK)
@@ -331,6 +311,27 @@ out:
 	if (extra != NULL)
 		courier_value_unref(extra);
 	return (exitcode);
+}
+
+/*
+ * What a launch on Slurm adds to the request: the backend, this lpctl
+ * for the hosts to run, srun's options (args, a list, stolen; or NULL)
+ * and the allocation's timeout (none if not above 0).
+ */
+courier_value *
+lpctl_slurm_extra(courier_value *args, double timeout)
+{
+	courier_value	*extra = courier_dict_new();
+
+	courier_dict_set(extra, LPD_CTL_K_BACKEND, courier_string("slurm"));
+	courier_dict_set(extra, LPD_CTL_K_AGENT,
+	    courier_string(lpctl_self_path()));
+	if (timeout > 0)
+		courier_dict_set(extra, LPD_CTL_K_SLURM_TIMEOUT,
+		    courier_double(timeout));
+	if (args != NULL)
+		courier_dict_set(extra, LPD_CTL_K_SLURM_ARGS, args);
+	return (extra);
 }
 
 /* Read a program file: its real path and text; 0, or an exit status. */

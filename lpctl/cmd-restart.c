@@ -71,19 +71,11 @@ restart_program(struct lpctl_client *cl, const char *prog)
 	 * (read now: the stop below reuses v).
 	 */
 	if (strcmp(lpctl_get_string(p, "backend", "local"), "slurm") == 0) {
-		extra = courier_dict_new();
-		courier_dict_set(extra, LPD_CTL_K_BACKEND,
-		    courier_string("slurm"));
-		courier_dict_set(extra, LPD_CTL_K_AGENT,
-		    courier_string(lpctl_self_path()));
 		sa = courier_dict_get(p, "slurm_args");
-		if (sa != NULL && courier_value_type(sa) == COURIER_LIST)
-			courier_dict_set(extra, LPD_CTL_K_SLURM_ARGS,
-			    courier_value_ref(sa));
-		if (lpctl_get_number(p, "slurm_timeout", 0) > 0)
-			courier_dict_set(extra, LPD_CTL_K_SLURM_TIMEOUT,
-			    courier_double(lpctl_get_number(p,
-			    "slurm_timeout", 0)));
+		extra = lpctl_slurm_extra(sa != NULL &&
+		    courier_value_type(sa) == COURIER_LIST ?
+		    courier_value_ref(sa) : NULL,
+		    lpctl_get_number(p, "slurm_timeout", 0));
 	}
 	if (strcmp(state, "running") == 0 || strcmp(state, "stopping") == 0) {
 		courier_value_unref(v);

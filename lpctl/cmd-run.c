@@ -372,7 +372,8 @@ lpctl_run(int argc, char **argv)
 	char				**sargs = NULL, *file = NULL;
 	char				*text = NULL;
 	size_t				 len;
-	const char			*backend;
+	const char			*backend = NULL;
+	int				 slurm;
 	struct run_state		 rs;
 	struct lpd_run_opts		 opts;
 	struct lpd_run_cb		 cb;
@@ -390,9 +391,6 @@ lpctl_run(int argc, char **argv)
 	memset(&rs, 0, sizeof rs);
 	memset(&opts, 0, sizeof opts);
 	memset(&so, 0, sizeof so);
-	backend = getenv("LPD_BACKEND");
-	if (backend != NULL && *backend == '\0')
-		backend = NULL;
 	while ((ch = getopt_long(argc, argv, "g:n:l:tqvh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -473,26 +471,13 @@ lpctl_run(int argc, char **argv)
 		free(log_dir);
 		return (lpctl_usage("run", true));
 	}
-	if (backend != NULL && strcmp(backend, "local") != 0 &&
-	    strcmp(backend, "slurm") != 0) {
-		fprintf(stderr, "lpctl run: backend \"%s\"%s: it is \"local\" "
-		    "(this machine) or \"slurm\" (a Slurm job)\n", backend,
-		    getenv("LPD_BACKEND") == backend ? " (from LPD_BACKEND)" :
-		    "");
+	if ((slurm = lpctl_backend_slurm("run", backend,
+	    so.nslurm_args != 0 || so.timeout_s != 0)) == -1) {
 		free(sargs);
 		free(log_dir);
 		return (LPCTL_EXIT_USAGE);
 	}
-	if (backend == NULL || strcmp(backend, "local") == 0) {
-		if (so.nslurm_args != 0 || so.timeout_s != 0) {
-			fprintf(stderr, "lpctl run: --slurm-arg and "
-			    "--slurm-timeout need --backend slurm\n");
-			free(sargs);
-			free(log_dir);
-			return (LPCTL_EXIT_USAGE);
-		}
-		backend = NULL;
-	} else if (opts.tcp) {
+	if (slurm && opts.tcp) {
 		fprintf(stderr, "lpctl run: --tcp: on Slurm every courier node "
 		    "serves TCP already\n");
 		free(sargs);
@@ -505,7 +490,7 @@ lpctl_run(int argc, char **argv)
 		free(log_dir);
 		return (LPCTL_EXIT_USAGE);
 	}
-	if (backend != NULL && (exitcode = lpctl_read_program("run",
+	if (slurm && (exitcode = lpctl_read_program("run",
 	    argv[optind], &file, &text, &len)) != LPCTL_EXIT_OK) {
 		free(sargs);
 		free(log_dir);
@@ -571,7 +556,7 @@ lpctl_run(int argc, char **argv)
 	rs.started = xcalloc(p->ngroups, sizeof *rs.started);
 	rs.ready = xcalloc(p->ngroups, sizeof *rs.ready);
 	rs.ended = xcalloc(p->ngroups, sizeof *rs.ended);
-	if (backend != NULL) {
+	if (slurm) {
 		so.slurm_args = sargs;
 		so.agent = lpctl_self_path();
 		so.submit_host = getenv("LPD_SLURM_SUBMIT_HOST");

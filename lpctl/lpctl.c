@@ -204,6 +204,36 @@ lpctl_self_path(void)
 	return (path);
 }
 
+/*
+ * Whether cmd runs the program on Slurm: arg (--backend B, or NULL), else
+ * $LPD_BACKEND, else not. 1 slurm, 0 local, or -1 after a message: a
+ * backend that is none, or Slurm's options (slurm_opts: --slurm-arg or
+ * --slurm-timeout was given) without Slurm.
+ */
+int
+lpctl_backend_slurm(const char *cmd, const char *arg, bool slurm_opts)
+{
+	const char	*b = arg, *env = getenv("LPD_BACKEND");
+
+	if (b == NULL && env != NULL && *env != '\0')
+		b = env;
+	if (b != NULL && strcmp(b, "local") != 0 && strcmp(b, "slurm") != 0) {
+		fprintf(stderr, "lpctl %s: backend \"%s\"%s: it is \"local\" "
+		    "(%s) or \"slurm\" (a Slurm job)\n", cmd, b, b == arg ? "" :
+		    " (from LPD_BACKEND)", strcmp(cmd, "run") == 0 ?
+		    "this machine" : "lpd's machine");
+		return (-1);
+	}
+	if (b != NULL && strcmp(b, "slurm") == 0)
+		return (1);
+	if (slurm_opts) {
+		fprintf(stderr, "lpctl %s: --slurm-arg and --slurm-timeout "
+		    "need --backend slurm\n", cmd);
+		return (-1);
+	}
+	return (0);
+}
+
 /* --OPTION S: seconds from 0 to 86400, or -1 after a message. */
 double
 lpctl_parse_seconds(const char *cmd, const char *opt, const char *s)

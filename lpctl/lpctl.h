@@ -25,6 +25,7 @@ int	lpctl_usage(const char *, bool);
 /* --OPTION S: seconds from 0 to 86400, or -1 after a message. */
 double	lpctl_parse_seconds(const char *, const char *, const char *);
 const char *lpctl_self_path(void);
+int	lpctl_backend_slurm(const char *, const char *, bool);
 
 /* cmd-run.c */
 int	lpctl_run(int, char **);
@@ -62,6 +63,7 @@ courier_value	*lpctl_status_of(struct lpctl_client *, const char *,
 int	lpctl_launch(int, char **);
 int	lpctl_read_program(const char *, const char *, char **, char **,
 	    size_t *);
+courier_value *lpctl_slurm_extra(courier_value *, double);
 int	lpctl_launch_send(struct lpctl_client *, const char *, const char *,
 	    const char *, size_t, const char *, double, courier_value *,
 	    char **);

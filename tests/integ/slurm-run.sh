@@ -37,6 +37,17 @@ no_nodes_left() {
 	done
 }
 
+# start_slurm NAME OUT: lpctl run --backend slurm of $tmp/NAME.json in the
+# background, one CPU a host, to $tmp/OUT.out and .err; its pid in $pid.
+# No timeout(1) around it: it would pass a signal on twice.
+start_slurm() {
+	"$LPCTL" run --backend slurm --slurm-arg=--ntasks-per-node=1 \
+	    --log-dir "$tmp/logs-$2" "$tmp/$1.json" >"$tmp/$2.out" \
+	    2>"$tmp/$2.err" &
+	pid=$!
+	bgpids="$bgpids $pid"
+}
+
 # A program of NAME: N process nodes that say where they run and wait for
 # the stop notice.
 waiting_program() {
@@ -76,12 +87,7 @@ ok "the same program file runs on one machine"
 
 # --- every node told its host and job by Slurm; Ctrl+C stops them all.
 waiting_program where 3
-# No timeout(1) around it: it would pass the signal on twice.
-"$LPCTL" run --backend slurm --slurm-arg=--ntasks-per-node=1 \
-    --log-dir "$tmp/logs-where" "$tmp/where.json" >"$tmp/where.out" \
-    2>"$tmp/where.err" &
-pid=$!
-bgpids="$bgpids $pid"
+start_slurm where where
 wait_for "$tmp/where.out" '^\[w/2\] on n3 job [0-9]+$' 30
 wait_for "$tmp/where.out" '^\[w/1\] on n2 job [0-9]+$' 10
 wait_for "$tmp/where.out" '^\[w/0\] on n1 job [0-9]+$' 10
@@ -100,11 +106,7 @@ ok "each node runs where Slurm says; Ctrl+C stops every host's nodes"
 
 # --- scancel: the program stops the same way, and fails.
 waiting_program cancelled 3
-"$LPCTL" run --backend slurm --slurm-arg=--ntasks-per-node=1 \
-    --log-dir "$tmp/logs-cancel" "$tmp/cancelled.json" \
-    >"$tmp/cancel.out" 2>"$tmp/cancel.err" &
-pid=$!
-bgpids="$bgpids $pid"
+start_slurm cancelled cancel
 wait_for "$tmp/cancel.out" '^\[w/2\] on n3' 30
 job=$(squeue -h -n cancelled -o '%i')
 [ -n "$job" ] || fail "squeue does not show the job"
@@ -119,11 +121,7 @@ ok "scancel $job stops the program; lpctl says so and exits 1"
 
 # --- lpctl killed: the agents stop the nodes, and the job ends.
 waiting_program orphaned 3
-"$LPCTL" run --backend slurm --slurm-arg=--ntasks-per-node=1 \
-    --log-dir "$tmp/logs-kill" "$tmp/orphaned.json" \
-    >"$tmp/kill.out" 2>"$tmp/kill.err" &
-pid=$!
-bgpids="$bgpids $pid"
+start_slurm orphaned kill
 wait_for "$tmp/kill.out" '^\[w/2\] on n3' 30
 wait_for "$tmp/kill.out" '^\[w/0\] on n1' 10
 kill -KILL "$pid"

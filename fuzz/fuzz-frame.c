@@ -232,7 +232,7 @@ wire_check(const uint8_t *p, size_t len)
 	char			*cause = NULL;
 
 	courier_arena_init(&a);
-	if (!courier_wire_decode(p, len, &w, &a)) {
+	if (!courier_wire_decode(p, len, &w, &a, NULL)) {
 		courier_arena_free(&a);
 		return;
 	}

@@ -409,10 +409,10 @@ client_disconnect(courier_client *c, enum courier_code code, const char *why,
 		c->fd = -1;
 	}
 	c->gen++;
-	c->out.off = c->out.len = 0;
+	courier_buf_clear(&c->out);
 	courier_buf_compact(&c->out);
 	pthread_mutex_unlock(&c->wmtx);
-	c->in.off = c->in.len = 0;
+	courier_buf_clear(&c->in);
 	courier_buf_compact(&c->in);
 	c->need = 0;
 
@@ -517,7 +517,7 @@ courier_cl_send(courier_client *c, uint64_t gen, struct courier_buf *b)
 	}
 out:
 	pthread_mutex_unlock(&c->wmtx);
-	b->off = b->len = 0;
+	courier_buf_clear(b);
 }
 
 /* Sleep for ms, until cancelled or woken; mtx not held. */

@@ -36,7 +36,7 @@ courier_conn_ref(struct sconn *c)
 static bool
 buf_account(courier_server *s, const struct courier_buf *b, size_t *acct)
 {
-	size_t	 now = b->cap, total;
+	size_t	 now = b->cap + b->seg_bytes, total;	/* segments too */
 
 	if (now == *acct)
 		return (false);
@@ -100,7 +100,7 @@ courier_conn_out_account_locked(struct sconn *c)
 		return;
 	courier_srv_warn(s, "closing a connection: holding %zu bytes for replies "
 	    "its peer does not read puts the server over its budget of %zu "
-	    "bytes buffered", c->out.cap, s->max_buffered);
+	    "bytes buffered", c->out_acct, s->max_buffered);
 	conn_broken_locked(c);
 }
 
@@ -166,7 +166,7 @@ courier_conn_send(struct sconn *c, struct courier_buf *b)
 	}
 out:
 	pthread_mutex_unlock(&c->wmtx);
-	b->off = b->len = 0;
+	courier_buf_clear(b);
 	courier_buf_compact(b);
 }
 

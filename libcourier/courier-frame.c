@@ -8,6 +8,7 @@
  * unpacked without another copy of the whole.
  */
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +25,19 @@
 #define BUF_RETAIN_MAX	(16 * 1024 * 1024)
 /* An idle buffer bigger than this is given back. */
 #define BUF_KEEP_MAX	(256 * 1024)
+/* Pieces gathered by one sendmsg. */
+#define BUF_IOV_MAX	64
+
+/* Drop the segments not yet sent. */
+static void
+buf_drop_segs(struct courier_buf *b)
+{
+	size_t	i;
+
+	for (i = b->seg0; i < b->nsegs; i++)
+		courier_value_unref(b->segs[i].owner);
+	b->nsegs = b->seg0 = b->seg_off = b->seg_bytes = 0;
+}
 
 /* Free a buffer's memory. */
 void
@@ -31,10 +45,47 @@ courier_buf_free(struct courier_buf *b)
 {
 	bool	keep_big = b->keep_big;
 
+	buf_drop_segs(b);
+	free(b->segs);
 	if (!b->borrowed)
 		free(b->data);
 	memset(b, 0, sizeof *b);
 	b->keep_big = keep_big;
+}
+
+/* See courier-internal.h. */
+void
+courier_buf_clear(struct courier_buf *b)
+{
+	buf_drop_segs(b);
+	b->off = b->len = 0;
+}
+
+/* Add a segment; it takes the reference owner is. */
+static void
+buf_add_seg(struct courier_buf *b, size_t at, const uint8_t *p, size_t len,
+    courier_value *owner)
+{
+	struct courier_seg	*sg;
+
+	if (b->nsegs == b->segcap) {
+		b->segcap = b->segcap == 0 ? 4 : 2 * b->segcap;
+		b->segs = xreallocarray(b->segs, b->segcap, sizeof *b->segs);
+	}
+	sg = &b->segs[b->nsegs++];
+	sg->at = at;
+	sg->p = p;
+	sg->len = len;
+	sg->owner = owner;
+	b->seg_bytes += len;
+}
+
+/* See courier-internal.h. */
+void
+courier_buf_splice(struct courier_buf *b, size_t at, const void *p,
+    size_t len, const courier_value *owner)
+{
+	buf_add_seg(b, at, p, len, courier_value_ref(owner));
 }
 
 /*
@@ -48,9 +99,12 @@ courier_buf_free(struct courier_buf *b)
 void
 courier_buf_compact(struct courier_buf *b)
 {
-	size_t	 used = b->len - b->off;
+	size_t	 used = b->len - b->off, i;
 
-	if (used == 0 && b->cap > BUF_KEEP_MAX && !b->borrowed) {
+	if (b->seg0 == b->nsegs)
+		b->seg0 = b->nsegs = 0;
+	if (used == 0 && b->nsegs == 0 && b->cap > BUF_KEEP_MAX &&
+	    !b->borrowed) {
 		if (!b->keep_big || b->peak < b->cap / 4 ||
 		    b->cap > BUF_RETAIN_MAX) {
 			courier_buf_free(b);
@@ -62,6 +116,8 @@ courier_buf_compact(struct courier_buf *b)
 		return;
 	if (used != 0)
 		memmove(b->data, b->data + b->off, used);
+	for (i = b->seg0; i < b->nsegs; i++)
+		b->segs[i].at -= b->off;
 	b->off = 0;
 	b->len = used;
 }
@@ -109,25 +165,37 @@ void
 courier_buf_move(struct courier_buf *to, struct courier_buf *from)
 {
 	struct courier_buf	 t;
-	void			*p;
-	size_t			 n = courier_buf_used(from);
+	struct courier_seg	*sg;
+	uint8_t			*p;
+	size_t			 n = from->len - from->off, end, skip, i;
 
-	if (n == 0)
+	if (courier_buf_used(from) == 0)
 		return;
 	if (courier_buf_used(to) == 0 && !from->borrowed &&
 	    n >= BUF_MOVE_MIN && !to->borrowed) {
+		courier_buf_clear(to);
 		t = *to;
 		*to = *from;
 		*from = t;
 		/* The memory moves; what each owner keeps does not. */
 		to->keep_big = from->keep_big;
 		from->keep_big = t.keep_big;
-		from->off = from->len = 0;
 		return;
 	}
 	p = courier_buf_reserve(to, n);
-	memcpy(p, from->data + from->off, n);
+	if (n != 0)
+		memcpy(p, from->data + from->off, n);
+	end = to->len;
 	to->len += n;
+	/* The segments go along, their references with them. */
+	skip = from->seg_off;
+	for (i = from->seg0; i < from->nsegs; i++) {
+		sg = &from->segs[i];
+		buf_add_seg(to, end + (sg->at - from->off), sg->p + skip,
+		    sg->len - skip, sg->owner);
+		skip = 0;
+	}
+	from->nsegs = from->seg0 = from->seg_off = from->seg_bytes = 0;
 	from->off = from->len = 0;
 }
 
@@ -146,22 +214,82 @@ courier_buf_read(struct courier_buf *b, int fd, size_t want)
 	return (n);
 }
 
-/* Send what b holds without SIGPIPE; send(2)'s result. */
+/* Count n bytes sent from b's data and segments, in their order. */
+static void
+buf_sent(struct courier_buf *b, size_t n)
+{
+	struct courier_seg	*sg;
+	size_t			 k;
+
+	while (n > 0) {
+		sg = b->seg0 < b->nsegs ? &b->segs[b->seg0] : NULL;
+		if (sg == NULL || sg->at > b->off) {
+			k = (sg != NULL ? sg->at : b->len) - b->off;
+			if (k > n)
+				k = n;
+			b->off += k;
+			n -= k;
+			continue;
+		}
+		k = sg->len - b->seg_off;
+		if (k > n)
+			k = n;
+		b->seg_off += k;
+		b->seg_bytes -= k;
+		n -= k;
+		if (b->seg_off == sg->len) {
+			courier_value_unref(sg->owner);
+			b->seg0++;
+			b->seg_off = 0;
+		}
+	}
+	if (b->off == b->len && b->seg0 == b->nsegs) {
+		b->off = b->len = 0;
+		b->seg0 = b->nsegs = 0;
+	}
+}
+
+/* Send what b holds without SIGPIPE; sendmsg(2)'s result. */
 ssize_t
 courier_buf_write(struct courier_buf *b, int fd)
 {
-	ssize_t	 n;
+	struct iovec	 iov[BUF_IOV_MAX];
+	struct msghdr	 msg;
+	size_t		 pos = b->off, i = b->seg0, skip = b->seg_off, next;
+	int		 n = 0;
+	ssize_t		 w;
 
-	if (b->len == b->off)
+	if (courier_buf_used(b) == 0)
 		return (0);	/* data may be NULL: no pointer to make */
-	n = send(fd, b->data + b->off, b->len - b->off,
-	    MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n > 0) {
-		b->off += (size_t)n;
-		if (b->off == b->len)
-			b->off = b->len = 0;
+	if (b->seg0 == b->nsegs) {
+		w = send(fd, b->data + b->off, b->len - b->off,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0)
+			buf_sent(b, (size_t)w);
+		return (w);
 	}
-	return (n);
+	while (n < BUF_IOV_MAX) {
+		if (i < b->nsegs && b->segs[i].at == pos) {
+			iov[n].iov_base = (void *)(b->segs[i].p + skip);
+			iov[n++].iov_len = b->segs[i].len - skip;
+			skip = 0;
+			i++;
+			continue;
+		}
+		if (pos == b->len)
+			break;
+		next = i < b->nsegs ? b->segs[i].at : b->len;
+		iov[n].iov_base = b->data + pos;
+		iov[n++].iov_len = next - pos;
+		pos = next;
+	}
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)n;
+	w = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w > 0)
+		buf_sent(b, (size_t)w);
+	return (w);
 }
 
 /* Append frame f, packed, to b. */
@@ -263,27 +391,63 @@ courier_frame_next(struct courier_buf *b, size_t max_frame,
 }
 
 /*
+ * Give b's memory to lend->owner, which the values that borrow from it
+ * hold: b keeps a copy of the bytes after the frame just taken (a read
+ * sized to the frame brings none or few).
+ */
+static void
+buf_lend(struct courier_buf *b, struct courier_lend *lend)
+{
+	size_t	 used = b->len - b->off;
+	uint8_t	*p = NULL;
+
+	if (used != 0) {
+		p = xmalloc(used);
+		memcpy(p, b->data + b->off, used);
+	}
+	b->data = p;
+	b->cap = b->len = used;
+	b->off = b->peak = 0;
+	courier_value_unref(lend->owner);
+}
+
+/*
  * The same for the call path: a call or a result straight into values
  * where courier-wire.c takes it, else protobuf-c's message.
+ *
+ * A big frame that fills most of its buffer lends the buffer to its big
+ * bytes and tensors, which then keep no copy of their own: the kernel's
+ * read is the one copy of such a payload on this side. (A buffer much
+ * bigger than its frame copies instead, so that a small value never pins
+ * a big block.)
  */
 int
 courier_frame_take(struct courier_buf *b, size_t max_frame,
     struct courier_arena *a, struct courier_frame *out, size_t *need,
     char **cause)
 {
-	const uint8_t	*p;
-	size_t		 size;
-	int		 r;
+	struct courier_lend	 lend = { NULL, NULL };
+	const uint8_t		*p;
+	size_t			 size;
+	int			 r;
 
 	if ((r = frame_peek(b, max_frame, &p, &size, need, cause)) != 1)
 		return (r);
-	if (!courier_wire_decode(p, size, out, a)) {
+	if (size >= FRAME_LEND_MIN && !b->borrowed &&
+	    b->cap / 2 <= FRAME_HEADER + size)
+		lend.base = b->data;
+	r = 1;
+	if (!courier_wire_decode(p, size, out, a,
+	    lend.base != NULL ? &lend : NULL)) {
 		memset(out, 0, sizeof *out);
-		if ((r = frame_unpack(p, size, a, &out->pb, cause)) != 1)
-			return (r);
-		out->kind = COURIER_FRAME_PB;
-		out->id = out->pb->call_id;
+		if ((r = frame_unpack(p, size, a, &out->pb, cause)) == 1) {
+			out->kind = COURIER_FRAME_PB;
+			out->id = out->pb->call_id;
+		}
 	}
-	frame_consume(b, size);
-	return (1);
+	if (r == 1)
+		frame_consume(b, size);
+	if (lend.owner != NULL)
+		buf_lend(b, &lend);
+	return (r);
 }

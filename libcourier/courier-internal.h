@@ -53,6 +53,18 @@ courier_error	*courier_error_copy(const courier_error *);
 bool	 courier_utf8_valid(const char *, size_t);
 /* A string of len bytes taken from buf (malloc'd, NUL at buf[len]). */
 courier_value *courier_string_take(char *, size_t);
+/*
+ * Values that borrow their data from a block of memory instead of holding
+ * a copy: the block is an owner, a bytes value of no length that frees mem
+ * with its last reference, and each value that borrows holds one. The
+ * frame reader lends a big frame's buffer this way (courier-frame.c).
+ */
+courier_value *courier_owner_new(void *mem);
+courier_value *courier_bytes_borrow(courier_value *owner, const void *,
+	    size_t);
+/* As courier_tensor_new, borrowing data from owner (NULL: a copy). */
+courier_value *courier_tensor_make(enum courier_dtype, size_t,
+	    const int64_t *, const void *, size_t, courier_value *, char **);
 
 /*
  * courier-arena.c: a bump allocator for the short-lived trees of one frame
@@ -115,6 +127,19 @@ void	 courier_socket_tune(int);
  */
 #define FRAME_HEADER	4
 
+/*
+ * An output buffer may send some stretches from where they live instead of
+ * holding a copy: a big bytes or tensor payload is a segment, a reference
+ * to its value and the place in data it goes before. Writing gathers data
+ * and segments with one sendmsg.
+ */
+struct courier_seg {
+	size_t		 at;		/* goes before data[at] */
+	const uint8_t	*p;
+	size_t		 len;
+	courier_value	*owner;		/* a reference */
+};
+
 struct courier_buf {
 	uint8_t		*data;
 	size_t		 off;		/* start of unread/unwritten bytes */
@@ -123,15 +148,27 @@ struct courier_buf {
 	size_t		 peak;		/* most held since the last compact */
 	bool		 borrowed;	/* data is the caller's (a stack array) */
 	bool		 keep_big;	/* keep a big buffer that is used */
+
+	struct courier_seg *segs;	/* output only */
+	size_t		 nsegs;
+	size_t		 segcap;
+	size_t		 seg0;		/* the first unsent */
+	size_t		 seg_off;	/* bytes of segs[seg0] sent */
+	size_t		 seg_bytes;	/* unsent bytes in segments */
 };
 void	 courier_buf_free(struct courier_buf *);
 void	*courier_buf_reserve(struct courier_buf *, size_t);
 void	 courier_buf_compact(struct courier_buf *);
 void	 courier_buf_move(struct courier_buf *, struct courier_buf *);
+/* Drop what b holds, unsent or unread; keep its memory. */
+void	 courier_buf_clear(struct courier_buf *);
+/* Send len bytes at p, which owner keeps alive, before data[at]. */
+void	 courier_buf_splice(struct courier_buf *, size_t, const void *, size_t,
+	    const courier_value *);
 static inline size_t
 courier_buf_used(const struct courier_buf *b)
 {
-	return (b->len - b->off);
+	return (b->len - b->off + b->seg_bytes);
 }
 
 /* Append one packed frame to b. */
@@ -168,6 +205,13 @@ struct courier_frame {
 /* As courier_frame_next, into a struct courier_frame. */
 int	 courier_frame_take(struct courier_buf *, size_t,
 	    struct courier_arena *, struct courier_frame *, size_t *, char **);
+/*
+ * Frames of at least this many bytes lend their buffer to the bytes and
+ * tensors decoded from them, payloads of at least COURIER_BORROW_MIN; and
+ * payloads that big are sent as segments.
+ */
+#define FRAME_LEND_MIN		(64 * 1024)
+#define COURIER_BORROW_MIN	(16 * 1024)
 /* Read what the socket has into b (room for at least want bytes). */
 ssize_t	 courier_buf_read(struct courier_buf *, int, size_t);
 /* Write from b; advances off. Returns bytes written or -1 (errno). */
@@ -185,6 +229,7 @@ struct courier_wire_size {
 	size_t		 frame;
 	size_t		 body;		/* CallRequest; a result's CallResult */
 	size_t		 args;		/* CallArguments; a result's value */
+	size_t		 spliced;	/* of frame, sent as segments */
 };
 void	 courier_wire_call_size(uint64_t, const char *, const courier_value *,
 	    const courier_value *, int64_t, struct courier_wire_size *);
@@ -195,8 +240,17 @@ void	 courier_wire_result_size(uint64_t, const courier_value *,
 	    struct courier_wire_size *);
 void	 courier_wire_pack_result(struct courier_buf *, uint64_t,
 	    const courier_value *, const struct courier_wire_size *);
+/*
+ * Decoding may lend: with base not NULL (the start of the malloc'd block
+ * that holds the frame), big payloads borrow from it; the first to do so
+ * makes *owner, which the caller then holds a reference to.
+ */
+struct courier_lend {
+	void		*base;
+	courier_value	*owner;
+};
 bool	 courier_wire_decode(const uint8_t *, size_t, struct courier_frame *,
-	    struct courier_arena *);
+	    struct courier_arena *, struct courier_lend *);
 
 /* Build the args/kwargs of a request frame; 0 or -1 with *cause. */
 int	 courier_call_args_to_pb(const courier_value *, const courier_value *,

@@ -32,6 +32,7 @@ struct courier_value {
 		struct {
 			char		*data;	/* inline or taken; NUL after */
 			size_t		 len;
+			courier_value	*owner;	/* or borrowed from it */
 		} s;			/* string and bytes */
 		struct {
 			courier_value	**items;
@@ -50,8 +51,9 @@ struct courier_value {
 			enum courier_dtype	 dtype;
 			size_t			 ndim;
 			int64_t			*shape;	/* inline */
-			void			*data;	/* inline */
+			void			*data;	/* inline or owner's */
 			size_t			 nbytes;
+			courier_value		*owner;
 		} t;
 	} u;
 };
@@ -272,6 +274,33 @@ courier_bytes(const void *data, size_t len)
 	return (value_data(COURIER_BYTES, data, len));
 }
 
+/* See courier-internal.h. */
+courier_value *
+courier_owner_new(void *mem)
+{
+	courier_value	*v;
+
+	v = value_alloc(COURIER_BYTES, 0);
+	v->u.s.data = mem;
+	return (v);
+}
+
+/*
+ * Bytes that borrow len bytes at data from owner (no NUL after them: the
+ * API promises none for bytes).
+ */
+courier_value *
+courier_bytes_borrow(courier_value *owner, const void *data, size_t len)
+{
+	courier_value	*v;
+
+	v = value_alloc(COURIER_BYTES, 0);
+	v->u.s.data = (char *)data;
+	v->u.s.len = len;
+	v->u.s.owner = courier_value_ref(owner);
+	return (v);
+}
+
 /* An empty list, one level deep. */
 courier_value *
 courier_list_new(void)
@@ -359,6 +388,16 @@ courier_value *
 courier_tensor_new(enum courier_dtype dtype, size_t ndim, const int64_t *shape,
     const void *data, size_t nbytes, char **cause)
 {
+	return (courier_tensor_make(dtype, ndim, shape, data, nbytes, NULL,
+	    cause));
+}
+
+/* The same, borrowing data from owner if it is not NULL. */
+courier_value *
+courier_tensor_make(enum courier_dtype dtype, size_t ndim,
+    const int64_t *shape, const void *data, size_t nbytes,
+    courier_value *owner, char **cause)
+{
 	courier_value	*v;
 	const char	*name;
 	char		*text;
@@ -408,18 +447,24 @@ courier_tensor_new(enum courier_dtype dtype, size_t ndim, const int64_t *shape,
 	}
 
 	extra = ndim * sizeof *shape;
-	if (nbytes > SIZE_MAX - extra)
-		goto too_large;
-	v = value_alloc(COURIER_TENSOR, extra + nbytes);
+	if (owner != NULL) {
+		v = value_alloc(COURIER_TENSOR, extra);
+		v->u.t.data = (void *)data;
+		v->u.t.owner = courier_value_ref(owner);
+	} else {
+		if (nbytes > SIZE_MAX - extra)
+			goto too_large;
+		v = value_alloc(COURIER_TENSOR, extra + nbytes);
+		v->u.t.data = (char *)(v + 1) + extra;
+		if (nbytes != 0)
+			memcpy(v->u.t.data, data, nbytes);
+	}
 	v->u.t.dtype = dtype;
 	v->u.t.ndim = ndim;
 	v->u.t.shape = (int64_t *)(v + 1);
 	if (ndim != 0)
 		memcpy(v->u.t.shape, shape, extra);
-	v->u.t.data = (char *)(v + 1) + extra;
 	v->u.t.nbytes = nbytes;
-	if (nbytes != 0)
-		memcpy(v->u.t.data, data, nbytes);
 	return (v);
 
 too_large:
@@ -438,8 +483,13 @@ value_free(courier_value *v)
 	switch (v->type) {
 	case COURIER_STRING:
 	case COURIER_BYTES:
-		if (v->u.s.data != (char *)(v + 1))
+		if (v->u.s.owner != NULL)
+			courier_value_unref(v->u.s.owner);
+		else if (v->u.s.data != (char *)(v + 1))
 			free(v->u.s.data);
+		break;
+	case COURIER_TENSOR:
+		courier_value_unref(v->u.t.owner);
 		break;
 	case COURIER_LIST:
 		for (i = 0; i < v->u.l.len; i++)

@@ -125,8 +125,33 @@ put_bytes(uint8_t *p, unsigned field, const void *data, size_t len)
 	return (p + len);
 }
 
-static size_t	object_size(const courier_value *);
-static uint8_t	*put_object(uint8_t *, const courier_value *);
+static size_t	object_size(const courier_value *, size_t *);
+static uint8_t	*put_object(uint8_t *, const courier_value *,
+		    struct courier_buf *);
+
+/*
+ * A payload of len bytes at data, of value v: written into the frame, or
+ * for a big one, sent from where it lives (a segment of b at p).
+ */
+static uint8_t *
+put_payload(uint8_t *p, unsigned field, const void *data, size_t len,
+    const courier_value *v, struct courier_buf *b)
+{
+	if (len < COURIER_BORROW_MIN)
+		return (put_bytes(p, field, data, len));
+	p = put_len(p, field, len);
+	courier_buf_splice(b, (size_t)(p - b->data), data, len, v);
+	return (p);
+}
+
+/* The size of such a field, counting a big payload in *spl. */
+static size_t
+payload_size(unsigned field, size_t len, size_t *spl)
+{
+	if (len >= COURIER_BORROW_MIN)
+		*spl += len;
+	return (len_field_size(field, len));
+}
 
 /* A dict's key, a SerializedObject holding a unicode string. */
 static size_t
@@ -136,18 +161,18 @@ key_object_size(const char *key)
 }
 
 static size_t
-list_size(const courier_value *v)
+list_size(const courier_value *v, size_t *spl)
 {
 	size_t	i, n = courier_list_len(v), size = 0;
 
 	for (i = 0; i < n; i++)
 		size += len_field_size(F_LIST_ITEM,
-		    object_size(courier_list_get(v, i)));
+		    object_size(courier_list_get(v, i), spl));
 	return (size);
 }
 
 static size_t
-dict_size(const courier_value *v)
+dict_size(const courier_value *v, size_t *spl)
 {
 	size_t	i, n = courier_dict_len(v), size = 0;
 
@@ -155,7 +180,7 @@ dict_size(const courier_value *v)
 		size += len_field_size(F_DICT_KEY,
 		    key_object_size(courier_dict_key(v, i)));
 		size += len_field_size(F_DICT_VALUE,
-		    object_size(courier_dict_value(v, i)));
+		    object_size(courier_dict_value(v, i), spl));
 	}
 	return (size);
 }
@@ -180,7 +205,7 @@ shape_size(const courier_value *v)
 }
 
 static size_t
-tensor_size(const courier_value *v)
+tensor_size(const courier_value *v, size_t *spl)
 {
 	size_t	len, size = 0;
 	int	dtype = (int)courier_tensor_dtype(v);
@@ -190,13 +215,16 @@ tensor_size(const courier_value *v)
 	size += len_field_size(F_TENSOR_SHAPE, shape_size(v));
 	(void)courier_tensor_data(v, &len);
 	if (len != 0)
-		size += len_field_size(F_TENSOR_CONTENT, len);
+		size += payload_size(F_TENSOR_CONTENT, len, spl);
 	return (size);
 }
 
-/* The size of v as a SerializedObject (what its field holds). */
+/*
+ * The size of v as a SerializedObject (what its field holds); *spl grows
+ * by the bytes of it that go as segments.
+ */
 static size_t
-object_size(const courier_value *v)
+object_size(const courier_value *v, size_t *spl)
 {
 	size_t	len;
 
@@ -213,27 +241,27 @@ object_size(const courier_value *v)
 		return (len_field_size(F_OBJ_STRING, len));
 	case COURIER_BYTES:
 		(void)courier_value_bytes(v, &len);
-		return (len_field_size(F_OBJ_BYTES, len));
+		return (payload_size(F_OBJ_BYTES, len, spl));
 	case COURIER_LIST:
-		return (len_field_size(F_OBJ_LIST, list_size(v)));
+		return (len_field_size(F_OBJ_LIST, list_size(v, spl)));
 	case COURIER_DICT:
-		return (len_field_size(F_OBJ_DICT, dict_size(v)));
+		return (len_field_size(F_OBJ_DICT, dict_size(v, spl)));
 	case COURIER_TENSOR:
-		return (len_field_size(F_OBJ_TENSOR, tensor_size(v)));
+		return (len_field_size(F_OBJ_TENSOR, tensor_size(v, spl)));
 	}
 	fatalx("%s: value of unknown type %d", __func__,
 	    (int)courier_value_type(v));
 }
 
 static uint8_t *
-put_tensor(uint8_t *p, const courier_value *v)
+put_tensor(uint8_t *p, const courier_value *v, struct courier_buf *b)
 {
 	const int64_t	*dims;
 	const void	*data;
-	size_t		 i, n, len;
+	size_t		 i, n, len, spl = 0;
 	int		 dtype = (int)courier_tensor_dtype(v);
 
-	p = put_len(p, F_OBJ_TENSOR, tensor_size(v));
+	p = put_len(p, F_OBJ_TENSOR, tensor_size(v, &spl));
 	if (dtype != 0)
 		p = put_varint(put_key(p, F_TENSOR_DTYPE, WT_VARINT),
 		    (uint64_t)(int64_t)dtype);
@@ -247,19 +275,19 @@ put_tensor(uint8_t *p, const courier_value *v)
 	}
 	data = courier_tensor_data(v, &len);
 	if (len != 0)
-		p = put_bytes(p, F_TENSOR_CONTENT, data, len);
+		p = put_payload(p, F_TENSOR_CONTENT, data, len, v, b);
 	return (p);
 }
 
-/* Write v as a SerializedObject's fields. */
+/* Write v as a SerializedObject's fields; b is the frame's buffer. */
 static uint8_t *
-put_object(uint8_t *p, const courier_value *v)
+put_object(uint8_t *p, const courier_value *v, struct courier_buf *b)
 {
 	const void	*data;
 	const char	*key;
 	double		 d;
 	uint64_t	 bits;
-	size_t		 i, n, len;
+	size_t		 i, n, len, spl = 0;
 
 	switch (courier_value_type(v)) {
 	case COURIER_NULL:
@@ -282,18 +310,18 @@ put_object(uint8_t *p, const courier_value *v)
 		return (put_bytes(p, F_OBJ_STRING, data, len));
 	case COURIER_BYTES:
 		data = courier_value_bytes(v, &len);
-		return (put_bytes(p, F_OBJ_BYTES, data, len));
+		return (put_payload(p, F_OBJ_BYTES, data, len, v, b));
 	case COURIER_LIST:
-		p = put_len(p, F_OBJ_LIST, list_size(v));
+		p = put_len(p, F_OBJ_LIST, list_size(v, &spl));
 		n = courier_list_len(v);
 		for (i = 0; i < n; i++) {
 			p = put_len(p, F_LIST_ITEM,
-			    object_size(courier_list_get(v, i)));
-			p = put_object(p, courier_list_get(v, i));
+			    object_size(courier_list_get(v, i), &spl));
+			p = put_object(p, courier_list_get(v, i), b);
 		}
 		return (p);
 	case COURIER_DICT:
-		p = put_len(p, F_OBJ_DICT, dict_size(v));
+		p = put_len(p, F_OBJ_DICT, dict_size(v, &spl));
 		n = courier_dict_len(v);
 		for (i = 0; i < n; i++) {	/* every key, then every value */
 			key = courier_dict_key(v, i);
@@ -302,26 +330,30 @@ put_object(uint8_t *p, const courier_value *v)
 		}
 		for (i = 0; i < n; i++) {
 			p = put_len(p, F_DICT_VALUE,
-			    object_size(courier_dict_value(v, i)));
-			p = put_object(p, courier_dict_value(v, i));
+			    object_size(courier_dict_value(v, i), &spl));
+			p = put_object(p, courier_dict_value(v, i), b);
 		}
 		return (p);
 	case COURIER_TENSOR:
-		return (put_tensor(p, v));
+		return (put_tensor(p, v, b));
 	}
 	fatalx("%s: value of unknown type %d", __func__,
 	    (int)courier_value_type(v));
 }
 
-/* Reserve a frame of size bytes in b and write its header. */
+/*
+ * Reserve a frame of sz->frame bytes in b, less those sent as segments, and
+ * write its header.
+ */
 static uint8_t *
-frame_start(struct courier_buf *b, size_t size)
+frame_start(struct courier_buf *b, const struct courier_wire_size *sz)
 {
 	uint8_t	*p;
+	size_t	 size = sz->frame;
 
 	if (size > UINT32_MAX)
 		fatalx("%s: frame of %zu bytes", __func__, size);
-	p = courier_buf_reserve(b, FRAME_HEADER + size);
+	p = courier_buf_reserve(b, FRAME_HEADER + size - sz->spliced);
 	p[0] = (uint8_t)(size >> 24);
 	p[1] = (uint8_t)(size >> 16);
 	p[2] = (uint8_t)(size >> 8);
@@ -331,15 +363,19 @@ frame_start(struct courier_buf *b, size_t size)
 
 /* The end of a frame that frame_start began: check, and count it in. */
 static void
-frame_end(struct courier_buf *b, const uint8_t *p, size_t size)
+frame_end(struct courier_buf *b, const uint8_t *p,
+    const struct courier_wire_size *sz)
 {
-	if (p != b->data + b->len + FRAME_HEADER + size)
+	size_t	size = FRAME_HEADER + sz->frame - sz->spliced;
+
+	if (p != b->data + b->len + size)
 		fatalx("courier-wire: a frame's size was miscounted");
-	b->len += FRAME_HEADER + size;
+	b->len += size;
 }
 
 static size_t
-call_args_size(const courier_value *args, const courier_value *kwargs)
+call_args_size(const courier_value *args, const courier_value *kwargs,
+    size_t *spl)
 {
 	const char	*key;
 	size_t		 i, n, size = 0, entry;
@@ -347,12 +383,12 @@ call_args_size(const courier_value *args, const courier_value *kwargs)
 	n = courier_list_len(args);
 	for (i = 0; i < n; i++)
 		size += len_field_size(F_ARGS_ARG,
-		    object_size(courier_list_get(args, i)));
+		    object_size(courier_list_get(args, i), spl));
 	n = courier_dict_len(kwargs);
 	for (i = 0; i < n; i++) {
 		key = courier_dict_key(kwargs, i);
 		entry = len_field_size(F_ENTRY_VALUE,
-		    object_size(courier_dict_value(kwargs, i)));
+		    object_size(courier_dict_value(kwargs, i), spl));
 		if (*key != '\0')
 			entry += len_field_size(F_ENTRY_KEY, strlen(key));
 		size += len_field_size(F_ARGS_KWARG, entry);
@@ -366,7 +402,8 @@ courier_wire_call_size(uint64_t id, const char *method,
     const courier_value *args, const courier_value *kwargs,
     int64_t timeout_us, struct courier_wire_size *sz)
 {
-	sz->args = call_args_size(args, kwargs);
+	sz->spliced = 0;
+	sz->args = call_args_size(args, kwargs, &sz->spliced);
 	sz->body = len_field_size(F_CALL_ARGUMENTS, sz->args);
 	if (*method != '\0')
 		sz->body += len_field_size(F_CALL_METHOD, strlen(method));
@@ -385,9 +422,9 @@ courier_wire_pack_call(struct courier_buf *b, uint64_t id, const char *method,
 	const courier_value	*v;
 	const char		*key;
 	uint8_t			*p;
-	size_t			 i, n, entry;
+	size_t			 i, n, entry, spl = 0;
 
-	p = frame_start(b, sz->frame);
+	p = frame_start(b, sz);
 	if (id != 0)
 		p = put_varint(put_key(p, F_FRAME_ID, WT_VARINT), id);
 	p = put_len(p, F_FRAME_CALL, sz->body);
@@ -397,24 +434,26 @@ courier_wire_pack_call(struct courier_buf *b, uint64_t id, const char *method,
 	n = courier_list_len(args);
 	for (i = 0; i < n; i++) {
 		v = courier_list_get(args, i);
-		p = put_object(put_len(p, F_ARGS_ARG, object_size(v)), v);
+		p = put_object(put_len(p, F_ARGS_ARG, object_size(v, &spl)), v,
+		    b);
 	}
 	n = courier_dict_len(kwargs);
 	for (i = 0; i < n; i++) {
 		key = courier_dict_key(kwargs, i);
 		v = courier_dict_value(kwargs, i);
-		entry = len_field_size(F_ENTRY_VALUE, object_size(v));
+		entry = len_field_size(F_ENTRY_VALUE, object_size(v, &spl));
 		if (*key != '\0')
 			entry += len_field_size(F_ENTRY_KEY, strlen(key));
 		p = put_len(p, F_ARGS_KWARG, entry);
 		if (*key != '\0')
 			p = put_bytes(p, F_ENTRY_KEY, key, strlen(key));
-		p = put_object(put_len(p, F_ENTRY_VALUE, object_size(v)), v);
+		p = put_object(put_len(p, F_ENTRY_VALUE, object_size(v, &spl)),
+		    v, b);
 	}
 	if (timeout_us != 0)
 		p = put_varint(put_key(p, F_CALL_TIMEOUT, WT_VARINT),
 		    (uint64_t)timeout_us);
-	frame_end(b, p, sz->frame);
+	frame_end(b, p, sz);
 }
 
 /* See courier-internal.h. */
@@ -422,7 +461,8 @@ void
 courier_wire_result_size(uint64_t id, const courier_value *v,
     struct courier_wire_size *sz)
 {
-	sz->args = object_size(v);
+	sz->spliced = 0;
+	sz->args = object_size(v, &sz->spliced);
 	sz->body = len_field_size(F_RESULT_VALUE, sz->args);
 	sz->frame = (id != 0 ? 1 + varint_size(id) : 0) +
 	    len_field_size(F_FRAME_RESULT,
@@ -436,14 +476,14 @@ courier_wire_pack_result(struct courier_buf *b, uint64_t id,
 {
 	uint8_t	*p;
 
-	p = frame_start(b, sz->frame);
+	p = frame_start(b, sz);
 	if (id != 0)
 		p = put_varint(put_key(p, F_FRAME_ID, WT_VARINT), id);
 	p = put_len(p, F_FRAME_RESULT, len_field_size(F_RESPONSE_RESULT,
 	    sz->body));
 	p = put_len(p, F_RESPONSE_RESULT, sz->body);
-	p = put_object(put_len(p, F_RESULT_VALUE, sz->args), v);
-	frame_end(b, p, sz->frame);
+	p = put_object(put_len(p, F_RESULT_VALUE, sz->args), v, b);
+	frame_end(b, p, sz);
 }
 
 /*
@@ -452,9 +492,27 @@ courier_wire_pack_result(struct courier_buf *b, uint64_t id,
  */
 
 struct rd {
-	const uint8_t	*p;
-	const uint8_t	*end;
+	const uint8_t		*p;
+	const uint8_t		*end;
+	struct courier_lend	*lend;	/* or NULL: copy every payload */
 };
+
+/*
+ * The owner to borrow len bytes at p from, or NULL to copy them: small
+ * payloads are copied, and a tensor's data must be aligned for its dtype.
+ */
+static courier_value *
+rd_lender(struct rd *r, const uint8_t *p, size_t len, size_t align)
+{
+	struct courier_lend	*lend = r->lend;
+
+	if (lend == NULL || len < COURIER_BORROW_MIN ||
+	    (uintptr_t)p % align != 0)
+		return (NULL);
+	if (lend->owner == NULL)
+		lend->owner = courier_owner_new(lend->base);
+	return (lend->owner);
+}
 
 /* A varint of at most 64 bits. */
 static bool
@@ -505,6 +563,7 @@ rd_sub(struct rd *r, struct rd *sub)
 		return (false);
 	sub->p = r->p;
 	sub->end = r->p + len;
+	sub->lend = r->lend;
 	r->p += len;
 	return (true);
 }
@@ -639,11 +698,12 @@ static courier_value *
 get_tensor(struct rd *r)
 {
 	int64_t		 dims[COURIER_TENSOR_MAX_DIMS];
-	struct rd	 shape = { NULL, NULL }, content = { NULL, NULL };
+	struct rd	 shape = { NULL, NULL, NULL };
+	struct rd	 content = { NULL, NULL, NULL };
 	struct rd	 dim, name;
-	courier_value	*v;
+	courier_value	*v, *owner;
 	uint64_t	 dtype = 0, x;
-	size_t		 ndim = 0;
+	size_t		 ndim = 0, len, esize;
 	unsigned	 field, wt, seen = 0;
 	char		*cause = NULL;
 
@@ -700,8 +760,12 @@ get_tensor(struct rd *r)
 		} else
 			return (NULL);
 	}
-	v = courier_tensor_new((enum courier_dtype)dtype, ndim, dims,
-	    content.p, (size_t)(content.end - content.p), &cause);
+	len = (size_t)(content.end - content.p);
+	esize = courier_dtype_size((enum courier_dtype)dtype);
+	owner = rd_lender(r, content.p, len, esize == 0 ? 1 :
+	    esize > 8 ? 8 : esize);
+	v = courier_tensor_make((enum courier_dtype)dtype, ndim, dims,
+	    content.p, len, owner, &cause);
 	free(cause);
 	return (v);
 }
@@ -710,11 +774,13 @@ get_tensor(struct rd *r)
 static courier_value *
 get_object(struct rd *r, unsigned depth)
 {
-	struct rd	 sub = { NULL, NULL };
+	struct rd	 sub = { NULL, NULL, NULL };
+	courier_value	*owner;
 	uint64_t	 x = 0;
 	double		 d;
 	unsigned	 field, wt, payload = 0, i;
 	const uint8_t	*fixed = NULL;
+	size_t		 len;
 
 	if (depth > COURIER_MAX_DEPTH)
 		return (NULL);
@@ -771,7 +837,10 @@ get_object(struct rd *r, unsigned depth)
 		memcpy(&d, &x, sizeof d);
 		return (courier_double(d));
 	case F_OBJ_BYTES:
-		return (courier_bytes(sub.p, (size_t)(sub.end - sub.p)));
+		len = (size_t)(sub.end - sub.p);
+		if ((owner = rd_lender(&sub, sub.p, len, 1)) != NULL)
+			return (courier_bytes_borrow(owner, sub.p, len));
+		return (courier_bytes(sub.p, len));
 	case F_OBJ_STRING:
 		return (courier_string_len((const char *)sub.p,
 		    (size_t)(sub.end - sub.p)));
@@ -841,7 +910,8 @@ get_call_args(struct rd *r, courier_value *args, courier_value *kwargs)
 static bool
 get_call(struct rd *r, struct courier_frame *out, struct courier_arena *a)
 {
-	struct rd	 method = { r->p, r->p }, args = { NULL, NULL };
+	struct rd	 method = { r->p, r->p, NULL };
+	struct rd	 args = { NULL, NULL, NULL };
 	uint64_t	 timeout = 0;
 	unsigned	 field, wt, seen = 0;
 	size_t		 len;
@@ -915,9 +985,9 @@ get_result(struct rd *r, struct courier_frame *out)
 /* See courier-internal.h. */
 bool
 courier_wire_decode(const uint8_t *p, size_t len, struct courier_frame *out,
-    struct courier_arena *a)
+    struct courier_arena *a, struct courier_lend *lend)
 {
-	struct rd	 r = { p, p + len }, body = { NULL, NULL };
+	struct rd	 r = { p, p + len, lend }, body = { NULL, NULL, NULL };
 	uint64_t	 id = 0;
 	unsigned	 field, wt, kind = 0;
 

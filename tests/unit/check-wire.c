@@ -6,12 +6,17 @@
  * protobuf-c; and under random mutation, whatever the call path takes,
  * protobuf-c takes too, to equal values.
  */
+#include <sys/socket.h>
+
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "courier-internal.h"
 #include "courier.pb-c.h"
@@ -336,7 +341,7 @@ START_TEST(test_wire_left_to_pb)
 	for (i = 0; i < nitems(frames); i++) {
 		raw_frame(&b, frames[i].body, frames[i].len);
 		ck_assert_msg(!courier_wire_decode(b.data + FRAME_HEADER,
-		    frames[i].len, &f, &a), "%s: taken by hand",
+		    frames[i].len, &f, &a, NULL), "%s: taken by hand",
 		    frames[i].what);
 		take(&b, &a, &f);
 		ck_assert_msg(f.kind == COURIER_FRAME_PB, "%s",
@@ -405,7 +410,7 @@ START_TEST(test_wire_too_deep)
 	buf = nest(buf, &n, 1);		/* CallArguments.args */
 	buf = nest(buf, &n, 2);		/* CallRequest.arguments */
 	buf = nest(buf, &n, 3);		/* Frame.call */
-	ck_assert(!courier_wire_decode(buf, n, &f, &a));
+	ck_assert(!courier_wire_decode(buf, n, &f, &a, NULL));
 	raw_frame(&b, buf, n);
 	take(&b, &a, &f);
 	ck_assert_int_eq(f.kind, COURIER_FRAME_PB);
@@ -538,7 +543,7 @@ START_TEST(test_wire_mutations)
 				break;
 			}
 		}
-		if (courier_wire_decode(buf, len, &f, &a)) {
+		if (courier_wire_decode(buf, len, &f, &a, NULL)) {
 			pb_agrees(buf, len, &f, iter);
 			courier_value_unref(f.args);
 			courier_value_unref(f.kwargs);
@@ -553,6 +558,210 @@ START_TEST(test_wire_mutations)
 	ck_assert_uint_gt(left, 1000);
 	for (i = 0; i < nitems(seeds); i++)
 		courier_buf_free(&seeds[i]);
+	courier_arena_free(&a);
+}
+END_TEST
+
+/* n bytes of a pattern that differs by seed. */
+static void *
+pattern(size_t n, unsigned seed)
+{
+	uint8_t	*p = xmalloc(n);
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 7 + seed + (i >> 12));
+	return (p);
+}
+
+/* The arguments of the big call: payloads over and under the line. */
+static void
+big_args(courier_value **args, courier_value **kwargs)
+{
+	int64_t		 dbl[1] = { 3000 }, i32[2] = { 100, 100 };
+	void		*p;
+	char		*cause = NULL;
+
+	*args = courier_list_new();
+	p = pattern(1 << 20, 1);
+	courier_list_append(*args, courier_bytes(p, 1 << 20));
+	free(p);
+	p = pattern(3000 * 8, 2);
+	courier_list_append(*args, courier_tensor_new(COURIER_DT_DOUBLE, 1,
+	    dbl, p, 3000 * 8, &cause));
+	free(p);
+	courier_list_append(*args, courier_bytes("small", 5));
+	p = pattern(10000 * 4, 3);
+	courier_list_append(*args, courier_tensor_new(COURIER_DT_INT32, 2,
+	    i32, p, 10000 * 4, &cause));
+	free(p);
+	*kwargs = courier_dict_new();
+	p = pattern(20000, 4);
+	courier_dict_set(*kwargs, "k", courier_bytes(p, 20000));
+	free(p);
+	ck_assert_ptr_null(cause);
+}
+
+/* Whether p lies in the n bytes at base. */
+static bool
+within(const void *p, const void *base, size_t n)
+{
+	return ((const uint8_t *)p >= (const uint8_t *)base &&
+	    (const uint8_t *)p < (const uint8_t *)base + n);
+}
+
+/*
+ * A call with big payloads: they go as segments (the frame's buffer holds
+ * only the rest), through a socket that takes a few KiB at a time and
+ * with a move to another buffer half-way through a segment, and what
+ * arrives is exactly the bytes protobuf-c packs. The method's length
+ * shifts every payload's place, so that some tensors land aligned and
+ * others not.
+ */
+START_TEST(test_wire_segments)
+{
+	struct courier_buf	 x = { 0 }, z = { 0 }, y = { 0 }, *cur = &x;
+	struct courier_wire_size sz;
+	courier_value		*args, *kwargs;
+	char			 method[8] = "mmmmmmm";
+	uint8_t			*got;
+	size_t			 ngot = 0;
+	ssize_t			 w, r;
+	int			 fds[2], size = 4096, writes = 0;
+
+	method[_i] = '\0';
+	big_args(&args, &kwargs);
+	courier_wire_call_size(9, method, args, kwargs, 0, &sz);
+	courier_wire_pack_call(&x, 9, method, args, kwargs, 0, &sz);
+	ck_assert_uint_eq(x.nsegs, 4);
+	ck_assert_uint_eq(sz.spliced, (1 << 20) + 24000 + 40000 + 20000);
+	ck_assert_uint_eq(x.len, FRAME_HEADER + sz.frame - sz.spliced);
+	ck_assert_uint_lt(x.len, 4096);
+	pb_call(&y, 9, method, args, kwargs, 0);
+	ck_assert_uint_eq(courier_buf_used(&x), courier_buf_used(&y));
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	ck_assert_int_eq(setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &size,
+	    sizeof size), 0);
+	ck_assert_int_ne(fcntl(fds[1], F_SETFL, O_NONBLOCK), -1);
+	got = xmalloc(courier_buf_used(&y));
+	for (;;) {
+		w = courier_buf_write(cur, fds[0]);
+		if (w > 0 && ++writes == 3) {
+			/* Mid-segment: the rest moves, references and all. */
+			ck_assert_uint_ne(x.seg_off, 0);
+			courier_buf_move(&z, &x);
+			ck_assert_uint_eq(courier_buf_used(&x), 0);
+			cur = &z;
+		}
+		if (courier_buf_used(cur) == 0)
+			break;
+		ck_assert(w > 0 || errno == EAGAIN);
+		while ((r = read(fds[1], got + ngot, courier_buf_used(&y) -
+		    ngot)) > 0)
+			ngot += (size_t)r;
+	}
+	ck_assert_int_gt(writes, 3);
+	while (ngot < courier_buf_used(&y) && (r = read(fds[1], got + ngot,
+	    courier_buf_used(&y) - ngot)) > 0)
+		ngot += (size_t)r;
+	ck_assert_uint_eq(ngot, courier_buf_used(&y));
+	ck_assert(memcmp(got, y.data + y.off, ngot) == 0);
+	/* All sent: no segment holds a value any more. */
+	ck_assert_uint_eq(z.nsegs, 0);
+	close(fds[0]);
+	close(fds[1]);
+	free(got);
+	courier_buf_free(&x);
+	courier_buf_free(&z);
+	courier_buf_free(&y);
+	courier_value_unref(args);
+	courier_value_unref(kwargs);
+}
+END_TEST
+
+/* Check the big call's values as taken, and where their data lives. */
+static void
+big_check(const struct courier_frame *f, const void *block, size_t cap,
+    bool lent)
+{
+	courier_value	*args, *kwargs;
+	const void	*data;
+	size_t		 i;
+
+	big_args(&args, &kwargs);
+	ck_assert_int_eq(f->kind, COURIER_FRAME_CALL);
+	ck_assert(courier_value_equal(f->args, args));
+	ck_assert(courier_value_equal(f->kwargs, kwargs));
+	data = courier_value_bytes(courier_list_get(f->args, 0), NULL);
+	ck_assert_msg(within(data, block, cap) == lent, "the 1 MiB bytes %s",
+	    lent ? "were copied" : "borrowed");
+	data = courier_value_bytes(courier_dict_get(f->kwargs, "k"), NULL);
+	ck_assert(within(data, block, cap) == lent);
+	/* Small ones are copied either way. */
+	data = courier_value_bytes(courier_list_get(f->args, 2), NULL);
+	ck_assert(!within(data, block, cap));
+	/* A tensor's data is aligned for its dtype, borrowed or not. */
+	for (i = 1; i <= 3; i += 2) {
+		data = courier_tensor_data(courier_list_get(f->args, i), NULL);
+		ck_assert_uint_eq((uintptr_t)data % courier_dtype_size(
+		    courier_tensor_dtype(courier_list_get(f->args, i))), 0);
+	}
+	courier_value_unref(args);
+	courier_value_unref(kwargs);
+}
+
+/*
+ * The reader's side: a big frame that fills its buffer lends it to the
+ * big payloads, which then outlive the buffer's next use; a buffer far
+ * bigger than its frame copies instead.
+ */
+START_TEST(test_wire_lend)
+{
+	struct courier_buf	 b = { 0 };
+	struct courier_arena	 a;
+	struct courier_frame	 f, g;
+	courier_value		*args, *kwargs;
+	uint8_t			*block;
+	size_t			 cap, need = 0;
+	char			 method[8] = "mmmmmmm", *cause = NULL;
+
+	method[_i] = '\0';
+	courier_arena_init(&a);
+	big_args(&args, &kwargs);
+	pb_call(&b, 9, method, args, kwargs, 0);
+	pb_result(&b, 10, courier_list_get(args, 2));	/* a frame after */
+	block = b.data;
+	cap = b.cap;
+	ck_assert_int_eq(courier_frame_take(&b, SIZE_MAX, &a, &f, &need,
+	    &cause), 1);
+	/* The buffer gave its memory away and kept the frame after. */
+	ck_assert_ptr_ne(b.data, block);
+	big_check(&f, block, cap, true);
+	take(&b, &a, &g);
+	ck_assert_int_eq(g.kind, COURIER_FRAME_RESULT);
+	courier_value_unref(g.value);
+	/* The buffer's next frames leave the borrowed values as they were. */
+	pb_call(&b, 11, method, args, kwargs, 0);
+	memset(b.data, 0xa5, b.cap);
+	big_check(&f, block, cap, true);
+	courier_buf_free(&b);
+	courier_value_unref(f.args);
+	courier_value_unref(f.kwargs);
+
+	/* A buffer four times its frame copies. */
+	courier_buf_reserve(&b, 8 << 20);
+	pb_call(&b, 12, method, args, kwargs, 0);
+	block = b.data;
+	cap = b.cap;
+	take(&b, &a, &f);
+	ck_assert_ptr_eq(b.data, block);
+	big_check(&f, block, cap, false);
+	courier_value_unref(f.args);
+	courier_value_unref(f.kwargs);
+	courier_buf_free(&b);
+	courier_value_unref(args);
+	courier_value_unref(kwargs);
 	courier_arena_free(&a);
 }
 END_TEST
@@ -575,6 +784,12 @@ wire_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("too_deep");
 	tcase_add_test(tc, test_wire_too_deep);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("segments");
+	tcase_add_loop_test(tc, test_wire_segments, 0, 8);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lend");
+	tcase_add_loop_test(tc, test_wire_lend, 0, 8);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("mutations");
 	tcase_set_timeout(tc, 120);

@@ -5,7 +5,9 @@
  * Reading goes through a growable buffer owned by one thread at a time.
  * When a frame's header says how long it is, the buffer grows to hold all of
  * it, so a large frame is read straight into place by the kernel and then
- * unpacked without another copy of the whole.
+ * unpacked without another copy of the whole; its big payloads may borrow
+ * that memory (courier_frame_take). Writing gathers a buffer's bytes and
+ * its segments, big payloads sent from the values that hold them.
  */
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -122,9 +124,12 @@ courier_buf_compact(struct courier_buf *b)
 	b->len = used;
 }
 
-/* Room for n more bytes after len; returns where they go. */
-void *
-courier_buf_reserve(struct courier_buf *b, size_t n)
+/*
+ * Room for n more bytes after len; returns where they go. The buffer at
+ * least doubles when it grows, unless exact.
+ */
+static void *
+buf_reserve(struct courier_buf *b, size_t n, bool exact)
 {
 	uint8_t	*p;
 	size_t	 want;
@@ -140,7 +145,7 @@ courier_buf_reserve(struct courier_buf *b, size_t n)
 	}
 	if (__builtin_add_overflow(b->len, n, &want))
 		fatalx("courier_buf_reserve: overflow");
-	if (want < 2 * b->cap)
+	if (want < 2 * b->cap && !exact)
 		want = 2 * b->cap;
 	if (want < 4096)
 		want = 4096;
@@ -154,6 +159,13 @@ courier_buf_reserve(struct courier_buf *b, size_t n)
 		b->data = xrealloc(b->data, want);
 	b->cap = want;
 	return (b->data + b->len);
+}
+
+/* Room for n more bytes after len; returns where they go. */
+void *
+courier_buf_reserve(struct courier_buf *b, size_t n)
+{
+	return (buf_reserve(b, n, false));
 }
 
 /*
@@ -205,9 +217,15 @@ courier_buf_read(struct courier_buf *b, int fd, size_t want)
 {
 	ssize_t	 n;
 
-	if (want < BUF_READ_MIN)
-		want = BUF_READ_MIN;
-	courier_buf_reserve(b, want);
+	/*
+	 * The rest of a big frame gets exactly the room it needs: a buffer
+	 * the size of its frame may lend it whole (courier_frame_take).
+	 */
+	if (want != 0 && b->len - b->off + want >= FRAME_LEND_MIN)
+		buf_reserve(b, want, true);
+	else
+		buf_reserve(b, want < BUF_READ_MIN ? BUF_READ_MIN : want,
+		    false);
 	n = read(fd, b->data + b->len, b->cap - b->len);
 	if (n > 0)
 		b->len += (size_t)n;
@@ -391,16 +409,26 @@ courier_frame_next(struct courier_buf *b, size_t max_frame,
 }
 
 /*
- * Give b's memory to lend->owner, which the values that borrow from it
- * hold: b keeps a copy of the bytes after the frame just taken (a read
- * sized to the frame brings none or few).
+ * After a frame was taken with lend (owner made): give b's memory to the
+ * values that borrow it, b keeping a copy of the bytes after the frame (a
+ * read sized to the frame brings none or few). Unless they hold less than
+ * half of it, so that a value never pins a block more than twice its
+ * size: then they copy after all, and b keeps its memory. (A frame that
+ * failed has no borrower left.)
  */
 static void
-buf_lend(struct courier_buf *b, struct courier_lend *lend)
+buf_lend(struct courier_buf *b, struct courier_lend *lend, bool taken)
 {
-	size_t	 used = b->len - b->off;
+	size_t	 used = b->len - b->off, i;
 	uint8_t	*p = NULL;
 
+	if (!taken || lend->bytes < b->cap / 2) {
+		for (i = 0; taken && i < lend->nborrowers; i++)
+			courier_value_unborrow(lend->borrowers[i]);
+		courier_owner_forget(lend->owner);
+		free(lend->borrowers);
+		return;
+	}
 	if (used != 0) {
 		p = xmalloc(used);
 		memcpy(p, b->data + b->off, used);
@@ -409,6 +437,7 @@ buf_lend(struct courier_buf *b, struct courier_lend *lend)
 	b->cap = b->len = used;
 	b->off = b->peak = 0;
 	courier_value_unref(lend->owner);
+	free(lend->borrowers);
 }
 
 /*
@@ -417,28 +446,30 @@ buf_lend(struct courier_buf *b, struct courier_lend *lend)
  *
  * A big frame that fills most of its buffer lends the buffer to its big
  * bytes and tensors, which then keep no copy of their own: the kernel's
- * read is the one copy of such a payload on this side. (A buffer much
- * bigger than its frame copies instead, so that a small value never pins
- * a big block.)
+ * read is the one copy of such a payload on this side. (Where they would
+ * hold less than half of the buffer, they copy instead: no value pins a
+ * block more than twice its size.)
  */
 int
 courier_frame_take(struct courier_buf *b, size_t max_frame,
     struct courier_arena *a, struct courier_frame *out, size_t *need,
     char **cause)
 {
-	struct courier_lend	 lend = { NULL, NULL };
+	struct courier_lend	 lend;
 	const uint8_t		*p;
 	size_t			 size;
+	bool			 taken;
 	int			 r;
 
 	if ((r = frame_peek(b, max_frame, &p, &size, need, cause)) != 1)
 		return (r);
+	memset(&lend, 0, sizeof lend);
 	if (size >= FRAME_LEND_MIN && !b->borrowed &&
 	    b->cap / 2 <= FRAME_HEADER + size)
 		lend.base = b->data;
 	r = 1;
-	if (!courier_wire_decode(p, size, out, a,
-	    lend.base != NULL ? &lend : NULL)) {
+	if (!(taken = courier_wire_decode(p, size, out, a,
+	    lend.base != NULL ? &lend : NULL))) {
 		memset(out, 0, sizeof *out);
 		if ((r = frame_unpack(p, size, a, &out->pb, cause)) == 1) {
 			out->kind = COURIER_FRAME_PB;
@@ -448,6 +479,6 @@ courier_frame_take(struct courier_buf *b, size_t max_frame,
 	if (r == 1)
 		frame_consume(b, size);
 	if (lend.owner != NULL)
-		buf_lend(b, &lend);
+		buf_lend(b, &lend, taken);
 	return (r);
 }

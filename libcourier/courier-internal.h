@@ -60,8 +60,12 @@ courier_value *courier_string_take(char *, size_t);
  * frame reader lends a big frame's buffer this way (courier-frame.c).
  */
 courier_value *courier_owner_new(void *mem);
+/* Drop the last reference to an owner, leaving its memory to the caller. */
+void	 courier_owner_forget(courier_value *owner);
 courier_value *courier_bytes_borrow(courier_value *owner, const void *,
 	    size_t);
+/* Make a value that borrows (not yet shared) hold a copy of its own. */
+void	 courier_value_unborrow(courier_value *);
 /* As courier_tensor_new, borrowing data from owner (NULL: a copy). */
 courier_value *courier_tensor_make(enum courier_dtype, size_t,
 	    const int64_t *, const void *, size_t, courier_value *, char **);
@@ -243,11 +247,16 @@ void	 courier_wire_pack_result(struct courier_buf *, uint64_t,
 /*
  * Decoding may lend: with base not NULL (the start of the malloc'd block
  * that holds the frame), big payloads borrow from it; the first to do so
- * makes *owner, which the caller then holds a reference to.
+ * makes owner, which the caller then holds a reference to. The values
+ * that borrow are listed, with their bytes, so that the caller can make
+ * them copy after all (courier_frame_take).
  */
 struct courier_lend {
-	void		*base;
-	courier_value	*owner;
+	void		 *base;
+	courier_value	 *owner;
+	courier_value	**borrowers;
+	size_t		  nborrowers;
+	size_t		  bytes;
 };
 bool	 courier_wire_decode(const uint8_t *, size_t, struct courier_frame *,
 	    struct courier_arena *, struct courier_lend *);

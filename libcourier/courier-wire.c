@@ -11,7 +11,9 @@
  * That was about half of a small call's instructions and four copies of a
  * large argument. Here a value is measured and written in one pass each,
  * into the frame's own buffer, and read from the frame into values with one
- * copy of its payload.
+ * copy of its payload; a big payload (COURIER_BORROW_MIN) is not copied at
+ * all: it is a segment of the output buffer, sent from its value, and
+ * arrives borrowing the frame's buffer where the frame may lend it.
  *
  * The bytes are those protobuf-c writes for the same frame (the tests
  * compare them), so either side may be the other. Decoding is strict and
@@ -514,6 +516,23 @@ rd_lender(struct rd *r, const uint8_t *p, size_t len, size_t align)
 	return (lend->owner);
 }
 
+/* List v (NULL: none was made), which borrows len bytes. */
+static courier_value *
+rd_borrowed(struct rd *r, courier_value *v, size_t len)
+{
+	struct courier_lend	*lend = r->lend;
+
+	if (v == NULL)
+		return (NULL);
+	if ((lend->nborrowers & (lend->nborrowers - 1)) == 0)
+		lend->borrowers = xreallocarray(lend->borrowers,
+		    lend->nborrowers == 0 ? 1 : 2 * lend->nborrowers,
+		    sizeof *lend->borrowers);
+	lend->borrowers[lend->nborrowers++] = v;
+	lend->bytes += len;
+	return (v);
+}
+
 /* A varint of at most 64 bits. */
 static bool
 rd_varint(struct rd *r, uint64_t *out)
@@ -767,7 +786,7 @@ get_tensor(struct rd *r)
 	v = courier_tensor_make((enum courier_dtype)dtype, ndim, dims,
 	    content.p, len, owner, &cause);
 	free(cause);
-	return (v);
+	return (owner != NULL ? rd_borrowed(r, v, len) : v);
 }
 
 /* A SerializedObject's value, at most depth levels down. */
@@ -839,7 +858,8 @@ get_object(struct rd *r, unsigned depth)
 	case F_OBJ_BYTES:
 		len = (size_t)(sub.end - sub.p);
 		if ((owner = rd_lender(&sub, sub.p, len, 1)) != NULL)
-			return (courier_bytes_borrow(owner, sub.p, len));
+			return (rd_borrowed(&sub, courier_bytes_borrow(owner,
+			    sub.p, len), len));
 		return (courier_bytes(sub.p, len));
 	case F_OBJ_STRING:
 		return (courier_string_len((const char *)sub.p,

@@ -713,22 +713,26 @@ big_check(const struct courier_frame *f, const void *block, size_t cap,
 
 /*
  * The reader's side: a big frame that fills its buffer lends it to the
- * big payloads, which then outlive the buffer's next use; a buffer far
- * bigger than its frame copies instead.
+ * big payloads, which then outlive the buffer's next use; a buffer that
+ * they would not fill by half copies instead.
  */
 START_TEST(test_wire_lend)
 {
 	struct courier_buf	 b = { 0 };
 	struct courier_arena	 a;
 	struct courier_frame	 f, g;
+	struct courier_wire_size sz;
 	courier_value		*args, *kwargs;
 	uint8_t			*block;
 	size_t			 cap, need = 0;
 	char			 method[8] = "mmmmmmm", *cause = NULL;
+	int			 i;
 
 	method[_i] = '\0';
 	courier_arena_init(&a);
 	big_args(&args, &kwargs);
+	courier_wire_call_size(9, method, args, kwargs, 0, &sz);
+	courier_buf_reserve(&b, FRAME_HEADER + sz.frame + 1024);
 	pb_call(&b, 9, method, args, kwargs, 0);
 	pb_result(&b, 10, courier_list_get(args, 2));	/* a frame after */
 	block = b.data;
@@ -750,13 +754,43 @@ START_TEST(test_wire_lend)
 	courier_value_unref(f.kwargs);
 
 	/* A buffer four times its frame copies. */
-	courier_buf_reserve(&b, 8 << 20);
+	courier_buf_reserve(&b, 4 * (FRAME_HEADER + sz.frame));
 	pb_call(&b, 12, method, args, kwargs, 0);
 	block = b.data;
 	cap = b.cap;
 	take(&b, &a, &f);
 	ck_assert_ptr_eq(b.data, block);
 	big_check(&f, block, cap, false);
+	/* Copies that outlive their frame's buffer. */
+	memset(b.data, 0xa5, b.cap);
+	big_check(&f, block, cap, false);
+	courier_value_unref(f.args);
+	courier_value_unref(f.kwargs);
+	courier_buf_free(&b);
+
+	/*
+	 * A big payload in a frame of mostly small ones would hold a small
+	 * share of the buffer: it copies after all, and the buffer stays.
+	 */
+	courier_value_unref(args);
+	args = courier_list_new();
+	block = pattern(20000, 5);
+	courier_list_append(args, courier_bytes(block, 20000));
+	free(block);
+	courier_list_append(args, sample(20));
+	for (i = 0; i < 30; i++)
+		courier_list_append(args, sample(20));
+	pb_call(&b, 13, method, args, kwargs, 0);
+	block = b.data;
+	cap = b.cap;
+	ck_assert_uint_ge(courier_buf_used(&b), 64 * 1024);
+	take(&b, &a, &f);
+	ck_assert_ptr_eq(b.data, block);
+	ck_assert(courier_value_equal(f.args, args));
+	ck_assert(!within(courier_value_bytes(courier_list_get(f.args, 0),
+	    NULL), block, cap));
+	memset(b.data, 0xa5, b.cap);
+	ck_assert(courier_value_equal(f.args, args));
 	courier_value_unref(f.args);
 	courier_value_unref(f.kwargs);
 	courier_buf_free(&b);

@@ -202,7 +202,11 @@ int64_t		 courier_value_int(const courier_value *v);
 double		 courier_value_double(const courier_value *v);
 /** Text of a string value (NUL-terminated), or NULL; *len if not NULL. */
 const char	*courier_value_string(const courier_value *v, size_t *len);
-/** Data of a bytes value, or NULL; *len if not NULL. */
+/**
+ * Data of a bytes value, or NULL; *len if not NULL. A big value received
+ * in a call may share the memory of the frame it came in: it is still
+ * the value's own for as long as the value lives, and never changes.
+ */
 const void	*courier_value_bytes(const courier_value *v, size_t *len);
 
 /** Number of items of a list (0 for other types). */
@@ -250,7 +254,10 @@ enum courier_dtype courier_tensor_dtype(const courier_value *t);
 /** A tensor's number of dimensions; its shape in *shape if not NULL. */
 size_t		 courier_tensor_shape(const courier_value *t,
 		    const int64_t **shape);
-/** A tensor's data and its size in bytes. */
+/**
+ * A tensor's data and its size in bytes. The data is aligned for its
+ * dtype (a received tensor may share its frame's memory, as bytes do).
+ */
 const void	*courier_tensor_data(const courier_value *t, size_t *nbytes);
 /** Size in bytes of one element of dtype, or 0 if dtype is unknown. */
 size_t		 courier_dtype_size(enum courier_dtype dtype);

@@ -11,6 +11,7 @@
 /* Fork and exec n processes of path (with --exit), then wait for them all:
  * the nanoseconds it took. */
 int64_t	 floor_ns(const char *, size_t);
+int64_t	 stop_floor_ns(const char *, size_t);
 /* Nanoseconds as milliseconds, for printing. */
 double	 ms(int64_t);
 

@@ -2,7 +2,9 @@
  * launch-bench.c: how long the supervisor core takes to start a program of
  * N courier nodes until every node serves, and to stop it until every
  * process is reaped, against a plain fork/exec/wait loop of N processes of
- * the same binary measured in the same run (the floor). Also the
+ * the same binary measured in the same run (the floor). The stop is set
+ * against its own floor: N processes of that binary, each in a group of
+ * its own, waiting for SIGTERM, signalled and reaped. Also the
  * supervisor's memory per node.
  *
  * usage: launch-bench [-n N]... [--node PATH]
@@ -113,7 +115,8 @@ done_cb(void *arg, struct lpd_run *run, int status)
 
 /* One launch and stop of n nodes; prints a line. Returns 0 or -1. */
 static int
-one(const char *node, const char *tmp, size_t n, int64_t floor)
+one(const char *node, const char *tmp, size_t n, int64_t floor,
+    int64_t stop_floor)
 {
 	struct bench		 b;
 	struct lpd_program	*p;
@@ -170,10 +173,11 @@ one(const char *node, const char *tmp, size_t n, int64_t floor)
 	while (!b.done)
 		event_base_loop(b.base, EVLOOP_ONCE);
 
-	printf("%6zu  %10.1f  %10.1f  %6.2f  %10.1f  %10.1f  %10.1f\n", n,
-	    ms(floor), ms(b.t_all_ready - t0),
+	printf("%6zu  %10.1f  %10.1f  %6.2f  %10.1f  %10.1f  %6.2f  %10.1f  "
+	    "%10.1f\n", n, ms(floor), ms(b.t_all_ready - t0),
 	    (double)(b.t_all_ready - t0) / (double)floor,
-	    ms(b.t_done - t_stop),
+	    ms(stop_floor), ms(b.t_done - t_stop),
+	    (double)(b.t_done - t_stop) / (double)stop_floor,
 	    (double)(b.heap_ready - heap0) / 1024.0 / (double)n,
 	    (double)(rss1 - rss0) / (double)n);
 	fflush(stdout);
@@ -251,11 +255,14 @@ main(int argc, char **argv)
 	printf("launch-bench: N courier nodes (%s), started by the supervisor "
 	    "core until all serve,\nthen stopped until all are reaped; the "
 	    "floor forks and execs N of the same binary\nand waits for them "
-	    "(it exits at once).\n", node);
-	printf("%6s  %10s  %10s  %6s  %10s  %10s  %10s\n", "N", "floor ms",
-	    "launch ms", "ratio", "stop ms", "heap KiB/n", "rss KiB/n");
+	    "(it exits at once); the stop's floor signals N of them waiting "
+	    "for SIGTERM\nand reaps them.\n", node);
+	printf("%6s  %10s  %10s  %6s  %10s  %10s  %6s  %10s  %10s\n", "N",
+	    "floor ms", "launch ms", "ratio", "stop floor", "stop ms", "ratio",
+	    "heap KiB/n", "rss KiB/n");
 	for (i = 0; i < nsizes; i++) {
-		if (one(node, tmp, sizes[i], floor_ns(node, sizes[i])) != 0)
+		if (one(node, tmp, sizes[i], floor_ns(node, sizes[i]),
+		    stop_floor_ns(node, sizes[i])) != 0)
 			rc = 1;
 	}
 	printf("targets: launch ratio <= 2.0; stop of 1000 nodes < 300 ms; "

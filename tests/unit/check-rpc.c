@@ -1086,6 +1086,148 @@ START_TEST(test_rpc_big_payloads)
 }
 END_TEST
 
+/* What m_keep keeps, for m_kept. */
+struct keep {
+	pthread_mutex_t	 mtx;
+	courier_value	*args;
+};
+
+static courier_value *
+m_keep(void *self, courier_request *req, courier_error **err)
+{
+	struct keep	*k = self;
+
+	pthread_mutex_lock(&k->mtx);
+	courier_value_unref(k->args);
+	k->args = courier_value_ref(courier_request_args(req));
+	pthread_mutex_unlock(&k->mtx);
+	return (NULL);
+}
+
+static courier_value *
+m_kept(void *self, courier_request *req, courier_error **err)
+{
+	struct keep	*k = self;
+	courier_value	*v;
+
+	pthread_mutex_lock(&k->mtx);
+	v = courier_value_ref(k->args);
+	pthread_mutex_unlock(&k->mtx);
+	return (v);
+}
+
+/* A payload of n bytes of a pattern that differs by seed. */
+static courier_value *
+big_bytes(size_t n, unsigned seed)
+{
+	courier_value	*v;
+	uint8_t		*p = malloc(n);
+	size_t		 i;
+
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 13 + seed + (i >> 10));
+	v = courier_bytes(p, n);
+	free(p);
+	return (v);
+}
+
+/*
+ * Big payloads travel without copies (sent from their values, received
+ * into memory the values borrow): eight different ones in flight at once
+ * come back each to its own caller, in both handler modes and on TCP; and
+ * arguments a handler keeps outlive their connection and its buffers.
+ */
+START_TEST(test_rpc_big_zero_copy)
+{
+	static const char *const methods[] = { "echo", "echo_inline" };
+	struct keep		 k = { PTHREAD_MUTEX_INITIALIZER, NULL };
+	courier_server		*s;
+	courier_client		*c;
+	courier_future		*f[8];
+	courier_value		*sent[8], *v, *t, *args;
+	int64_t			 shape[2] = { 256, 256 };
+	char			*cause = NULL, addr[sizeof address];
+	float			*data;
+	size_t			 i, m;
+	int			 pass;
+
+	setup();
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 0)
+			snprintf(addr, sizeof addr, "%s", address);
+		else
+			snprintf(addr, sizeof addr, "tcp:127.0.0.1:0");
+		s = courier_server_new();
+		ck_assert_int_eq(courier_server_add_method(s, "echo", m_echo,
+		    NULL, 0, &cause), 0);
+		ck_assert_int_eq(courier_server_add_method(s, "echo_inline",
+		    m_echo, NULL, COURIER_METHOD_INLINE, &cause), 0);
+		ck_assert_int_eq(courier_server_add_method(s, "keep", m_keep,
+		    &k, 0, &cause), 0);
+		ck_assert_int_eq(courier_server_add_method(s, "kept", m_kept,
+		    &k, 0, &cause), 0);
+		ck_assert_int_eq(courier_server_listen(s, addr, &cause), 0);
+		ck_assert_int_eq(courier_server_start(s, &cause), 0);
+		c = client_new(courier_server_address(s));
+
+		for (m = 0; m < 2; m++) {
+			for (i = 0; i < 8; i++) {
+				sent[i] = big_bytes((1 << 20) + i * 4099,
+				    (unsigned)(i + 8 * m));
+				f[i] = courier_call_async(c, methods[m],
+				    courier_args(courier_value_ref(sent[i])));
+			}
+			for (i = 0; i < 8; i++) {
+				v = courier_future_wait(f[i], 10000, NULL);
+				ck_assert_msg(courier_value_equal(v, sent[i]),
+				    "%s: call %zu came back other", methods[m],
+				    i);
+				courier_value_unref(v);
+				courier_future_free(f[i]);
+				courier_value_unref(sent[i]);
+			}
+		}
+
+		/* Kept from one connection, read back on another. */
+		data = calloc(256 * 256, sizeof *data);
+		ck_assert_ptr_nonnull(data);
+		for (i = 0; i < 256 * 256; i++)
+			data[i] = (float)i / 7;
+		t = courier_tensor_new(COURIER_DT_FLOAT, 2, shape, data,
+		    256 * 256 * sizeof *data, &cause);
+		free(data);
+		args = courier_list_new();
+		courier_list_append(args, big_bytes(3 << 20, 99));
+		courier_list_append(args, t);
+		v = courier_call(c, "keep", courier_value_ref(args), NULL);
+		ck_assert_ptr_nonnull(v);
+		courier_value_unref(v);
+		courier_client_free(c);
+		c = client_new(courier_server_address(s));
+		/* The server's buffers take other frames in between. */
+		sent[0] = big_bytes(2 << 20, 5);
+		v = courier_call(c, "echo", courier_args(courier_value_ref(
+		    sent[0])), NULL);
+		ck_assert(courier_value_equal(v, sent[0]));
+		courier_value_unref(v);
+		courier_value_unref(sent[0]);
+		v = courier_call(c, "kept", courier_list_new(), NULL);
+		ck_assert(courier_value_equal(v, args));
+		t = (courier_value *)courier_list_get(v, 1);
+		ck_assert_uint_eq((uintptr_t)courier_tensor_data(t, NULL) %
+		    sizeof(float), 0);
+		courier_value_unref(v);
+		courier_value_unref(args);
+		courier_client_free(c);
+		courier_server_free(s);
+		courier_value_unref(k.args);
+		k.args = NULL;
+	}
+	teardown();
+}
+END_TEST
+
 START_TEST(test_rpc_frame_limits)
 {
 	courier_server	*s;
@@ -1412,6 +1554,7 @@ rpc_suite(void)
 	ADD("addresses", test_rpc_addresses);
 	ADD("caller_base", test_rpc_caller_base);
 	ADD_PAIR("big_payloads", test_rpc_big_payloads);
+	ADD("big_zero_copy", test_rpc_big_zero_copy);
 	ADD("frame_limits", test_rpc_frame_limits);
 	ADD("client_free_pending", test_rpc_client_free_pending);
 	ADD("cancel_fd", test_rpc_cancel_fd);

@@ -387,6 +387,7 @@ conn_call_start(struct sconn *c, uint64_t id, const struct method *m,
 {
 	courier_server		*s = c->server;
 	struct courier_request	*req;
+	bool			 wake = false;
 
 	req = xmalloc(sizeof *req);
 	atomic_init(&req->refs, 1);
@@ -420,8 +421,10 @@ conn_call_start(struct sconn *c, uint64_t id, const struct method *m,
 	 * the loop. With the caller's base, a pool thread must be woken.
 	 */
 	if (!s->own_base)
-		courier_srv_wake_one(s);
+		wake = courier_srv_wake_one(s);
 	pthread_mutex_unlock(&s->mtx);
+	if (wake)
+		pthread_cond_signal(&s->cv);
 }
 
 /* A call that protobuf-c unpacked: its arguments, then its start. */

@@ -540,26 +540,34 @@ worker_spawn(courier_server *s)
 	s->nthreads++;
 }
 
-/* Wake an idle thread or start a new one; mtx held. */
-void
+/*
+ * Wake an idle thread or start a new one; mtx held. True if an idle one
+ * is to be woken: the caller signals cv once it has unlocked mtx, so that
+ * the woken thread does not wake only to wait for the mutex (a thread
+ * counted in nidle waits on cv, so the signal cannot be lost).
+ */
+bool
 courier_srv_wake_one(courier_server *s)
 {
 	if (s->nidle > s->nsignalled) {
 		s->nsignalled++;
-		pthread_cond_signal(&s->cv);
-	} else if (s->nthreads < s->maxthreads)
+		return (true);
+	}
+	if (s->nthreads < s->maxthreads)
 		worker_spawn(s);
+	return (false);
 }
 
 /*
  * Make sure a thread runs the loop, once this one stops doing so; mtx held.
- * With the caller's base, the caller runs the loop.
+ * With the caller's base, the caller runs the loop. As wake_one.
  */
-static void
+static bool
 server_ensure_leader(courier_server *s)
 {
 	if (s->own_base && !s->leader && s->nsignalled == 0)
-		courier_srv_wake_one(s);
+		return (courier_srv_wake_one(s));
+	return (false);
 }
 
 /* Start serving. */
@@ -632,7 +640,7 @@ server_worker(void *arg)
 	struct worker		*w = arg;
 	courier_server		*s = w->server;
 	struct courier_request	*req;
-	bool			 last;
+	bool			 last, wake;
 
 	pthread_mutex_lock(&s->mtx);
 	for (;;) {
@@ -642,8 +650,10 @@ server_worker(void *arg)
 			req = server_take(s);
 			s->nbusy++;
 			w->running = req->method->name;
-			server_ensure_leader(s);
+			wake = server_ensure_leader(s);
 			pthread_mutex_unlock(&s->mtx);
+			if (wake)
+				pthread_cond_signal(&s->cv);
 			courier_req_run(req, &w->scratch, &w->arena);
 			pthread_mutex_lock(&s->mtx);
 			w->running = NULL;

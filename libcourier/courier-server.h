@@ -189,7 +189,7 @@ void	 courier_srv_warn(struct courier_server *, const char *, ...)
 const struct method *courier_srv_method_find(courier_server *, const char *);
 void	 courier_srv_unadmit(courier_server *, struct sconn *);
 void	 courier_srv_refuse(courier_server *, int, const char *, bool);
-void	 courier_srv_wake_one(courier_server *);
+bool	 courier_srv_wake_one(courier_server *);
 
 /* courier-conn.c */
 void	 courier_conn_ref(struct sconn *);

@@ -469,17 +469,7 @@ courier_cl_future_pack(courier_client *c, courier_future *f,
 int
 courier_cl_flush_locked(courier_client *c)
 {
-	ssize_t	 n;
-
-	while (courier_buf_used(&c->out) != 0) {
-		n = courier_buf_write(&c->out, c->fd);
-		if (n > 0 || (n == -1 && errno == EINTR))
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return (0);
-		return (-1);
-	}
-	return (0);
+	return (courier_buf_flush(&c->out, c->fd) == -1 ? -1 : 0);
 }
 
 /*
@@ -490,23 +480,15 @@ courier_cl_flush_locked(courier_client *c)
 void
 courier_cl_send(courier_client *c, uint64_t gen, struct courier_buf *b)
 {
-	ssize_t	 n;
 	bool	 backlog;
 
 	pthread_mutex_lock(&c->wmtx);
 	if (c->fd == -1 || c->gen != gen)
 		goto out;	/* the connection is gone; the call failed */
-	if (courier_buf_used(&c->out) == 0) {
-		while (courier_buf_used(b) != 0) {
-			n = courier_buf_write(b, c->fd);
-			if (n > 0 || (n == -1 && errno == EINTR))
-				continue;
-			if (n == -1 && (errno == EAGAIN ||
-			    errno == EWOULDBLOCK))
-				break;
-			shutdown(c->fd, SHUT_RDWR);	/* the reader ends it */
-			goto out;
-		}
+	if (courier_buf_used(&c->out) == 0 &&
+	    courier_buf_flush(b, c->fd) == -1) {
+		shutdown(c->fd, SHUT_RDWR);	/* the reader ends it */
+		goto out;
 	}
 	if (courier_buf_used(b) != 0) {
 		backlog = courier_buf_used(&c->out) != 0;

@@ -108,21 +108,14 @@ courier_conn_out_account_locked(struct sconn *c)
 static int
 conn_flush_locked(struct sconn *c)
 {
-	ssize_t	 n;
-
-	while (courier_buf_used(&c->out) != 0) {
-		n = courier_buf_write(&c->out, c->fd);
-		if (n > 0)
-			continue;
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (!c->wpending) {
-				c->wpending = true;
-				event_add(c->wev, NULL);
-			}
-			return (0);
+	switch (courier_buf_flush(&c->out, c->fd)) {
+	case 1:
+		if (!c->wpending) {
+			c->wpending = true;
+			event_add(c->wev, NULL);
 		}
+		return (0);
+	case -1:
 		conn_broken_locked(c);
 		return (-1);
 	}
@@ -139,22 +132,13 @@ conn_flush_locked(struct sconn *c)
 void
 courier_conn_send(struct sconn *c, struct courier_buf *b)
 {
-	ssize_t	 n;
-
 	pthread_mutex_lock(&c->wmtx);
 	if (c->dead)
 		goto out;
-	if (courier_buf_used(&c->out) == 0 && !c->wpending) {
-		while (courier_buf_used(b) != 0) {
-			n = courier_buf_write(b, c->fd);
-			if (n > 0 || (n == -1 && errno == EINTR))
-				continue;
-			if (n == -1 && (errno == EAGAIN ||
-			    errno == EWOULDBLOCK))
-				break;
-			conn_broken_locked(c);
-			goto out;
-		}
+	if (courier_buf_used(&c->out) == 0 && !c->wpending &&
+	    courier_buf_flush(b, c->fd) == -1) {
+		conn_broken_locked(c);
+		goto out;
 	}
 	if (courier_buf_used(b) != 0) {
 		courier_buf_move(&c->out, b);

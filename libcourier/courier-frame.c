@@ -310,6 +310,31 @@ courier_buf_write(struct courier_buf *b, int fd)
 	return (w);
 }
 
+/*
+ * Send what b holds until all is sent (0), the socket takes no more (1),
+ * or it fails (-1, errno set). After a short write it tries again rather
+ * than wait for poll to say so: the reader may have drained the socket
+ * meanwhile (stopping at a short write measured no faster).
+ */
+int
+courier_buf_flush(struct courier_buf *b, int fd)
+{
+	ssize_t	 n;
+
+	while (courier_buf_used(b) != 0) {
+		n = courier_buf_write(b, fd);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return (1);
+		if (n == 0)
+			errno = EPIPE;	/* a stream socket takes something */
+		if (n <= 0)
+			return (-1);
+	}
+	return (0);
+}
+
 /* Append frame f, packed, to b. */
 void
 courier_frame_pack(struct courier_buf *b, const Courier__Frame *f)

@@ -220,6 +220,8 @@ int	 courier_frame_take(struct courier_buf *, size_t,
 ssize_t	 courier_buf_read(struct courier_buf *, int, size_t);
 /* Write from b; advances off. Returns bytes written or -1 (errno). */
 ssize_t	 courier_buf_write(struct courier_buf *, int);
+/* Write all of b: 0 done, 1 the socket is full, -1 error (errno). */
+int	 courier_buf_flush(struct courier_buf *, int);
 
 /*
  * courier-wire.c: the call path's frames by hand. A call's or a result's

@@ -39,8 +39,7 @@ main(int argc, char **argv)
 		sigemptyset(&set);
 		sigaddset(&set, SIGTERM);
 		sigprocmask(SIG_BLOCK, &set, NULL);
-		if (write(3, "", 1) != 1)
-			return (1);
+		(void)write(3, "", 1);	/* the floor's; a node has no fd 3 */
 		return (sigwait(&set, &sig) == 0 ? 0 : 1);
 	}
 	return (lp_node_main(&bench_node, argc, argv));

@@ -436,22 +436,17 @@ courier_frame_next(struct courier_buf *b, size_t max_frame,
 /*
  * After a frame was taken with lend (owner made): give b's memory to the
  * values that borrow it, b keeping a copy of the bytes after the frame (a
- * read sized to the frame brings none or few). Unless they hold less than
- * half of it, so that a value never pins a block more than twice its
- * size: then they copy after all, and b keeps its memory. (A frame that
- * failed has no borrower left.)
+ * read sized to the frame brings none or few). A frame the call path did
+ * not take has no borrower left, and b keeps its memory.
  */
 static void
 buf_lend(struct courier_buf *b, struct courier_lend *lend, bool taken)
 {
-	size_t	 used = b->len - b->off, i;
+	size_t	 used = b->len - b->off;
 	uint8_t	*p = NULL;
 
-	if (!taken || lend->bytes < b->cap / 2) {
-		for (i = 0; taken && i < lend->nborrowers; i++)
-			courier_value_unborrow(lend->borrowers[i]);
+	if (!taken) {
 		courier_owner_forget(lend->owner);
-		free(lend->borrowers);
 		return;
 	}
 	if (used != 0) {
@@ -462,7 +457,6 @@ buf_lend(struct courier_buf *b, struct courier_lend *lend, bool taken)
 	b->cap = b->len = used;
 	b->off = b->peak = 0;
 	courier_value_unref(lend->owner);
-	free(lend->borrowers);
 }
 
 /*
@@ -471,9 +465,9 @@ buf_lend(struct courier_buf *b, struct courier_lend *lend, bool taken)
  *
  * A big frame that fills most of its buffer lends the buffer to its big
  * bytes and tensors, which then keep no copy of their own: the kernel's
- * read is the one copy of such a payload on this side. (Where they would
- * hold less than half of the buffer, they copy instead: no value pins a
- * block more than twice its size.)
+ * read is the one copy of such a payload on this side. Only a payload of
+ * a quarter of the buffer or more borrows: a smaller one copies, so that
+ * no value keeps a block many times its size alive.
  */
 int
 courier_frame_take(struct courier_buf *b, size_t max_frame,
@@ -490,8 +484,10 @@ courier_frame_take(struct courier_buf *b, size_t max_frame,
 		return (r);
 	memset(&lend, 0, sizeof lend);
 	if (size >= FRAME_LEND_MIN && !b->borrowed &&
-	    b->cap / 2 <= FRAME_HEADER + size)
+	    b->cap / 2 <= FRAME_HEADER + size) {
 		lend.base = b->data;
+		lend.cap = b->cap;
+	}
 	r = 1;
 	if (!(taken = courier_wire_decode(p, size, out, a,
 	    lend.base != NULL ? &lend : NULL))) {

@@ -64,8 +64,6 @@ courier_value *courier_owner_new(void *mem);
 void	 courier_owner_forget(courier_value *owner);
 courier_value *courier_bytes_borrow(courier_value *owner, const void *,
 	    size_t);
-/* Make a value that borrows (not yet shared) hold a copy of its own. */
-void	 courier_value_unborrow(courier_value *);
 /* As courier_tensor_new, borrowing data from owner (NULL: a copy). */
 courier_value *courier_tensor_make(enum courier_dtype, size_t,
 	    const int64_t *, const void *, size_t, courier_value *, char **);
@@ -210,9 +208,9 @@ struct courier_frame {
 int	 courier_frame_take(struct courier_buf *, size_t,
 	    struct courier_arena *, struct courier_frame *, size_t *, char **);
 /*
- * Frames of at least this many bytes lend their buffer to the bytes and
- * tensors decoded from them, payloads of at least COURIER_BORROW_MIN; and
- * payloads that big are sent as segments.
+ * Frames of at least this many bytes may lend their buffer to the bytes
+ * and tensors decoded from them (struct courier_lend); payloads of at
+ * least COURIER_BORROW_MIN are sent as segments, and borrow.
  */
 #define FRAME_LEND_MIN		(64 * 1024)
 #define COURIER_BORROW_MIN	(16 * 1024)
@@ -248,17 +246,15 @@ void	 courier_wire_pack_result(struct courier_buf *, uint64_t,
 	    const courier_value *, const struct courier_wire_size *);
 /*
  * Decoding may lend: with base not NULL (the start of the malloc'd block
- * that holds the frame), big payloads borrow from it; the first to do so
- * makes owner, which the caller then holds a reference to. The values
- * that borrow are listed, with their bytes, so that the caller can make
- * them copy after all (courier_frame_take).
+ * of cap bytes that holds the frame), a payload of at least a quarter of
+ * the block borrows from it; the first to do so makes owner, which the
+ * caller then holds a reference to. So at most four values share a
+ * block, and none keeps more than four times its size alive.
  */
 struct courier_lend {
-	void		 *base;
-	courier_value	 *owner;
-	courier_value	**borrowers;
-	size_t		  nborrowers;
-	size_t		  bytes;
+	void		*base;
+	size_t		 cap;
+	courier_value	*owner;
 };
 bool	 courier_wire_decode(const uint8_t *, size_t, struct courier_frame *,
 	    struct courier_arena *, struct courier_lend *);

@@ -293,28 +293,6 @@ courier_owner_forget(courier_value *owner)
 	courier_value_unref(owner);
 }
 
-/* See courier-internal.h. */
-void
-courier_value_unborrow(courier_value *v)
-{
-	void	*p;
-
-	if (v->type == COURIER_BYTES && v->u.s.owner != NULL) {
-		p = xmalloc(v->u.s.len + 1);
-		memcpy(p, v->u.s.data, v->u.s.len);
-		((char *)p)[v->u.s.len] = '\0';
-		v->u.s.data = p;
-		courier_value_unref(v->u.s.owner);
-		v->u.s.owner = NULL;
-	} else if (v->type == COURIER_TENSOR && v->u.t.owner != NULL) {
-		p = xmalloc(v->u.t.nbytes);
-		memcpy(p, v->u.t.data, v->u.t.nbytes);
-		v->u.t.data = p;
-		courier_value_unref(v->u.t.owner);
-		v->u.t.owner = NULL;
-	}
-}
-
 /*
  * Bytes that borrow len bytes at data from owner (no NUL after them: the
  * API promises none for bytes).
@@ -519,11 +497,7 @@ value_free(courier_value *v)
 			free(v->u.s.data);
 		break;
 	case COURIER_TENSOR:
-		if (v->u.t.owner != NULL)
-			courier_value_unref(v->u.t.owner);
-		else if (v->u.t.data != (char *)(v + 1) +
-		    v->u.t.ndim * sizeof *v->u.t.shape)
-			free(v->u.t.data);	/* unborrowed */
+		courier_value_unref(v->u.t.owner);
 		break;
 	case COURIER_LIST:
 		for (i = 0; i < v->u.l.len; i++)

@@ -22,37 +22,21 @@ struct rd {
 };
 
 /*
- * The owner to borrow len bytes at p from, or NULL to copy them: small
- * payloads are copied, and a tensor's data must be aligned for its dtype.
+ * The owner to borrow len bytes at p from, or NULL to copy them: payloads
+ * under a quarter of the block are copied (courier-internal.h says why),
+ * and a tensor's data must be aligned for its dtype.
  */
 static courier_value *
 rd_lender(struct rd *r, const uint8_t *p, size_t len, size_t align)
 {
 	struct courier_lend	*lend = r->lend;
 
-	if (lend == NULL || len < COURIER_BORROW_MIN ||
+	if (lend == NULL || len < COURIER_BORROW_MIN || len < lend->cap / 4 ||
 	    (uintptr_t)p % align != 0)
 		return (NULL);
 	if (lend->owner == NULL)
 		lend->owner = courier_owner_new(lend->base);
 	return (lend->owner);
-}
-
-/* List v (NULL: none was made), which borrows len bytes. */
-static courier_value *
-rd_borrowed(struct rd *r, courier_value *v, size_t len)
-{
-	struct courier_lend	*lend = r->lend;
-
-	if (v == NULL)
-		return (NULL);
-	if ((lend->nborrowers & (lend->nborrowers - 1)) == 0)
-		lend->borrowers = xreallocarray(lend->borrowers,
-		    lend->nborrowers == 0 ? 1 : 2 * lend->nborrowers,
-		    sizeof *lend->borrowers);
-	lend->borrowers[lend->nborrowers++] = v;
-	lend->bytes += len;
-	return (v);
 }
 
 /* A varint of at most 64 bits. */
@@ -308,7 +292,7 @@ get_tensor(struct rd *r)
 	v = courier_tensor_make((enum courier_dtype)dtype, ndim, dims,
 	    content.p, len, owner, &cause);
 	free(cause);
-	return (owner != NULL ? rd_borrowed(r, v, len) : v);
+	return (v);
 }
 
 /* A SerializedObject's value, at most depth levels down. */
@@ -380,8 +364,7 @@ get_object(struct rd *r, unsigned depth)
 	case F_OBJ_BYTES:
 		len = (size_t)(sub.end - sub.p);
 		if ((owner = rd_lender(&sub, sub.p, len, 1)) != NULL)
-			return (rd_borrowed(&sub, courier_bytes_borrow(owner,
-			    sub.p, len), len));
+			return (courier_bytes_borrow(owner, sub.p, len));
 		return (courier_bytes(sub.p, len));
 	case F_OBJ_STRING:
 		return (courier_string_len((const char *)sub.p,

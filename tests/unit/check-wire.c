@@ -574,22 +574,32 @@ pattern(size_t n, unsigned seed)
 	return (p);
 }
 
-/* The arguments of the big call: payloads over and under the line. */
+/* Doubles in the big tensor: bytes found nowhere else in its frame. */
+#define BIG_DOUBLES	(64 * 1024)
+
+/*
+ * The arguments of the big call: payloads over and under the line that
+ * segments draw, and that borrowing draws (a quarter of the buffer).
+ */
 static void
 big_args(courier_value **args, courier_value **kwargs)
 {
-	int64_t		 dbl[1] = { 3000 }, i32[2] = { 100, 100 };
+	int64_t		 dbl[1] = { BIG_DOUBLES }, i32[2] = { 100, 100 };
+	double		*d;
 	void		*p;
 	char		*cause = NULL;
+	size_t		 i;
 
 	*args = courier_list_new();
 	p = pattern(1 << 20, 1);
 	courier_list_append(*args, courier_bytes(p, 1 << 20));
 	free(p);
-	p = pattern(3000 * 8, 2);
+	d = xcalloc(BIG_DOUBLES, sizeof *d);
+	for (i = 0; i < BIG_DOUBLES; i++)
+		d[i] = (double)i + 0.25;
 	courier_list_append(*args, courier_tensor_new(COURIER_DT_DOUBLE, 1,
-	    dbl, p, 3000 * 8, &cause));
-	free(p);
+	    dbl, d, BIG_DOUBLES * sizeof *d, &cause));
+	free(d);
 	courier_list_append(*args, courier_bytes("small", 5));
 	p = pattern(10000 * 4, 3);
 	courier_list_append(*args, courier_tensor_new(COURIER_DT_INT32, 2,
@@ -634,7 +644,8 @@ START_TEST(test_wire_segments)
 	courier_wire_call_size(9, method, args, kwargs, 0, &sz);
 	courier_wire_pack_call(&x, 9, method, args, kwargs, 0, &sz);
 	ck_assert_uint_eq(x.nsegs, 4);
-	ck_assert_uint_eq(sz.spliced, (1 << 20) + 24000 + 40000 + 20000);
+	ck_assert_uint_eq(sz.spliced, (1 << 20) + BIG_DOUBLES * 8 + 40000 +
+	    20000);
 	ck_assert_uint_eq(x.len, FRAME_HEADER + sz.frame - sz.spliced);
 	ck_assert_uint_lt(x.len, 4096);
 	pb_call(&y, 9, method, args, kwargs, 0);
@@ -686,7 +697,7 @@ big_check(const struct courier_frame *f, const void *block, size_t cap,
     bool lent)
 {
 	courier_value	*args, *kwargs;
-	const void	*data;
+	const void	*data, *in_frame;
 	size_t		 i;
 
 	big_args(&args, &kwargs);
@@ -696,16 +707,30 @@ big_check(const struct courier_frame *f, const void *block, size_t cap,
 	data = courier_value_bytes(courier_list_get(f->args, 0), NULL);
 	ck_assert_msg(within(data, block, cap) == lent, "the 1 MiB bytes %s",
 	    lent ? "were copied" : "borrowed");
+	/* Under a quarter of the buffer, or small: copied either way. */
 	data = courier_value_bytes(courier_dict_get(f->kwargs, "k"), NULL);
-	ck_assert(within(data, block, cap) == lent);
-	/* Small ones are copied either way. */
+	ck_assert(!within(data, block, cap));
 	data = courier_value_bytes(courier_list_get(f->args, 2), NULL);
+	ck_assert(!within(data, block, cap));
+	data = courier_tensor_data(courier_list_get(f->args, 3), NULL);
 	ck_assert(!within(data, block, cap));
 	/* A tensor's data is aligned for its dtype, borrowed or not. */
 	for (i = 1; i <= 3; i += 2) {
 		data = courier_tensor_data(courier_list_get(f->args, i), NULL);
 		ck_assert_uint_eq((uintptr_t)data % courier_dtype_size(
 		    courier_tensor_dtype(courier_list_get(f->args, i))), 0);
+	}
+	/* The big one borrows where its frame has it aligned. */
+	if (lent) {
+		data = courier_tensor_data(courier_list_get(args, 1), NULL);
+		in_frame = memmem(block, cap, data, 64);
+		ck_assert_ptr_nonnull(in_frame);
+		data = courier_tensor_data(courier_list_get(f->args, 1), NULL);
+		ck_assert_msg(within(data, block, cap) ==
+		    ((uintptr_t)in_frame % 8 == 0), "the tensor at offset %zu "
+		    "of its frame %s", (size_t)((const uint8_t *)in_frame -
+		    (const uint8_t *)block), within(data, block, cap) ?
+		    "borrowed" : "was copied");
 	}
 	courier_value_unref(args);
 	courier_value_unref(kwargs);

@@ -30,9 +30,9 @@ struct courier_value {
 		int64_t		 i;
 		double		 f;
 		struct {
-			char		*data;	/* inline or taken; NUL after */
+			char		*data;	/* inline or taken (NUL after), */
 			size_t		 len;
-			courier_value	*owner;	/* or borrowed from it */
+			courier_value	*owner;	/* or borrowed from owner */
 		} s;			/* string and bytes */
 		struct {
 			courier_value	**items;

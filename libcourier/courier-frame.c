@@ -47,8 +47,10 @@ courier_buf_free(struct courier_buf *b)
 {
 	bool	keep_big = b->keep_big;
 
-	buf_drop_segs(b);
-	free(b->segs);
+	if (b->segs != NULL) {
+		buf_drop_segs(b);
+		free(b->segs);
+	}
 	if (!b->borrowed)
 		free(b->data);
 	memset(b, 0, sizeof *b);
@@ -59,7 +61,8 @@ courier_buf_free(struct courier_buf *b)
 void
 courier_buf_clear(struct courier_buf *b)
 {
-	buf_drop_segs(b);
+	if (b->nsegs != 0)
+		buf_drop_segs(b);
 	b->off = b->len = 0;
 }
 
@@ -165,6 +168,11 @@ buf_reserve(struct courier_buf *b, size_t n, bool exact)
 void *
 courier_buf_reserve(struct courier_buf *b, size_t n)
 {
+	if (b->cap - b->len >= n) {	/* the usual case, inline */
+		if (b->len + n > b->peak)
+			b->peak = b->len + n;
+		return (b->data + b->len);
+	}
 	return (buf_reserve(b, n, false));
 }
 
@@ -277,13 +285,13 @@ courier_buf_write(struct courier_buf *b, int fd)
 	int		 n = 0;
 	ssize_t		 w;
 
-	if (courier_buf_used(b) == 0)
-		return (0);	/* data may be NULL: no pointer to make */
-	if (b->seg0 == b->nsegs) {
+	if (b->seg0 == b->nsegs) {		/* no segments: one piece */
+		if (b->len == b->off)
+			return (0);	/* data may be NULL: no pointer to make */
 		w = send(fd, b->data + b->off, b->len - b->off,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w > 0)
-			buf_sent(b, (size_t)w);
+		if (w > 0 && (b->off += (size_t)w) == b->len)
+			b->off = b->len = b->seg0 = b->nsegs = 0;
 		return (w);
 	}
 	while (n < BUF_IOV_MAX) {

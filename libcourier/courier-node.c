@@ -1,5 +1,9 @@
 /*
- * courier-node.c: the node runtime (courier/node.h).
+ * courier-node.c: the node runtime (courier/node.h): a node's making, its
+ * life, its methods and its stop. courier-node-config.c has what the node
+ * was given (names, config, handles and their clients), and
+ * courier-node-main.c the main() of a node that is a process of its own;
+ * courier-node.h is what the three share.
  *
  * Everything belongs to the lp_node: its config, its clients, its server
  * and its stop event, so that several nodes live in one process (the test
@@ -19,68 +23,24 @@
  * any of those may call back into the node.
  */
 #include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "courier-internal.h"
-#include "courier/node.h"
+#include "courier-node.h"
 
 /* How long the server lets calls in flight finish once the node stops. */
 #define DRAIN_MS		2000
 /* How long lp_stop_program() waits for the supervisor's answer. */
 #define CONTROL_TIMEOUT_MS	5000
-
-/* A method recorded in setup, registered with the server once self is. */
-struct method {
-	char			*name;
-	courier_method_fn	 fn;
-	courier_batch_fn	 batch_fn;	/* a batched method's, or NULL */
-	int			 flags;
-	size_t			 max_batch;
-	int			 max_wait_ms;
-};
-
-struct stop_cb {
-	void			(*fn)(lp_node *, void *);
-	void			*arg;
-};
-
-/* One client per address, shared by handles and lp_node_client(). */
-struct cached_client {
-	char			*address;
-	courier_client		*client;
-};
-
-/* The clients of a "$handles" key, in the list's order (borrowed). */
-struct cached_handles {
-	char			*key;
-	courier_client		**clients;
-	size_t			 n;
-};
-
-enum node_phase {
-	PHASE_NEW,		/* made; lp_node_exec() not called yet */
-	PHASE_SETUP,		/* in setup: methods may be added */
-	PHASE_RUNNING,		/* serving and/or running */
-	PHASE_DONE,		/* lp_node_exec() returned */
-};
-
-enum control_state {
-	CONTROL_NONE,		/* nobody asked for the program's stop */
-	CONTROL_CALLING,	/* a thread is asking the supervisor */
-	CONTROL_DONE,		/* the supervisor answered, or could not */
-};
 
 /* What the checks of a node's parameters call each parameter. */
 struct param_names {
@@ -102,44 +62,6 @@ static const struct param_names env_names = {
 };
 static const struct param_names field_names = {
 	"program", "name", "address", "listen_fd", "config", "control",
-};
-
-struct lp_node {
-	const lp_node_def	*def;
-	char			*program;
-	char			*name;
-	char			*address;
-	char			*control;
-	int			 listen_fd;	/* until the server has it */
-	int			 ready_fd;	/* LP_READY_FD, until it serves */
-	bool			 run;
-	courier_value		*config;	/* never NULL */
-
-	void			*self;
-	int			 stop_fd;
-	atomic_bool		 stopping;
-
-	/* The lp_node_exec() thread's alone. */
-	courier_server		*server;
-
-	pthread_mutex_t		 mtx;
-	pthread_cond_t		 control_cv;
-	enum node_phase		 phase;
-	struct method		*methods;
-	size_t			 nmethods;
-	bool			 method_failed;
-	unsigned		 workers;
-	struct cached_client	*clients;
-	size_t			 nclients;
-	struct cached_handles	*handles;
-	size_t			 nhandles;
-	struct stop_cb		*stop_cbs;
-	size_t			 nstop_cbs;
-	bool			 stop_cbs_ran;
-	bool			 stop_cbs_done;	/* ... and returned */
-	pthread_cond_t		 stop_cv;	/* stop_cbs_done */
-	char			*failure;
-	enum control_state	 control_state;
 };
 
 /* Whether s is GROUP/INDEX: a group and a decimal index. */
@@ -636,324 +558,6 @@ lp_node_free(lp_node *node)
 	free(node->address);
 	free(node->control);
 	free(node);
-}
-
-/* What lp_node_main()'s signal thread watches. */
-struct bridge {
-	lp_node		*node;
-	int		 sig_fd;	/* SIGTERM and SIGINT */
-	int		 exit_fd;	/* readable when the node is done */
-};
-
-/*
- * Turn the first SIGTERM or SIGINT into the node's stop. Later ones are
- * taken and dropped: the node is stopping already, and a supervisor that
- * runs out of patience sends SIGKILL.
- */
-static void *
-bridge_main(void *arg)
-{
-	struct bridge		*b = arg;
-	struct signalfd_siginfo	 si;
-	struct pollfd		 pfd[2];
-
-	pfd[0].fd = b->sig_fd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = b->exit_fd;
-	pfd[1].events = POLLIN;
-	for (;;) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "%s: poll: %s\n",
-			    lp_node_name(b->node), strerror(errno));
-			break;
-		}
-		if (pfd[1].revents & POLLIN)
-			break;
-		if (pfd[0].revents & POLLIN) {
-			while (read(b->sig_fd, &si, sizeof si) ==
-			    (ssize_t)sizeof si)
-				lp_node_stop(b->node);
-		}
-	}
-	return (NULL);
-}
-
-/* main() of a node that is a process of its own. */
-int
-lp_node_main(const lp_node_def *def, int argc, char **argv)
-{
-	struct bridge	 b;
-	sigset_t	 set, old;
-	pthread_t	 thread;
-	lp_node		*node;
-	const char	*who;
-	char		*cause = NULL;
-	uint64_t	 one = 1;
-	int		 status, error;
-
-	if (def != NULL && def->name != NULL)
-		who = def->name;
-	else if (argc > 0 && argv[0] != NULL)
-		who = argv[0];
-	else
-		who = "node";
-
-	/*
-	 * Block the signals before any thread exists, so that every thread
-	 * (the courier pools included) inherits the mask and only the
-	 * signalfd sees them.
-	 */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-
-	if ((node = lp_node_init(def, &cause)) == NULL) {
-		fprintf(stderr, "%s: %s\n", who, cause);
-		free(cause);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		return (2);
-	}
-	b.node = node;
-	b.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	b.exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (b.sig_fd == -1 || b.exit_fd == -1) {
-		fprintf(stderr, "%s: cannot watch SIGTERM: %s\n",
-		    node->name, strerror(errno));
-		goto fail;
-	}
-	if ((error = pthread_create(&thread, NULL, bridge_main, &b)) != 0) {
-		fprintf(stderr, "%s: cannot start the signal thread: %s\n",
-		    node->name, strerror(error));
-		goto fail;
-	}
-
-	status = lp_node_exec(node);
-
-	while (write(b.exit_fd, &one, sizeof one) == -1 && errno == EINTR)
-		continue;
-	pthread_join(thread, NULL);
-	close(b.sig_fd);
-	close(b.exit_fd);
-	lp_node_free(node);
-	/*
-	 * The signals stay blocked: the process is about to exit, and a late
-	 * SIGTERM must not turn a clean exit into a death by signal.
-	 */
-	return (status);
-
-fail:
-	if (b.sig_fd != -1)
-		close(b.sig_fd);
-	if (b.exit_fd != -1)
-		close(b.exit_fd);
-	lp_node_free(node);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return (1);
-}
-
-/* LP_NODE. */
-const char *
-lp_node_name(const lp_node *node)
-{
-	return (node->name);
-}
-
-/* LP_PROGRAM. */
-const char *
-lp_node_program(const lp_node *node)
-{
-	return (node->program);
-}
-
-/* The address the node was given to serve on, or NULL. */
-const char *
-lp_node_address(const lp_node *node)
-{
-	return (node->address);
-}
-
-/* The node's self. */
-void *
-lp_node_self(const lp_node *node)
-{
-	lp_node	*n = (lp_node *)node;
-	void	*self;
-
-	pthread_mutex_lock(&n->mtx);
-	self = n->self;
-	pthread_mutex_unlock(&n->mtx);
-	return (self);
-}
-
-/* The whole config. */
-const courier_value *
-lp_node_config(const lp_node *node)
-{
-	return (node->config);
-}
-
-/* config[key], or NULL. */
-const courier_value *
-lp_node_config_get(const lp_node *node, const char *key)
-{
-	if (key == NULL)
-		return (NULL);
-	return (courier_dict_get(node->config, key));
-}
-
-/* config[key] or NULL with *cause saying why there is none. */
-static const courier_value *
-config_lookup(const lp_node *node, const char *key, char **cause)
-{
-	const courier_value	*v;
-
-	if (key == NULL) {
-		set_cause(cause, "no config key given");
-		return (NULL);
-	}
-	if ((v = lp_node_config_get(node, key)) != NULL)
-		return (v);
-	if (courier_value_type(node->config) != COURIER_DICT)
-		set_cause(cause, "config has no key \"%s\" (the config is %s, "
-		    "not a dict)", key,
-		    courier_type_name(courier_value_type(node->config)));
-	else
-		set_cause(cause, "config has no key \"%s\"", key);
-	return (NULL);
-}
-
-/* The client of address, made if need be; mtx held. */
-static courier_client *
-client_get_locked(lp_node *node, const char *address, char **cause)
-{
-	courier_client	*c;
-	size_t		 i;
-
-	for (i = 0; i < node->nclients; i++) {
-		if (strcmp(node->clients[i].address, address) == 0)
-			return (node->clients[i].client);
-	}
-	/* courier_client_new() connects nothing: quick under the lock. */
-	if ((c = courier_client_new(address, cause)) == NULL)
-		return (NULL);
-	courier_client_set_wait_for_ready(c, true);
-	courier_client_set_cancel_fd(c, node->stop_fd);
-	node->clients = xreallocarray(node->clients, node->nclients + 1,
-	    sizeof *node->clients);
-	node->clients[node->nclients].address = xstrdup(address);
-	node->clients[node->nclients].client = c;
-	node->nclients++;
-	return (c);
-}
-
-/* A client of any address, shared per address. */
-courier_client *
-lp_node_client(lp_node *node, const char *address, char **cause)
-{
-	courier_client	*c;
-
-	if (address == NULL) {
-		set_cause(cause, "no address given");
-		return (NULL);
-	}
-	pthread_mutex_lock(&node->mtx);
-	c = client_get_locked(node, address, cause);
-	pthread_mutex_unlock(&node->mtx);
-	return (c);
-}
-
-/* The client of the node whose address is config[key]. */
-courier_client *
-lp_node_handle(lp_node *node, const char *key, char **cause)
-{
-	const courier_value	*v;
-	const char		*address;
-	courier_client		*c;
-	char			*why = NULL;
-
-	if ((v = config_lookup(node, key, cause)) == NULL)
-		return (NULL);
-	if ((address = courier_value_string(v, NULL)) == NULL) {
-		set_cause(cause, "%s: not an address (a \"$handle\" in the "
-		    "program file) but a %s", key,
-		    courier_type_name(courier_value_type(v)));
-		return (NULL);
-	}
-	pthread_mutex_lock(&node->mtx);
-	c = client_get_locked(node, address, &why);
-	pthread_mutex_unlock(&node->mtx);
-	if (c == NULL) {
-		set_cause(cause, "%s: %s", key, why);
-		free(why);
-	}
-	return (c);
-}
-
-/* The clients of the nodes whose addresses are the list config[key]. */
-courier_client **
-lp_node_handles(lp_node *node, const char *key, size_t *n, char **cause)
-{
-	const courier_value	*v, *item;
-	struct cached_handles	*h;
-	courier_client		**clients = NULL;
-	const char		*address;
-	char			*why = NULL;
-	size_t			 len, i;
-
-	*n = 0;
-	if ((v = config_lookup(node, key, cause)) == NULL)
-		return (NULL);
-	if (courier_value_type(v) != COURIER_LIST) {
-		set_cause(cause, "%s: not a list of addresses (a \"$handles\" "
-		    "in the program file) but a %s", key,
-		    courier_type_name(courier_value_type(v)));
-		return (NULL);
-	}
-	len = courier_list_len(v);
-	for (i = 0; i < len; i++) {
-		item = courier_list_get(v, i);
-		if (courier_value_type(item) != COURIER_STRING) {
-			set_cause(cause, "%s[%zu]: not an address (a "
-			    "\"$handles\" in the program file) but a %s", key,
-			    i, courier_type_name(courier_value_type(item)));
-			return (NULL);
-		}
-	}
-
-	pthread_mutex_lock(&node->mtx);
-	for (i = 0; i < node->nhandles; i++) {
-		h = &node->handles[i];
-		if (strcmp(h->key, key) == 0) {
-			*n = h->n;
-			pthread_mutex_unlock(&node->mtx);
-			return (h->clients);
-		}
-	}
-	/* One more than needed: an empty list is an array, not NULL. */
-	clients = xcalloc(len + 1, sizeof *clients);
-	for (i = 0; i < len; i++) {
-		address = courier_value_string(courier_list_get(v, i), NULL);
-		if ((clients[i] = client_get_locked(node, address,
-		    &why)) == NULL) {
-			pthread_mutex_unlock(&node->mtx);
-			set_cause(cause, "%s[%zu]: %s", key, i, why);
-			free(why);
-			free(clients);
-			return (NULL);
-		}
-	}
-	node->handles = xreallocarray(node->handles, node->nhandles + 1,
-	    sizeof *node->handles);
-	h = &node->handles[node->nhandles++];
-	h->key = xstrdup(key);
-	h->clients = clients;
-	h->n = len;
-	pthread_mutex_unlock(&node->mtx);
-	*n = len;
-	return (clients);
 }
 
 /* Record a method for the server. */

@@ -2,8 +2,9 @@
  * courier-node-main.c: lp_node_main(), the main() of a node that is a
  * process of its own: the node from the LP_* environment, its life on
  * the main thread, and the process's one piece of process-wide state, the
- * bridge from SIGTERM and SIGINT to the node's stop (a signalfd read on a
- * thread of its own, so that no code of ours runs in a signal handler).
+ * bridge from SIGTERM and SIGINT to the node's stop: a signalfd, so that
+ * no code of ours runs in a signal handler, read by the main thread's wait
+ * in a node without a run function and by a thread of its own otherwise.
  */
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -72,6 +73,7 @@ lp_node_main(const lp_node_def *def, int argc, char **argv)
 	char		*cause = NULL;
 	uint64_t	 one = 1;
 	int		 status, error;
+	bool		 waits;
 
 	if (def != NULL && def->name != NULL)
 		who = def->name;
@@ -98,8 +100,26 @@ lp_node_main(const lp_node_def *def, int argc, char **argv)
 	}
 	b.node = node;
 	b.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	b.exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (b.sig_fd == -1 || b.exit_fd == -1) {
+	b.exit_fd = -1;
+	if (b.sig_fd == -1) {
+		fprintf(stderr, "%s: cannot watch SIGTERM: %s\n",
+		    node->name, strerror(errno));
+		goto fail;
+	}
+	/*
+	 * A node without a run function waits for its stop on this thread,
+	 * and reads the signalfd itself there (node_wait()); one that runs
+	 * code of its own here needs a thread to turn signals into its stop.
+	 */
+	waits = !node->run || node->def->run == NULL;
+	if (waits) {
+		node->sig_fd = b.sig_fd;
+		status = lp_node_exec(node);
+		close(b.sig_fd);
+		lp_node_free(node);
+		return (status);	/* the signals stay blocked: see below */
+	}
+	if ((b.exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
 		fprintf(stderr, "%s: cannot watch SIGTERM: %s\n",
 		    node->name, strerror(errno));
 		goto fail;

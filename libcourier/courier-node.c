@@ -9,8 +9,8 @@
  * and its stop event, so that several nodes live in one process (the test
  * harness runs a whole program as threads of one process). The only
  * process-wide piece is lp_node_main()'s bridge from SIGTERM and SIGINT to
- * the stop event, which takes the signals through a signalfd on a thread of
- * its own: no code of ours ever runs in a signal handler.
+ * the stop event, which takes the signals through a signalfd: no code of
+ * ours ever runs in a signal handler.
  *
  * The stop event is an eventfd written once and never read, so that it
  * stays readable for good: clients poll it to cancel their calls
@@ -23,6 +23,7 @@
  * any of those may call back into the node.
  */
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -186,6 +187,7 @@ node_make(const lp_node_def *def, const struct lp_node_params *p,
 	node->run = p->run;
 	node->config = config != NULL ? config : courier_null();
 	node->stop_fd = stop_fd;
+	node->sig_fd = -1;
 	atomic_init(&node->stopping, false);
 	pthread_mutex_init(&node->mtx, NULL);
 	pthread_cond_init(&node->control_cv, NULL);
@@ -431,6 +433,44 @@ node_run_stop_cbs(lp_node *node)
 	pthread_mutex_unlock(&node->mtx);
 }
 
+/*
+ * Wait for the stop, on the lp_node_exec() thread of a node without a run
+ * function: for the stop event, and for lp_node_main()'s signalfd where it
+ * gave one, so that SIGTERM and SIGINT stop such a node with no thread of
+ * their own to read them (a thread fewer to start, and to wake and join at
+ * the stop). Signals that come later stay blocked and pending, unread.
+ */
+static void
+node_wait(lp_node *node)
+{
+	struct signalfd_siginfo	 si;
+	struct pollfd		 pfd[2];
+	nfds_t			 n = 1;
+
+	pfd[0].fd = node->stop_fd;
+	pfd[0].events = POLLIN;
+	if (node->sig_fd != -1) {
+		pfd[1].fd = node->sig_fd;
+		pfd[1].events = POLLIN;
+		n = 2;
+	}
+	for (;;) {
+		if (poll(pfd, n, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("%s: poll on the stop eventfd", node->name);
+		}
+		if (pfd[0].revents & POLLIN)
+			return;
+		if (n == 2 && (pfd[1].revents & POLLIN)) {
+			while (read(node->sig_fd, &si, sizeof si) ==
+			    (ssize_t)sizeof si)
+				continue;
+			lp_node_stop(node);	/* the stop event, at once */
+		}
+	}
+}
+
 /* Run the node's whole life on this thread. */
 int
 lp_node_exec(lp_node *node)
@@ -484,7 +524,7 @@ lp_node_exec(lp_node *node)
 			if (r != 0)
 				status = 1;
 		} else
-			(void)lp_wait_for_stop(node, COURIER_FOREVER);
+			node_wait(node);
 	}
 
 	/*

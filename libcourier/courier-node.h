@@ -70,6 +70,7 @@ struct lp_node {
 	void			*self;
 	int			 stop_fd;
 	atomic_bool		 stopping;
+	int			 sig_fd;	/* lp_node_main()'s, or -1 */
 
 	/* The lp_node_exec() thread's alone. */
 	courier_server		*server;

@@ -127,9 +127,11 @@ void		 lp_node_free(lp_node *node);
  * main() of a node that is a process of its own: lp_node_init(), the
  * SIGTERM/SIGINT bridge, lp_node_exec(). Call it before making any thread:
  * it blocks SIGTERM and SIGINT (so that every thread inherits the mask) and
- * a thread of its own turns the first one into lp_node_stop(); later ones
- * are ignored (the supervisor escalates with SIGKILL). They stay blocked
- * when it returns.
+ * turns the first one into lp_node_stop(); later ones are ignored (the
+ * supervisor escalates with SIGKILL). They stay blocked when it returns.
+ * A node with a run function has a thread of its own read them, at any
+ * time; a node without one reads them in its wait for the stop, once its
+ * setup has returned (a signal during setup stops the node right after).
  * @return the exit status: lp_node_exec()'s, or 2 (after a message on
  * stderr) if lp_node_init() failed.
  */

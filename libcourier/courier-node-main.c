@@ -35,7 +35,6 @@ static void *
 bridge_main(void *arg)
 {
 	struct bridge		*b = arg;
-	struct signalfd_siginfo	 si;
 	struct pollfd		 pfd[2];
 
 	pfd[0].fd = b->sig_fd;
@@ -52,11 +51,8 @@ bridge_main(void *arg)
 		}
 		if (pfd[1].revents & POLLIN)
 			break;
-		if (pfd[0].revents & POLLIN) {
-			while (read(b->sig_fd, &si, sizeof si) ==
-			    (ssize_t)sizeof si)
-				lp_node_stop(b->node);
-		}
+		if (pfd[0].revents & POLLIN)
+			node_signalled(b->node, b->sig_fd);
 	}
 	return (NULL);
 }
@@ -98,31 +94,26 @@ lp_node_main(const lp_node_def *def, int argc, char **argv)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return (2);
 	}
-	b.node = node;
-	b.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	b.exit_fd = -1;
-	if (b.sig_fd == -1) {
-		fprintf(stderr, "%s: cannot watch SIGTERM: %s\n",
-		    node->name, strerror(errno));
-		goto fail;
-	}
 	/*
 	 * A node without a run function waits for its stop on this thread,
 	 * and reads the signalfd itself there (node_wait()); one that runs
 	 * code of its own here needs a thread to turn signals into its stop.
 	 */
-	waits = !node->run || node->def->run == NULL;
+	waits = !node_runs(node);
+	b.node = node;
+	b.sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	b.exit_fd = waits ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b.sig_fd == -1 || (!waits && b.exit_fd == -1)) {
+		fprintf(stderr, "%s: cannot watch SIGTERM: %s\n",
+		    node->name, strerror(errno));
+		goto fail;
+	}
 	if (waits) {
 		node->sig_fd = b.sig_fd;
 		status = lp_node_exec(node);
 		close(b.sig_fd);
 		lp_node_free(node);
 		return (status);	/* the signals stay blocked: see below */
-	}
-	if ((b.exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
-		fprintf(stderr, "%s: cannot watch SIGTERM: %s\n",
-		    node->name, strerror(errno));
-		goto fail;
 	}
 	if ((error = pthread_create(&thread, NULL, bridge_main, &b)) != 0) {
 		fprintf(stderr, "%s: cannot start the signal thread: %s\n",

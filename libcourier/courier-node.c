@@ -443,7 +443,6 @@ node_run_stop_cbs(lp_node *node)
 static void
 node_wait(lp_node *node)
 {
-	struct signalfd_siginfo	 si;
 	struct pollfd		 pfd[2];
 	nfds_t			 n = 1;
 
@@ -462,13 +461,20 @@ node_wait(lp_node *node)
 		}
 		if (pfd[0].revents & POLLIN)
 			return;
-		if (n == 2 && (pfd[1].revents & POLLIN)) {
-			while (read(node->sig_fd, &si, sizeof si) ==
-			    (ssize_t)sizeof si)
-				continue;
-			lp_node_stop(node);	/* the stop event, at once */
-		}
+		if (n == 2 && (pfd[1].revents & POLLIN))
+			node_signalled(node, node->sig_fd);
 	}
+}
+
+/* See courier-node.h. */
+void
+node_signalled(lp_node *node, int fd)
+{
+	struct signalfd_siginfo	 si;
+
+	while (read(fd, &si, sizeof si) == (ssize_t)sizeof si)
+		continue;
+	lp_node_stop(node);	/* the stop event, at once; idempotent */
 }
 
 /* Run the node's whole life on this thread. */
@@ -517,7 +523,7 @@ lp_node_exec(lp_node *node)
 	else if (node->address != NULL && node_serve(node) != 0)
 		status = 1;
 	if (status == 0) {
-		if (node->run && def->run != NULL) {
+		if (node_runs(node)) {
 			r = def->run(node, self);
 			if (r != 0 && lp_node_failure(node) == NULL)
 				lp_node_fail(node, "run returned %d", r);

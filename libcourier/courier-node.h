@@ -95,4 +95,18 @@ struct lp_node {
 	enum control_state	 control_state;
 };
 
+/*
+ * Whether lp_node_exec() runs the node's run function on its thread;
+ * otherwise it waits there for the stop (and reads the signals itself).
+ */
+static inline bool
+node_runs(const lp_node *node)
+{
+	return (node->run && node->def->run != NULL);
+}
+
+/* courier-node.c */
+/* Read every signal waiting on fd (a signalfd) and stop the node. */
+void	 node_signalled(lp_node *, int);
+
 #endif /* COURIER_NODE_INTERNAL_H */

@@ -128,13 +128,37 @@ conn_flush_locked(struct sconn *c)
 /*
  * Send the frames packed in b: straight to the socket if nothing waits
  * before them, else behind what waits. b is emptied.
+ *
+ * With hold, a pool thread that is about to run the connection's next
+ * request keeps them in c->out, to go with that request's answer in one
+ * write, up to HOLD_MAX bytes. The write event is armed all the same, so that if that handler
+ * keeps its thread, the loop sends them (a leader at once; failing one,
+ * the thread that takes the loop over, within a tick).
  */
 void
-courier_conn_send(struct sconn *c, struct courier_buf *b)
+courier_conn_send(struct sconn *c, struct courier_buf *b, bool hold)
 {
 	pthread_mutex_lock(&c->wmtx);
 	if (c->dead)
 		goto out;
+	/* Big answers gain nothing from company and would only wait. */
+	if (hold && courier_buf_used(&c->out) + courier_buf_used(b) <=
+	    HOLD_MAX) {
+		courier_buf_move(&c->out, b);
+		c->held = true;
+		if (!c->wpending) {
+			c->wpending = true;
+			event_add(c->wev, NULL);
+		}
+		courier_conn_out_account_locked(c);
+		goto out;
+	}
+	if (c->held) {
+		c->held = false;
+		courier_buf_move(&c->out, b);
+		(void)conn_flush_locked(c);
+		goto out;
+	}
 	if (courier_buf_used(&c->out) == 0 && !c->wpending &&
 	    courier_buf_flush(b, c->fd) == -1) {
 		conn_broken_locked(c);
@@ -394,7 +418,7 @@ conn_call_start(struct sconn *c, uint64_t id, const struct method *m,
 	s->ninflight++;
 	if ((m->flags & COURIER_METHOD_INLINE) || s->nworkers == 0) {
 		pthread_mutex_unlock(&s->mtx);
-		courier_req_run(req, NULL, NULL);
+		courier_req_run(req, NULL, NULL, false);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&s->queue, req, entry);
@@ -599,6 +623,7 @@ courier_conn_write_cb(evutil_socket_t fd, short what, void *arg)
 
 	pthread_mutex_lock(&c->wmtx);
 	c->wpending = false;
+	c->held = false;
 	if (!c->dead) {
 		(void)conn_flush_locked(c);
 		resume = c->paused && courier_buf_used(&c->out) <= OUT_LOW;

@@ -26,13 +26,15 @@ future_wait_locked(courier_future *f, int64_t limit, courier_future **done)
 	courier_client	*c = f->client;
 	struct waiter	 w;
 	int64_t		 until;
+	bool		 cv_ready = false;
 
 	if (f->nwaiters++ == 0 && f->state != FUTURE_DONE && f->watched)
 		c->nunwaited--;
-	bool		 cv_ready = false;
 
 	w.f = f;
 	w.signalled = false;
+	if (f->state != FUTURE_DONE && limit > mono_ns())
+		courier_srv_blocking();
 	while (f->state != FUTURE_DONE) {
 		until = f->deadline < limit ? f->deadline : limit;
 		if (mono_ns() >= until) {

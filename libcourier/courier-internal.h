@@ -105,6 +105,12 @@ int	 courier_value_to_pb(const courier_value *, Courier__SerializedObject *,
 courier_value *courier_value_from_pb(const Courier__SerializedObject *,
 	    char **);
 
+/*
+ * courier-server.c: a client about to wait on a server's pool thread lets
+ * the server hand its loop to another thread at once.
+ */
+void	 courier_srv_blocking(void);
+
 /* courier-addr.c: addresses and sockets. */
 struct courier_addr {
 	int			 family;	/* AF_UNIX or AF_INET(6) */

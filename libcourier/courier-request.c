@@ -67,17 +67,19 @@ request_pack(struct courier_request *req, courier_value *v, courier_error *err,
 /*
  * Answer req with v (a reference, taken) or err (taken), and drop the
  * caller's reference to req. With b and a, the answer is packed there and
- * sent at once; without, it joins the loop thread's batch.
+ * sent at once, or held to go with the next (see courier_conn_send);
+ * without, it joins the loop thread's batch.
  */
 void
 courier_req_answer(struct courier_request *req, courier_value *v,
-    courier_error *err, struct courier_buf *b, struct courier_arena *a)
+    courier_error *err, struct courier_buf *b, struct courier_arena *a,
+    bool hold)
 {
 	struct sconn	*c = req->conn;
 
 	if (b != NULL) {
 		request_pack(req, v, err, b, a);
-		courier_conn_send(c, b);
+		courier_conn_send(c, b, hold);
 	} else {
 		pthread_mutex_lock(&c->wmtx);
 		if (!c->dead) {
@@ -91,10 +93,13 @@ courier_req_answer(struct courier_request *req, courier_value *v,
 	courier_req_unref(req);
 }
 
-/* Run a request's handler and answer it (unless the handler deferred). */
+/*
+ * Run a request's handler and answer it (unless the handler deferred);
+ * hold as courier_req_answer.
+ */
 void
 courier_req_run(struct courier_request *req, struct courier_buf *b,
-    struct courier_arena *a)
+    struct courier_arena *a, bool hold)
 {
 	const struct method	*m = req->method;
 	courier_error		*err = NULL;
@@ -107,7 +112,7 @@ courier_req_run(struct courier_request *req, struct courier_buf *b,
 		    "caller's deadline passed before method %s ran (it "
 		    "waited %lld ms for a thread)", m->name,
 		    (long long)((now - req->queued) / NSEC_PER_MSEC));
-		courier_req_answer(req, NULL, err, b, a);
+		courier_req_answer(req, NULL, err, b, a, hold);
 		return;
 	}
 	v = m->fn(m->self, req, &err);
@@ -123,7 +128,7 @@ courier_req_run(struct courier_request *req, struct courier_buf *b,
 		v = NULL;
 	} else if (v == NULL)
 		v = courier_null();
-	courier_req_answer(req, v, err, b, a);
+	courier_req_answer(req, v, err, b, a, hold);
 }
 
 /* The method's name. */
@@ -221,7 +226,7 @@ request_answer_deferred(courier_request *req, courier_value *v,
 	TAILQ_REMOVE(&s->deferred, req, entry);
 	pthread_mutex_unlock(&s->mtx);
 	courier_arena_init(&a);
-	courier_req_answer(req, v, err, &b, &a);
+	courier_req_answer(req, v, err, &b, &a, false);
 	courier_buf_free(&b);
 	courier_arena_free(&a);
 }

@@ -7,17 +7,29 @@
  * socket: I/O and inline handlers in the caller's loop, blocking handlers
  * on a pool) or on threads of its own. With its own threads it uses
  * leader/followers: of its pool of up to workers + 1 threads, one (the
- * leader) runs the event loop; when the loop hands it requests, it gives up
- * the loop to a follower, runs a request's handler itself and writes the
- * reply on the socket itself. A call thus costs no thread hand-off on the
- * server's critical path, and since at most `workers` threads run handlers,
- * one is always left to run the loop: a handler that blocks (even on a call
- * to another node) never stalls I/O.
+ * leader) runs the event loop; when the loop hands it requests, it runs
+ * them itself and writes their replies on the socket itself. A call thus
+ * costs no thread hand-off on the server's critical path.
+ *
+ * The hand-over is lazy. Waking a follower to lead for every call costs
+ * about as much as the call, so while the leader runs handlers an idle
+ * thread keeps the watch instead: a timed wait that ticks every
+ * LEAD_TICK_NS while the server is busy. If a handler keeps the loop for a
+ * tick, the watch takes the loop over; if a request waits a tick in the
+ * queue, the watch takes the request, and more threads follow as needed.
+ * A handler that waits for a courier call gets a leader at once
+ * (courier_srv_blocking), since the reply may need this server. As at most
+ * `workers` threads run handlers, one is always left to run the loop: a
+ * handler that blocks stalls I/O for a tick at most, and nodes that call
+ * each other do not deadlock.
  *
  * Replies. A thread with a reply writes it straight to the socket when
  * nothing is queued before it; what the socket does not take waits in the
- * connection's output buffer, flushed by the loop. Inline handlers' replies
- * are gathered and sent with one write per batch of frames read.
+ * connection's output buffer, flushed by the loop. A pool thread that runs
+ * one connection's requests back to back gathers their replies into one
+ * write, with the write event armed meanwhile, so that a reply never waits
+ * long behind a handler that blocks. Inline handlers' replies are gathered
+ * and sent with one write per batch of frames read.
  *
  * Bounds. A frame over the limit closes its connection with an error frame.
  * A connection whose output backs up, or that has too many requests queued,
@@ -73,6 +85,7 @@ courier_server_new(void)
 	pthread_mutex_init(&s->mtx, NULL);
 	courier_cond_init(&s->cv);
 	courier_cond_init(&s->drained);
+	courier_cond_init(&s->watch_cv);
 	s->nworkers = COURIER_WORKERS_DEFAULT;
 	s->max_frame = COURIER_MAX_FRAME_DEFAULT;
 	s->max_conns = COURIER_MAX_CONNS_DEFAULT;
@@ -514,7 +527,10 @@ server_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 }
 
-/* Spawn one more pool thread. */
+/* The pool worker whose handler this thread runs, if any. */
+static _Thread_local struct worker *current_worker;
+
+/* Spawn one more pool thread; mtx held. */
 static void
 worker_spawn(courier_server *s)
 {
@@ -538,6 +554,7 @@ worker_spawn(courier_server *s)
 		fatal("pthread_create");
 	}
 	s->nthreads++;
+	s->nstarting++;
 }
 
 /*
@@ -559,18 +576,112 @@ courier_srv_wake_one(courier_server *s)
 }
 
 /*
- * Make sure a thread runs the loop, once this one stops doing so; mtx held.
- * With the caller's base, the caller runs the loop. As wake_one.
+ * This thread leaves the loop to run a handler: make sure a thread keeps
+ * the watch, to take the loop or the queue over if the handler keeps it
+ * long; mtx held. The condition to signal once mtx is unlocked, or NULL.
+ * A watch that keeps time costs nothing here; one asleep, or none, costs a
+ * wake-up, which happens only after a quiet spell or a handler that kept
+ * its thread for a tick.
  */
-static bool
-server_ensure_leader(courier_server *s)
+static pthread_cond_t *
+server_watch(courier_server *s)
 {
-	if (s->own_base && !s->leader && s->nsignalled == 0)
-		return (courier_srv_wake_one(s));
-	return (false);
+	if (!s->own_base)
+		return (NULL);
+	if (s->watching) {
+		if (!s->watch_asleep)
+			return (NULL);
+		s->watch_asleep = false;
+		return (&s->watch_cv);
+	}
+	if (s->nsignalled > 0 || s->nstarting > 0)
+		return (NULL);	/* one is on its way */
+	return (courier_srv_wake_one(s) ? &s->cv : NULL);
 }
 
-/* Start serving. */
+/*
+ * A handler on a pool thread is about to wait for a courier call. The
+ * reply may need this very server (a node calling back the node that
+ * called it), so another thread takes the loop now, not after a tick.
+ */
+void
+courier_srv_blocking(void)
+{
+	struct worker	*w = current_worker;
+	courier_server	*s;
+	pthread_cond_t	*cv = NULL;
+
+	if (w == NULL)
+		return;
+	s = w->server;
+	pthread_mutex_lock(&s->mtx);
+	if (s->own_base && !s->leader && !s->lead_asked) {
+		s->lead_asked = true;
+		if (s->watching) {
+			s->watch_asleep = false;
+			cv = &s->watch_cv;
+		} else
+			cv = server_watch(s);
+	}
+	pthread_mutex_unlock(&s->mtx);
+	if (cv != NULL)
+		pthread_cond_signal(cv);
+}
+
+/*
+ * Keep the watch until there is something for this thread to do (mtx
+ * held): the loop has had no leader for a tick, or a handler asked for
+ * one, or a queued request has waited a tick for a thread. True if this
+ * thread is to lead. After QUIET_TICKS ticks without a request taken, the
+ * watch waits untimed until server_watch wakes it.
+ */
+static bool
+server_keep_watch(courier_server *s)
+{
+	struct courier_request	*req;
+	uint64_t		 taken = s->ntaken;
+	int64_t			 now, due;
+	unsigned		 quiet = 0;
+	bool			 lead = false;
+
+	s->watching = true;
+	while (!s->exiting) {
+		now = mono_ns();
+		due = now + LEAD_TICK_NS;
+		if (!s->leader) {
+			if (s->lead_asked ||
+			    now - s->unled_since >= LEAD_TICK_NS) {
+				lead = true;
+				break;
+			}
+			if (s->unled_since + LEAD_TICK_NS < due)
+				due = s->unled_since + LEAD_TICK_NS;
+		}
+		req = TAILQ_FIRST(&s->queue);
+		if (req != NULL && s->nbusy < s->nworkers) {
+			if (now - req->queued >= LEAD_TICK_NS)
+				break;
+			if (req->queued + LEAD_TICK_NS < due)
+				due = req->queued + LEAD_TICK_NS;
+		}
+		if (s->ntaken != taken || s->nbusy != 0 || !s->leader) {
+			taken = s->ntaken;
+			quiet = 0;
+		} else if (++quiet > QUIET_TICKS) {
+			s->watch_asleep = true;
+			while (s->watch_asleep && !s->exiting)
+				pthread_cond_wait(&s->watch_cv, &s->mtx);
+			quiet = 0;
+			continue;
+		}
+		courier_cond_wait(&s->watch_cv, &s->mtx, due);
+	}
+	s->watching = false;
+	s->watch_asleep = false;
+	return (lead);
+}
+
+/* Start serving. *//* Start serving. */
 int
 courier_server_start(courier_server *s, char **cause)
 {
@@ -633,41 +744,81 @@ server_take(courier_server *s)
 	return (req);
 }
 
-/* A pool thread: leader/followers with the server's own base. */
+/* Run the loop once, as its leader; mtx held. */
+static void
+worker_lead(courier_server *s)
+{
+	s->leader = true;
+	s->lead_asked = false;
+	pthread_mutex_unlock(&s->mtx);
+	event_base_loop(s->base, EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY);
+	pthread_mutex_lock(&s->mtx);
+	s->leader = false;
+	s->unled_since = mono_ns();
+}
+
+/* Take the next queued request and run it; mtx held. */
+static void
+worker_run(struct worker *w)
+{
+	courier_server		*s = w->server;
+	struct courier_request	*req, *next;
+	pthread_cond_t		*cv;
+	bool			 hold;
+
+	req = server_take(s);
+	/* The next request is likely this thread's too: gather the answers. */
+	next = TAILQ_FIRST(&s->queue);
+	hold = next != NULL && next->conn == req->conn;
+	s->nbusy++;
+	s->ntaken++;
+	w->running = req->method->name;
+	cv = server_watch(s);
+	pthread_mutex_unlock(&s->mtx);
+	if (cv != NULL)
+		pthread_cond_signal(cv);
+	current_worker = w;
+	courier_req_run(req, &w->scratch, &w->arena, hold);
+	current_worker = NULL;
+	pthread_mutex_lock(&s->mtx);
+	w->running = NULL;
+	if (--s->nbusy == 0)
+		pthread_cond_broadcast(&s->drained);
+}
+
+/*
+ * A pool thread. With the server's own base: leader and followers, the
+ * leader handing the loop over lazily (see server_watch); with the
+ * caller's base, a thread runs what the loop queues.
+ */
 static void *
 server_worker(void *arg)
 {
 	struct worker		*w = arg;
 	courier_server		*s = w->server;
-	struct courier_request	*req;
-	bool			 last, wake;
+	bool			 last, lead = false;
 
 	pthread_mutex_lock(&s->mtx);
+	s->nstarting--;
 	for (;;) {
 		if (s->exiting)
 			break;
+		if (s->own_base && !s->leader && (lead || s->lead_asked)) {
+			lead = false;
+			worker_lead(s);
+			continue;
+		}
+		lead = false;
 		if (!TAILQ_EMPTY(&s->queue) && s->nbusy < s->nworkers) {
-			req = server_take(s);
-			s->nbusy++;
-			w->running = req->method->name;
-			wake = server_ensure_leader(s);
-			pthread_mutex_unlock(&s->mtx);
-			if (wake)
-				pthread_cond_signal(&s->cv);
-			courier_req_run(req, &w->scratch, &w->arena);
-			pthread_mutex_lock(&s->mtx);
-			w->running = NULL;
-			if (--s->nbusy == 0)
-				pthread_cond_broadcast(&s->drained);
+			worker_run(w);
 			continue;
 		}
 		if (s->own_base && !s->leader) {
-			s->leader = true;
-			pthread_mutex_unlock(&s->mtx);
-			event_base_loop(s->base,
-			    EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY);
-			pthread_mutex_lock(&s->mtx);
-			s->leader = false;
+			worker_lead(s);
+			continue;
+		}
+		if (s->own_base && !s->watching) {
+			lead = server_keep_watch(s);
 			continue;
 		}
 		s->nidle++;
@@ -737,7 +888,7 @@ courier_server_stop(courier_server *s, int timeout_ms)
 		TAILQ_REMOVE(&failed, req, entry);
 		courier_req_answer(req, NULL, courier_error_new(
 		    COURIER_UNAVAILABLE, "the server stopped before method "
-		    "%s ran", req->method->name), &b, &a);
+		    "%s ran", req->method->name), &b, &a, false);
 	}
 	courier_buf_free(&b);
 	courier_arena_free(&a);
@@ -788,6 +939,7 @@ courier_server_free(courier_server *s)
 	pthread_mutex_lock(&s->mtx);
 	s->exiting = true;
 	pthread_cond_broadcast(&s->cv);
+	pthread_cond_broadcast(&s->watch_cv);
 	pthread_mutex_unlock(&s->mtx);
 	if (s->wake != NULL)
 		event_active(s->wake, 0, 0);
@@ -875,6 +1027,7 @@ server_destroy(courier_server *s)
 	free(s->address);
 	pthread_cond_destroy(&s->cv);
 	pthread_cond_destroy(&s->drained);
+	pthread_cond_destroy(&s->watch_cv);
 	pthread_mutex_destroy(&s->mtx);
 	free(s);
 }

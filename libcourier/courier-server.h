@@ -28,6 +28,8 @@
 /* Stop reading a connection whose unsent replies pass OUT_HIGH bytes. */
 #define OUT_HIGH	(16 * 1024 * 1024)
 #define OUT_LOW		(4 * 1024 * 1024)
+/* A pool thread gathers answers to one connection up to this many bytes. */
+#define HOLD_MAX	(64 * 1024)
 /* Stop reading a connection with this many requests waiting for a thread. */
 #define QUEUE_HIGH	4096
 #define QUEUE_LOW	1024
@@ -36,6 +38,15 @@
 #define ACCEPT_RETRY_MS	100
 /* Frames before the hello, which is a few bytes, are at most this big. */
 #define HELLO_MAX	4096
+/*
+ * With its own threads, a server hands the loop to another thread only
+ * when a handler has kept it for a tick, or sooner when the handler waits
+ * on a courier call; a queued request waits a tick before another thread
+ * takes it. A watch that found nothing to do for QUIET_TICKS ticks sleeps
+ * until woken.
+ */
+#define LEAD_TICK_NS	(1000 * 1000)
+#define QUIET_TICKS	100
 /* The idle sweep runs this often, within its timeout's quarter. */
 #define SWEEP_MIN_MS	10
 #define SWEEP_MAX_MS	1000
@@ -91,6 +102,7 @@ struct sconn {
 	pthread_mutex_t		 wmtx;
 	struct courier_buf	 out;
 	bool			 wpending;	/* wev is armed */
+	bool			 held;		/* out holds gathered replies */
 	bool			 dead;
 	size_t			 out_acct;	/* of out, counted in buffered */
 
@@ -172,7 +184,15 @@ struct courier_server {
 	unsigned		 nbusy;		/* running handlers */
 	unsigned		 nidle;		/* waiting on cv */
 	unsigned		 nsignalled;	/* cv signals not yet taken */
+	unsigned		 nstarting;	/* spawned, not yet running */
+	uint64_t		 ntaken;	/* requests taken, ever */
 	bool			 leader;	/* a thread runs the loop */
+	int64_t			 unled_since;	/* no thread has run it since */
+	bool			 lead_asked;	/* a handler waits: lead now */
+	/* The watch: an idle thread on a timed wait while threads are busy. */
+	pthread_cond_t		 watch_cv;
+	bool			 watching;	/* a thread has the watch */
+	bool			 watch_asleep;	/* ... and waits untimed */
 	unsigned		 ninflight;	/* requests not yet answered */
 
 	/* courier_server_free's wait for handlers, and what it left. */
@@ -195,7 +215,7 @@ bool	 courier_srv_wake_one(courier_server *);
 void	 courier_conn_ref(struct sconn *);
 void	 courier_conn_unref(struct sconn *);
 void	 courier_conn_out_account_locked(struct sconn *);
-void	 courier_conn_send(struct sconn *, struct courier_buf *);
+void	 courier_conn_send(struct sconn *, struct courier_buf *, bool);
 void	 courier_conn_close(struct sconn *, const char *);
 void	 courier_conn_read_cb(evutil_socket_t, short, void *);
 void	 courier_conn_write_cb(evutil_socket_t, short, void *);
@@ -209,8 +229,8 @@ void	 courier_batch_free(struct courier_batch *);
 /* courier-request.c */
 void	 courier_req_unref(struct courier_request *);
 void	 courier_req_answer(struct courier_request *, courier_value *,
-	    courier_error *, struct courier_buf *, struct courier_arena *);
+	    courier_error *, struct courier_buf *, struct courier_arena *, bool);
 void	 courier_req_run(struct courier_request *, struct courier_buf *,
-	    struct courier_arena *);
+	    struct courier_arena *, bool);
 
 #endif /* COURIER_SERVER_H */

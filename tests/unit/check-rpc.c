@@ -141,6 +141,13 @@ m_big(void *self, courier_request *req, courier_error **err)
 	return (v);
 }
 
+static courier_value *
+m_open(void *self, courier_request *req, courier_error **err)
+{
+	gate_open(self);
+	return (courier_null());
+}
+
 /* Deferred replies: the handler keeps the request for a thread. */
 static void *
 defer_thread(void *arg)
@@ -191,6 +198,8 @@ server_new(const char *addr, unsigned workers)
 	ck_assert_int_eq(courier_server_add_method(s, "fail", m_fail, NULL, 0,
 	    &cause), 0);
 	ck_assert_int_eq(courier_server_add_method(s, "block", m_block, &gate,
+	    0, &cause), 0);
+	ck_assert_int_eq(courier_server_add_method(s, "open", m_open, &gate,
 	    0, &cause), 0);
 	ck_assert_int_eq(courier_server_add_method(s, "peer", m_peer, NULL, 0,
 	    &cause), 0);
@@ -376,7 +385,7 @@ START_TEST(test_rpc_list_methods)
 
 	v = courier_list_methods(c, 5000, &err);
 	ck_assert_ptr_nonnull(v);
-	ck_assert_int_eq(courier_list_len(v), 8);
+	ck_assert_int_eq(courier_list_len(v), 9);
 	for (i = 0; i < courier_list_len(v); i++) {
 		const char *name = courier_value_string(
 		    courier_list_get(v, i), NULL);
@@ -796,6 +805,87 @@ START_TEST(test_rpc_nested_call)
 	courier_server_free(back);
 	snprintf(back_addr, sizeof back_addr, "%s/back", tmpdir);
 	unlink(back_addr);
+}
+END_TEST
+
+/* Close the gate again, once no handler is in it. */
+static void
+gate_close(struct gate *g)
+{
+	pthread_mutex_lock(&g->mtx);
+	ck_assert_int_eq(g->running, 0);
+	g->open = false;
+	g->entered = 0;
+	pthread_mutex_unlock(&g->mtx);
+}
+
+/*
+ * A handler that keeps its thread, waiting on something that is not a
+ * courier call, does not keep the loop: another thread takes the loop
+ * over, reads the call that lets the first handler go, and runs it.
+ */
+START_TEST(test_rpc_handler_keeps_thread)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address), *c2 = client_new(address);
+	courier_future	*f;
+	courier_value	*v;
+	int		 round;
+
+	for (round = 0; round < 3; round++) {
+		gate_close(&gate);
+		f = courier_call_async(c, "block", courier_list_new());
+		gate_wait_entered(&gate, 1);
+		v = courier_call(c2, "open", courier_list_new(), NULL);
+		ck_assert_ptr_nonnull(v);
+		courier_value_unref(v);
+		v = courier_future_wait(f, COURIER_FOREVER, NULL);
+		ck_assert_str_eq(courier_value_string(v, NULL), "unblocked");
+		courier_value_unref(v);
+		courier_future_free(f);
+	}
+	courier_client_free(c2);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+/*
+ * Answers a pool thread gathers for one connection do not wait behind a
+ * handler of the same connection that keeps its thread: the echo sent
+ * before the blocking call is answered while that call still blocks.
+ */
+START_TEST(test_rpc_gathered_not_held)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	courier_future	*f[3];
+	courier_value	*v;
+	int		 round, i;
+
+	for (round = 0; round < 3; round++) {
+		gate_close(&gate);
+		f[0] = courier_call_async(c, "echo", courier_args(
+		    courier_int(round)));
+		f[1] = courier_call_async(c, "block", courier_list_new());
+		f[2] = courier_call_async(c, "echo", courier_args(
+		    courier_int(round + 10)));
+		v = courier_future_wait(f[0], COURIER_FOREVER, NULL);
+		ck_assert_int_eq(courier_value_int(v), round);
+		courier_value_unref(v);
+		gate_wait_entered(&gate, 1);
+		gate_open(&gate);
+		v = courier_future_wait(f[1], COURIER_FOREVER, NULL);
+		ck_assert_str_eq(courier_value_string(v, NULL), "unblocked");
+		courier_value_unref(v);
+		v = courier_future_wait(f[2], COURIER_FOREVER, NULL);
+		ck_assert_int_eq(courier_value_int(v), round + 10);
+		courier_value_unref(v);
+		for (i = 0; i < 3; i++)
+			courier_future_free(f[i]);
+	}
+	courier_client_free(c);
+	courier_server_free(s);
 }
 END_TEST
 
@@ -1546,6 +1636,8 @@ rpc_suite(void)
 	ADD("many_futures", test_rpc_many_futures);
 	ADD("pool_size", test_rpc_pool_size);
 	ADD("nested_call", test_rpc_nested_call);
+	ADD("handler_keeps_thread", test_rpc_handler_keeps_thread);
+	ADD("gathered_not_held", test_rpc_gathered_not_held);
 	ADD("graceful_stop", test_rpc_graceful_stop);
 	ADD_PAIR("stop_deadline", test_rpc_stop_deadline);
 	ADD("listen_fd", test_rpc_listen_fd);

@@ -333,6 +333,11 @@ courier_server	*courier_server_new(void);
  * Run at most n handlers at once, each on a thread of the server's pool
  * (default COURIER_WORKERS_DEFAULT). 0 runs every handler on the I/O
  * thread, as if all were COURIER_METHOD_INLINE. Before start only.
+ *
+ * The thread that reads a call runs its handler. Another takes over the
+ * reading as soon as the handler waits on a courier call, or after it has
+ * run for a millisecond; a call waits as long for a second thread while
+ * the first runs the calls queued before it.
  */
 int		 courier_server_set_workers(courier_server *s, unsigned n);
 /** Refuse frames over n bytes (default 64 MiB). Before start only. */

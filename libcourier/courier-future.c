@@ -33,8 +33,8 @@ future_wait_locked(courier_future *f, int64_t limit, courier_future **done)
 
 	w.f = f;
 	w.signalled = false;
-	if (f->state != FUTURE_DONE && limit > mono_ns())
-		courier_srv_blocking();
+	if (f->state != FUTURE_DONE)
+		courier_srv_blocking(limit);
 	while (f->state != FUTURE_DONE) {
 		until = f->deadline < limit ? f->deadline : limit;
 		if (mono_ns() >= until) {

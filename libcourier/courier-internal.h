@@ -106,10 +106,10 @@ courier_value *courier_value_from_pb(const Courier__SerializedObject *,
 	    char **);
 
 /*
- * courier-server.c: a client about to wait on a server's pool thread lets
- * the server hand its loop to another thread at once.
+ * courier-server.c: a client about to wait (until a deadline) on a
+ * server's pool thread lets the server hand its loop to another thread.
  */
-void	 courier_srv_blocking(void);
+void	 courier_srv_blocking(int64_t);
 
 /* courier-addr.c: addresses and sockets. */
 struct courier_addr {

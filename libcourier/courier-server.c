@@ -600,18 +600,19 @@ server_watch(courier_server *s)
 }
 
 /*
- * A handler on a pool thread is about to wait for a courier call. The
- * reply may need this very server (a node calling back the node that
- * called it), so another thread takes the loop now, not after a tick.
+ * A handler on a pool thread is about to wait for a courier call, until
+ * limit. The reply may need this very server (a node calling back the
+ * node that called it), so another thread takes the loop now, not after a
+ * tick.
  */
 void
-courier_srv_blocking(void)
+courier_srv_blocking(int64_t limit)
 {
 	struct worker	*w = current_worker;
 	courier_server	*s;
 	pthread_cond_t	*cv = NULL;
 
-	if (w == NULL)
+	if (w == NULL || limit <= mono_ns())
 		return;
 	s = w->server;
 	pthread_mutex_lock(&s->mtx);

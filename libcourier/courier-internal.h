@@ -107,9 +107,14 @@ courier_value *courier_value_from_pb(const Courier__SerializedObject *,
 
 /*
  * courier-server.c: a client about to wait (until a deadline) on a
- * server's pool thread lets the server hand its loop to another thread.
+ * server's pool thread lets the server hand its loop to another thread;
+ * a process about to exit stops its server without joining its threads.
  */
 void	 courier_srv_blocking(int64_t);
+void	 courier_srv_quiesce(courier_server *);
+/* The calling thread serves (before start: will serve) until fds read. */
+void	 courier_srv_will_lend(courier_server *);
+void	 courier_srv_lend(courier_server *, const int *, int);
 
 /* courier-addr.c: addresses and sockets. */
 struct courier_addr {

@@ -399,6 +399,9 @@ node_serve(lp_node *node)
 		free(cause);
 		return (-1);
 	}
+	/* Without a run function, the node's thread serves as it waits. */
+	if (!node_runs(node))
+		courier_srv_will_lend(s);
 	if (r != 0 || courier_server_start(s, &cause) != 0)
 		goto fail;
 	node_ready(node);
@@ -437,24 +440,30 @@ node_run_stop_cbs(lp_node *node)
  * Wait for the stop, on the lp_node_exec() thread of a node without a run
  * function: for the stop event, and for lp_node_main()'s signalfd where it
  * gave one, so that SIGTERM and SIGINT stop such a node with no thread of
- * their own to read them (a thread fewer to start, and to wake and join at
- * the stop). Signals that come later stay blocked and pending, unread.
+ * their own to read them. A node that serves lends this thread to its
+ * server meanwhile, as the thread that runs its loop (and calls, until one
+ * needs a thread of the pool's): a node that only serves runs on one
+ * thread, which is a thread fewer to start, and to wake and join at the
+ * stop. Signals that come later stay blocked and pending, unread.
  */
 static void
 node_wait(lp_node *node)
 {
 	struct pollfd		 pfd[2];
+	int			 fds[2];
 	nfds_t			 n = 1;
 
-	pfd[0].fd = node->stop_fd;
+	pfd[0].fd = fds[0] = node->stop_fd;
 	pfd[0].events = POLLIN;
 	if (node->sig_fd != -1) {
-		pfd[1].fd = node->sig_fd;
+		pfd[1].fd = fds[1] = node->sig_fd;
 		pfd[1].events = POLLIN;
 		n = 2;
 	}
 	for (;;) {
-		if (poll(pfd, n, -1) == -1) {
+		if (node->server != NULL)
+			courier_srv_lend(node->server, fds, (int)n);
+		if (poll(pfd, n, node->server != NULL ? 0 : -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			fatal("%s: poll on the stop eventfd", node->name);
@@ -539,7 +548,9 @@ lp_node_exec(lp_node *node)
 	 * drain; it runs the callbacks unless the stop came earlier, and
 	 * they come before the server stops, as they may release handlers
 	 * that wait. The server is freed before teardown: that waits for
-	 * every handler, and none may touch self after teardown.
+	 * every handler, and none may touch self after teardown. In a
+	 * process that exits next, it is only stopped and waited for: the
+	 * exit takes its threads and memory.
 	 */
 	lp_node_stop(node);
 	/*
@@ -553,8 +564,12 @@ lp_node_exec(lp_node *node)
 	pthread_mutex_unlock(&node->mtx);
 	if (node->server != NULL) {
 		(void)courier_server_stop(node->server, DRAIN_MS);
-		courier_server_free(node->server);
-		node->server = NULL;
+		if (node->exits)
+			courier_srv_quiesce(node->server);
+		else {
+			courier_server_free(node->server);
+			node->server = NULL;
+		}
 	}
 	if (def->teardown != NULL)
 		def->teardown(node, self);

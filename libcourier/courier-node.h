@@ -71,6 +71,7 @@ struct lp_node {
 	int			 stop_fd;
 	atomic_bool		 stopping;
 	int			 sig_fd;	/* lp_node_main()'s, or -1 */
+	bool			 exits;		/* lp_node_main()'s: exit follows */
 
 	/* The lp_node_exec() thread's alone. */
 	courier_server		*server;

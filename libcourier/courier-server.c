@@ -21,7 +21,9 @@
  * (courier_srv_blocking), since the reply may need this server. As at most
  * `workers` threads run handlers, one is always left to run the loop: a
  * handler that blocks stalls I/O for a tick at most, and nodes that call
- * each other do not deadlock.
+ * each other do not deadlock. A node that only waits for its stop lends
+ * its own thread as the first of the pool (courier_srv_lend): until a call
+ * needs a second thread, the server starts none.
  *
  * Replies. A thread with a reply writes it straight to the socket when
  * nothing is queued before it; what the socket does not take waits in the
@@ -530,18 +532,27 @@ server_wake_cb(evutil_socket_t fd, short what, void *arg)
 /* The pool worker whose handler this thread runs, if any. */
 static _Thread_local struct worker *current_worker;
 
-/* Spawn one more pool thread; mtx held. */
-static void
-worker_spawn(courier_server *s)
+/* Ready a pool thread's slot. */
+static struct worker *
+worker_init(courier_server *s)
 {
-	struct worker	*w = &s->workers[s->nthreads];
-	pthread_attr_t	 attr;
-	sigset_t	 all, old;
-	int		 error;
+	struct worker	*w = &s->workers[s->nthreads++];
 
 	w->server = s;
 	courier_arena_init(&w->arena);
 	w->scratch.keep_big = true;	/* one per thread, not per peer */
+	return (w);
+}
+
+/* Spawn one more pool thread; mtx held. */
+static void
+worker_spawn(courier_server *s)
+{
+	struct worker	*w = worker_init(s);
+	pthread_attr_t	 attr;
+	sigset_t	 all, old;
+	int		 error;
+
 	/* Signals belong to the application's threads, not ours. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -553,7 +564,6 @@ worker_spawn(courier_server *s)
 		errno = error;
 		fatal("pthread_create");
 	}
-	s->nthreads++;
 	s->nstarting++;
 }
 
@@ -637,7 +647,7 @@ courier_srv_blocking(int64_t limit)
  * watch waits untimed until server_watch wakes it.
  */
 static bool
-server_keep_watch(courier_server *s)
+server_keep_watch(courier_server *s, struct worker *w)
 {
 	struct courier_request	*req;
 	uint64_t		 taken = s->ntaken;
@@ -646,7 +656,7 @@ server_keep_watch(courier_server *s)
 	bool			 lead = false;
 
 	s->watching = true;
-	while (!s->exiting) {
+	while (!s->exiting && !(w->lent && s->lent_leave)) {
 		now = mono_ns();
 		due = now + LEAD_TICK_NS;
 		if (!s->leader) {
@@ -670,7 +680,8 @@ server_keep_watch(courier_server *s)
 			quiet = 0;
 		} else if (++quiet > QUIET_TICKS) {
 			s->watch_asleep = true;
-			while (s->watch_asleep && !s->exiting)
+			while (s->watch_asleep && !s->exiting &&
+			    !(w->lent && s->lent_leave))
 				pthread_cond_wait(&s->watch_cv, &s->mtx);
 			quiet = 0;
 			continue;
@@ -724,7 +735,9 @@ courier_server_start(courier_server *s, char **cause)
 	    sizeof *s->workers);
 	pthread_mutex_lock(&s->mtx);
 	s->state = SERVER_RUNNING;
-	if (s->own_base)
+	if (s->own_base && s->lend)
+		worker_init(s)->lent = true;	/* courier_srv_lend() leads */
+	else if (s->own_base)
 		worker_spawn(s);	/* the first leader */
 	pthread_mutex_unlock(&s->mtx);
 	return (0);
@@ -788,22 +801,20 @@ worker_run(struct worker *w)
 }
 
 /*
- * A pool thread. With the server's own base: leader and followers, the
- * leader handing the loop over lazily (see server_watch); with the
- * caller's base, a thread runs what the loop queues.
+ * A pool thread's life, mtx held. With the server's own base: leader and
+ * followers, the leader handing the loop over lazily (see server_watch);
+ * with the caller's base, a thread runs what the loop queues. Until the
+ * server is freed, or for the lent thread, until its fds are readable.
  */
-static void *
-server_worker(void *arg)
+static void
+worker_loop(struct worker *w)
 {
-	struct worker		*w = arg;
-	courier_server		*s = w->server;
-	bool			 last, lead = false;
+	courier_server	*s = w->server;
+	bool		 lead = false;
 
-	pthread_mutex_lock(&s->mtx);
-	s->nstarting--;
 	for (;;) {
-		if (s->exiting)
-			break;
+		if (s->exiting || (w->lent && s->lent_leave))
+			return;
 		if (s->own_base && !s->leader && (lead || s->lead_asked)) {
 			lead = false;
 			worker_lead(s);
@@ -819,7 +830,7 @@ server_worker(void *arg)
 			continue;
 		}
 		if (s->own_base && !s->watching) {
-			lead = server_keep_watch(s);
+			lead = server_keep_watch(s, w);
 			continue;
 		}
 		s->nidle++;
@@ -828,12 +839,82 @@ server_worker(void *arg)
 		if (s->nsignalled > 0)
 			s->nsignalled--;
 	}
+}
+
+/* A pool thread the server started. */
+static void *
+server_worker(void *arg)
+{
+	struct worker	*w = arg;
+	courier_server	*s = w->server;
+	bool		 last;
+
+	pthread_mutex_lock(&s->mtx);
+	s->nstarting--;
+	worker_loop(w);
 	/* Left running by courier_server_free: the last one out frees. */
 	last = w->abandoned && --s->nabandoned == 0 && s->handed_over;
 	pthread_mutex_unlock(&s->mtx);
 	if (last)
 		server_destroy(s);
 	return (NULL);
+}
+
+/* One of the lent thread's fds is readable: it is to return. */
+static void
+server_lend_cb(evutil_socket_t fd, short what, void *arg)
+{
+	courier_server	*s = arg;
+
+	pthread_mutex_lock(&s->mtx);
+	s->lent_leave = true;
+	pthread_mutex_unlock(&s->mtx);
+	pthread_cond_broadcast(&s->cv);
+	pthread_cond_broadcast(&s->watch_cv);
+}
+
+/* See courier-internal.h. */
+void
+courier_srv_will_lend(courier_server *s)
+{
+	s->lend = true;
+}
+
+/*
+ * Lend the calling thread to a server started after courier_srv_will_lend(),
+ * as the pool thread of slot 0, until one of fds is readable. A node that
+ * only serves thus needs no thread of the server's own until a call needs
+ * one: a thread fewer to start, and to wake and join at the stop.
+ */
+void
+courier_srv_lend(courier_server *s, const int *fds, int nfds)
+{
+	struct event	*ev[LEND_FDS_MAX];
+	struct worker	*w = &s->workers[0];
+	bool		 wake = false;
+	int		 i;
+
+	if (!s->lend || nfds > LEND_FDS_MAX)
+		fatalx("courier_srv_lend without courier_srv_will_lend");
+	pthread_mutex_lock(&s->mtx);
+	s->lent_leave = false;	/* before the events, which set it */
+	pthread_mutex_unlock(&s->mtx);
+	for (i = 0; i < nfds; i++) {
+		if ((ev[i] = event_new(s->base, fds[i], EV_READ,
+		    server_lend_cb, s)) == NULL)
+			fatalx("event_new failed");
+		event_add(ev[i], NULL);
+	}
+	pthread_mutex_lock(&s->mtx);
+	worker_loop(w);
+	/* What is still in flight needs a thread to lead in this one's place. */
+	if (s->ninflight > 0 && !s->exiting)
+		wake = courier_srv_wake_one(s);
+	pthread_mutex_unlock(&s->mtx);
+	if (wake)
+		pthread_cond_signal(&s->cv);
+	for (i = 0; i < nfds; i++)
+		event_free(ev[i]);	/* event_del first, waiting for a callback */
 }
 
 /* Stop gracefully; see courier.h. */
@@ -919,6 +1000,43 @@ courier_server_stop(courier_server *s, int timeout_ms)
 }
 
 /*
+ * Wait up to handler_wait_ms for the handlers still running. Returns how
+ * many still run, with their methods' names in *names (caller frees);
+ * with abandon, they are left to their threads, detached (free's case).
+ */
+static unsigned
+server_wait_handlers(courier_server *s, bool abandon, char **names)
+{
+	struct worker	*w;
+	int64_t		 deadline;
+	unsigned	 i, n = 0;
+	char		*tmp;
+
+	*names = NULL;
+	deadline = courier_deadline(s->handler_wait_ms);
+	pthread_mutex_lock(&s->mtx);
+	while (s->nbusy != 0 && mono_ns() < deadline)
+		courier_cond_wait(&s->drained, &s->mtx, deadline);
+	for (i = 0; i < s->nthreads; i++) {
+		w = &s->workers[i];
+		if (w->running == NULL)
+			continue;
+		if (abandon && !w->lent) {
+			w->abandoned = true;
+			s->nabandoned++;
+			pthread_detach(w->thread);
+		}
+		xasprintf(&tmp, "%s%s%s", *names != NULL ? *names : "",
+		    *names != NULL ? ", " : "", w->running);
+		free(*names);
+		*names = tmp;
+		n++;
+	}
+	pthread_mutex_unlock(&s->mtx);
+	return (n);
+}
+
+/*
  * Stop and free the server. Handlers still running get handler_wait_ms to
  * return; those that do not are named and left running on their threads,
  * and the last of them frees the server when it returns (with the
@@ -927,10 +1045,8 @@ courier_server_stop(courier_server *s, int timeout_ms)
 void
 courier_server_free(courier_server *s)
 {
-	struct worker	*w;
-	int64_t		 deadline;
-	unsigned	 i, n = 0;
-	char		*names = NULL, *tmp;
+	unsigned	 i, n;
+	char		*names;
 	bool		 destroy;
 
 	if (s == NULL)
@@ -945,25 +1061,7 @@ courier_server_free(courier_server *s)
 	if (s->wake != NULL)
 		event_active(s->wake, 0, 0);
 
-	deadline = courier_deadline(s->handler_wait_ms);
-	pthread_mutex_lock(&s->mtx);
-	while (s->nbusy != 0 && mono_ns() < deadline)
-		courier_cond_wait(&s->drained, &s->mtx, deadline);
-	for (i = 0; i < s->nthreads; i++) {
-		w = &s->workers[i];
-		if (w->running == NULL)
-			continue;
-		w->abandoned = true;
-		s->nabandoned++;
-		pthread_detach(w->thread);
-		xasprintf(&tmp, "%s%s%s", names != NULL ? names : "",
-		    names != NULL ? ", " : "", w->running);
-		free(names);
-		names = tmp;
-		n++;
-	}
-	pthread_mutex_unlock(&s->mtx);
-	if (n != 0) {
+	if ((n = server_wait_handlers(s, true, &names)) != 0) {
 		courier_srv_warn(s, "freed with %u handler%s still running after "
 		    "%d ms (method %s): left running; %s", n, n == 1 ? "" :
 		    "s", s->handler_wait_ms, names, s->own_base ? "the server "
@@ -972,7 +1070,7 @@ courier_server_free(courier_server *s)
 		free(names);
 	}
 	for (i = 0; i < s->nthreads; i++) {
-		if (!s->workers[i].abandoned)
+		if (!s->workers[i].abandoned && !s->workers[i].lent)
 			pthread_join(s->workers[i].thread, NULL);
 	}
 
@@ -982,6 +1080,28 @@ courier_server_free(courier_server *s)
 	pthread_mutex_unlock(&s->mtx);
 	if (destroy)
 		server_destroy(s);
+}
+
+/*
+ * For a process about to exit: stop, and wait for the handlers still
+ * running as courier_server_free() does, but leave the idle threads where
+ * they wait and the memory as it is. Waking each thread to join it, and
+ * freeing what the exit frees anyway, costs a stopping node more than the
+ * rest of its stop.
+ */
+void
+courier_srv_quiesce(courier_server *s)
+{
+	unsigned	 n;
+	char		*names;
+
+	courier_server_stop(s, 0);
+	if ((n = server_wait_handlers(s, false, &names)) != 0) {
+		courier_srv_warn(s, "exiting with %u handler%s still running "
+		    "after %d ms (method %s)", n, n == 1 ? "" : "s",
+		    s->handler_wait_ms, names);
+		free(names);
+	}
 }
 
 /* Free what is left of a stopped server whose threads are all gone. */

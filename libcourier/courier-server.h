@@ -47,6 +47,8 @@
  */
 #define LEAD_TICK_NS	(1000 * 1000)
 #define QUIET_TICKS	100
+/* The fds courier_srv_lend() watches, at most. */
+#define LEND_FDS_MAX	4
 /* The idle sweep runs this often, within its timeout's quarter. */
 #define SWEEP_MIN_MS	10
 #define SWEEP_MAX_MS	1000
@@ -139,6 +141,7 @@ struct worker {
 	struct courier_arena	 arena;
 	const char		*running;	/* method; under mtx */
 	bool			 abandoned;	/* left running by free */
+	bool			 lent;		/* courier_srv_lend()'s caller */
 };
 
 struct courier_server {
@@ -193,6 +196,9 @@ struct courier_server {
 	pthread_cond_t		 watch_cv;
 	bool			 watching;	/* a thread has the watch */
 	bool			 watch_asleep;	/* ... and waits untimed */
+	/* A thread lent by courier_srv_lend(), slot 0 of workers. */
+	bool			 lend;		/* set before start */
+	bool			 lent_leave;	/* its fds are readable */
 	unsigned		 ninflight;	/* requests not yet answered */
 
 	/* courier_server_free's wait for handlers, and what it left. */

@@ -584,6 +584,55 @@ START_TEST(test_node_serve)
 }
 END_TEST
 
+/*
+ * A node without a run function serves on its own thread until a call
+ * needs another: with that thread in a handler that blocks, the node still
+ * reads and answers calls, and its stop waits for the handlers in flight
+ * and answers them.
+ */
+START_TEST(test_node_serve_blocked)
+{
+	struct exec_thread	 t;
+	struct lp_node_params	 p;
+	struct gate		 g;
+	courier_client		*c;
+	courier_future		*f[2];
+	courier_value		*v;
+	lp_node			*node;
+	char			*address = addr_of("n");
+	int			 i;
+
+	gate_init(&g);
+	p = params("echo/0", address, NULL);
+	p.run = false;
+	node = state_node(0, &run_def, &p);
+	states[0].gate = &g;
+	exec_start(&t, node);
+	c = client_new(address);
+	check_echo(c, 1);
+	f[0] = courier_call_async(c, "block", courier_list_new());
+	gate_wait_entered(&g, 1);
+	check_echo(c, 2);
+	f[1] = courier_call_async(c, "block", courier_list_new());
+	gate_wait_entered(&g, 2);
+	lp_node_stop(node);
+	gate_open(&g);
+	for (i = 0; i < 2; i++) {
+		v = courier_future_wait(f[i], CALL_TIMEOUT_MS, NULL);
+		ck_assert_ptr_nonnull(v);
+		ck_assert_str_eq(courier_value_string(v, NULL), "released");
+		courier_value_unref(v);
+		courier_future_free(f[i]);
+	}
+	ck_assert_int_eq(exec_join(&t), 0);
+	ck_assert_int_eq(g.max_running, 2);
+	courier_client_free(c);
+	lp_node_free(node);
+	gate_destroy(&g);
+	free(address);
+}
+END_TEST
+
 /* With run enabled, the node is done when run returns. */
 START_TEST(test_node_run)
 {
@@ -1436,6 +1485,7 @@ node_suite(void)
 	ADD("init_good_env", test_node_init_good_env);
 	ADD("new_bad_params", test_node_new_bad_params);
 	ADD("serve", test_node_serve);
+	ADD("serve_blocked", test_node_serve_blocked);
 	ADD("run", test_node_run);
 	ADD("run_fails", test_node_run_fails);
 	ADD("setup_fails", test_node_setup_fails);

@@ -132,8 +132,12 @@ void		 lp_node_free(lp_node *node);
  * A node with a run function has a thread of its own read them, at any
  * time; a node without one reads them in its wait for the stop, once its
  * setup has returned (a signal during setup stops the node right after).
- * @return the exit status: lp_node_exec()'s, or 2 (after a message on
- * stderr) if lp_node_init() failed.
+ * Once the node has run, the process exits with lp_node_exec()'s status
+ * (exit(), so atexit() handlers run): its server is stopped and its
+ * handlers waited for, and the exit takes the rest, faster than freeing
+ * it piece by piece would.
+ * @return only if the node could not run: 2 (after a message on stderr)
+ * if lp_node_init() failed, 1 if the signals could not be watched.
  */
 int		 lp_node_main(const lp_node_def *def, int argc, char **argv);
 /*

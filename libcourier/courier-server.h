@@ -1,8 +1,9 @@
 /*
- * courier-server.h: what the server's three files share, and nobody else:
- * courier-server.c (the server, its listeners and threads), courier-conn.c
- * (a connection: reading frames, writing replies, limits) and
- * courier-request.c (a call's life: run, answer, defer).
+ * courier-server.h: what the server's four files share, and nobody else:
+ * courier-server.c (the server, its listeners, start and stop),
+ * courier-pool.c (its threads), courier-conn.c (a connection: reading
+ * frames, writing replies, limits) and courier-request.c (a call's life:
+ * run, answer, defer).
  */
 #ifndef COURIER_SERVER_H
 #define COURIER_SERVER_H
@@ -215,7 +216,12 @@ void	 courier_srv_warn(struct courier_server *, const char *, ...)
 const struct method *courier_srv_method_find(courier_server *, const char *);
 void	 courier_srv_unadmit(courier_server *, struct sconn *);
 void	 courier_srv_refuse(courier_server *, int, const char *, bool);
+void	 courier_srv_destroy(courier_server *);
+
+/* courier-pool.c */
+void	 courier_pool_start(courier_server *);
 bool	 courier_srv_wake_one(courier_server *);
+struct courier_request *courier_srv_take(courier_server *);
 
 /* courier-conn.c */
 void	 courier_conn_ref(struct sconn *);

@@ -131,9 +131,9 @@ conn_flush_locked(struct sconn *c)
  *
  * With hold, a pool thread that is about to run the connection's next
  * request keeps them in c->out, to go with that request's answer in one
- * write, up to HOLD_MAX bytes. The write event is armed all the same, so that if that handler
- * keeps its thread, the loop sends them (a leader at once; failing one,
- * the thread that takes the loop over, within a tick).
+ * write, up to HOLD_MAX bytes. The write event is armed all the same, so
+ * that if that handler keeps its thread, the loop sends them (a leader at
+ * once; failing one, the thread that takes the loop over, within a tick).
  */
 void
 courier_conn_send(struct sconn *c, struct courier_buf *b, bool hold)

@@ -106,9 +106,10 @@ courier_value *courier_value_from_pb(const Courier__SerializedObject *,
 	    char **);
 
 /*
- * courier-server.c: a client about to wait (until a deadline) on a
- * server's pool thread lets the server hand its loop to another thread;
- * a process about to exit stops its server without joining its threads.
+ * courier-pool.c and courier-server.c: a client about to wait (until a
+ * deadline) on a server's pool thread lets the server hand its loop to
+ * another thread; a node lends its thread to its server; a process about
+ * to exit stops its server without joining its threads.
  */
 void	 courier_srv_blocking(int64_t);
 void	 courier_srv_quiesce(courier_server *);

@@ -4,8 +4,8 @@
  * node lends; with the caller's base, threads that run what its loop
  * queues. courier-server.c starts and stops them.
  *
- * With its own threads a server uses leader/followers: of its pool of up to workers + 1 threads, one (the
- * leader) runs the event loop; when the loop hands it requests, it runs
+ * With its own threads a server uses leader/followers: of its pool of up
+ * to workers + 1 threads, one (the leader) runs the event loop; when the loop hands it requests, it runs
  * them itself and writes their replies on the socket itself. A call thus
  * costs no thread hand-off on the server's critical path.
  *
@@ -96,18 +96,19 @@ courier_srv_wake_one(courier_server *s)
 /*
  * This thread leaves the loop to run a handler: make sure a thread keeps
  * the watch, to take the loop or the queue over if the handler keeps it
- * long; mtx held. The condition to signal once mtx is unlocked, or NULL.
+ * long (with now, at once: the watch is woken even if it keeps time);
+ * mtx held. The condition to signal once mtx is unlocked, or NULL.
  * A watch that keeps time costs nothing here; one asleep, or none, costs a
  * wake-up, which happens only after a quiet spell or a handler that kept
  * its thread for a tick.
  */
 static pthread_cond_t *
-server_watch(courier_server *s)
+server_watch(courier_server *s, bool now)
 {
 	if (!s->own_base)
 		return (NULL);
 	if (s->watching) {
-		if (!s->watch_asleep)
+		if (!s->watch_asleep && !now)
 			return (NULL);
 		s->watch_asleep = false;
 		return (&s->watch_cv);
@@ -136,11 +137,7 @@ courier_srv_blocking(int64_t limit)
 	pthread_mutex_lock(&s->mtx);
 	if (s->own_base && !s->leader && !s->lead_asked) {
 		s->lead_asked = true;
-		if (s->watching) {
-			s->watch_asleep = false;
-			cv = &s->watch_cv;
-		} else
-			cv = server_watch(s);
+		cv = server_watch(s, true);
 	}
 	pthread_mutex_unlock(&s->mtx);
 	if (cv != NULL)
@@ -245,7 +242,7 @@ worker_run(struct worker *w)
 	s->nbusy++;
 	s->ntaken++;
 	w->running = req->method->name;
-	cv = server_watch(s);
+	cv = server_watch(s, false);
 	pthread_mutex_unlock(&s->mtx);
 	if (cv != NULL)
 		pthread_cond_signal(cv);

@@ -56,10 +56,13 @@ courier_value *courier_string_take(char *, size_t);
 /*
  * Values that borrow their data from a block of memory instead of holding
  * a copy: the block is an owner, a bytes value of no length that frees mem
- * with its last reference, and each value that borrows holds one. The
- * frame reader lends a big frame's buffer this way (courier-frame.c).
+ * with its last reference (or, with a home, gives the cap bytes at mem
+ * back to it), and each value that borrows holds one. The frame reader
+ * lends a big frame's buffer this way (courier-frame.c).
  */
-courier_value *courier_owner_new(void *mem);
+struct courier_blocks;
+courier_value *courier_owner_new(void *mem, size_t cap,
+	    struct courier_blocks *home);
 /* Drop the last reference to an owner, leaving its memory to the caller. */
 void	 courier_owner_forget(courier_value *owner);
 courier_value *courier_bytes_borrow(courier_value *owner, const void *,
@@ -162,6 +165,8 @@ struct courier_buf {
 	size_t		 peak;		/* most held since the last compact */
 	bool		 borrowed;	/* data is the caller's (a stack array) */
 	bool		 keep_big;	/* keep a big buffer that is used */
+	struct courier_blocks *home;	/* lent blocks come back here */
+	bool		 lent;		/* since the last compact when empty */
 
 	struct courier_seg *segs;	/* output only */
 	size_t		 nsegs;
@@ -170,7 +175,16 @@ struct courier_buf {
 	size_t		 seg_off;	/* bytes of segs[seg0] sent */
 	size_t		 seg_bytes;	/* unsent bytes in segments */
 };
+/* Free b's memory; its kept blocks go now, those still lent when back. */
 void	 courier_buf_free(struct courier_buf *);
+/*
+ * Where a reading buffer's lent blocks come back when the values that
+ * borrow them are gone, for its next big frame (reference counted: the
+ * buffer and each owner hold one). Put may run on any thread.
+ */
+struct courier_blocks *courier_blocks_ref(struct courier_blocks *);
+/* Give back mem (may be NULL) of cap bytes, dropping one reference. */
+void	 courier_blocks_put(struct courier_blocks *, void *, size_t);
 void	*courier_buf_reserve(struct courier_buf *, size_t);
 void	 courier_buf_compact(struct courier_buf *);
 void	 courier_buf_move(struct courier_buf *, struct courier_buf *);
@@ -264,9 +278,10 @@ void	 courier_wire_pack_result(struct courier_buf *, uint64_t,
  * block, and none keeps more than four times its size alive.
  */
 struct courier_lend {
-	void		*base;
-	size_t		 cap;
-	courier_value	*owner;
+	void			*base;
+	size_t			 cap;
+	struct courier_blocks	*home;	/* for courier_owner_new */
+	courier_value		*owner;
 };
 bool	 courier_wire_decode(const uint8_t *, size_t, struct courier_frame *,
 	    struct courier_arena *, struct courier_lend *);

@@ -33,6 +33,9 @@ struct courier_value {
 			char		*data;	/* inline or taken (NUL after), */
 			size_t		 len;
 			courier_value	*owner;	/* or borrowed from owner */
+			/* An owner's: where its block of cap goes back. */
+			struct courier_blocks *home;
+			size_t		 cap;
 		} s;			/* string and bytes */
 		struct {
 			courier_value	**items;
@@ -276,12 +279,14 @@ courier_bytes(const void *data, size_t len)
 
 /* See courier-internal.h. */
 courier_value *
-courier_owner_new(void *mem)
+courier_owner_new(void *mem, size_t cap, struct courier_blocks *home)
 {
 	courier_value	*v;
 
 	v = value_alloc(COURIER_BYTES, 0);
 	v->u.s.data = mem;
+	v->u.s.home = home != NULL ? courier_blocks_ref(home) : NULL;
+	v->u.s.cap = cap;
 	return (v);
 }
 
@@ -493,6 +498,8 @@ value_free(courier_value *v)
 	case COURIER_BYTES:
 		if (v->u.s.owner != NULL)
 			courier_value_unref(v->u.s.owner);
+		else if (v->u.s.home != NULL)
+			courier_blocks_put(v->u.s.home, v->u.s.data, v->u.s.cap);
 		else if (v->u.s.data != (char *)(v + 1))
 			free(v->u.s.data);
 		break;

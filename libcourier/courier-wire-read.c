@@ -35,7 +35,8 @@ rd_lender(struct rd *r, const uint8_t *p, size_t len, size_t align)
 	    (uintptr_t)p % align != 0)
 		return (NULL);
 	if (lend->owner == NULL)
-		lend->owner = courier_owner_new(lend->base);
+		lend->owner = courier_owner_new(lend->base, lend->cap,
+		    lend->home);
 	return (lend->owner);
 }
 

@@ -57,7 +57,7 @@ buf_drop_segs(struct courier_buf *b)
 struct courier_blocks {
 	pthread_mutex_t	 mtx;
 	atomic_size_t	 refs;
-	bool		 open;		/* the buffer reads still */
+	bool		 keep;		/* lent blocks that come back stay */
 	size_t		 n;
 	size_t		 bytes;		/* kept */
 	struct {
@@ -74,7 +74,6 @@ blocks_new(void)
 	h = xcalloc(1, sizeof *h);
 	pthread_mutex_init(&h->mtx, NULL);
 	atomic_init(&h->refs, 1);
-	h->open = true;
 	return (h);
 }
 
@@ -99,9 +98,18 @@ blocks_unref(struct courier_blocks *h)
 	free(h);
 }
 
-/* Free the kept blocks; with close, keep none from now on. */
+/* Keep the blocks that come back from now on. */
 static void
-blocks_drain(struct courier_blocks *h, bool close)
+blocks_keep(struct courier_blocks *h)
+{
+	pthread_mutex_lock(&h->mtx);
+	h->keep = true;
+	pthread_mutex_unlock(&h->mtx);
+}
+
+/* Free the kept blocks, and those that come back from now on. */
+static void
+blocks_drain(struct courier_blocks *h)
 {
 	void	*mem[BLOCKS_KEEP];
 	size_t	 n, i;
@@ -111,8 +119,7 @@ blocks_drain(struct courier_blocks *h, bool close)
 	for (i = 0; i < n; i++)
 		mem[i] = h->kept[i].mem;
 	h->n = h->bytes = 0;
-	if (close)
-		h->open = false;
+	h->keep = false;
 	pthread_mutex_unlock(&h->mtx);
 	for (i = 0; i < n; i++)
 		free(mem[i]);
@@ -124,7 +131,7 @@ courier_blocks_put(struct courier_blocks *h, void *mem, size_t cap)
 {
 	if (mem != NULL) {
 		pthread_mutex_lock(&h->mtx);
-		if (h->open && h->n < BLOCKS_KEEP &&
+		if (h->keep && h->n < BLOCKS_KEEP &&
 		    cap <= BUF_RETAIN_MAX - h->bytes) {
 			h->kept[h->n].mem = mem;
 			h->kept[h->n++].cap = cap;
@@ -167,6 +174,7 @@ buf_release(struct courier_buf *b)
 {
 	struct courier_blocks	*home = b->home;
 	bool			 keep_big = b->keep_big, lent = b->lent;
+	bool			 keeping = b->keeping;
 
 	if (b->segs != NULL) {
 		buf_drop_segs(b);
@@ -178,6 +186,7 @@ buf_release(struct courier_buf *b)
 	b->keep_big = keep_big;
 	b->home = home;
 	b->lent = lent;
+	b->keeping = keeping;
 }
 
 /* Free a buffer's memory and let its lent blocks go when they come back. */
@@ -189,7 +198,7 @@ courier_buf_free(struct courier_buf *b)
 	buf_release(b);
 	b->home = NULL;
 	if (home != NULL) {
-		blocks_drain(home, true);
+		blocks_drain(home);
 		blocks_unref(home);
 	}
 }
@@ -256,11 +265,14 @@ courier_buf_compact(struct courier_buf *b)
 	}
 	/*
 	 * Kept blocks go when a round (from one compact of an empty buffer
-	 * to the next) lent no frame, and when keep_big is off.
+	 * to the next) lent no frame, and when keep_big is off. The lock is
+	 * taken only when that changes, not every round.
 	 */
 	if (b->home != NULL && used == 0 && b->nsegs == 0) {
-		if (!b->keep_big || !b->lent)
-			blocks_drain(b->home, false);
+		if (b->keeping && (!b->keep_big || !b->lent)) {
+			blocks_drain(b->home);
+			b->keeping = false;
+		}
 		b->lent = false;
 	}
 	if (b->off == 0)
@@ -359,6 +371,8 @@ courier_buf_move(struct courier_buf *to, struct courier_buf *from)
 		from->home = t.home;
 		to->lent = from->lent;
 		from->lent = t.lent;
+		to->keeping = from->keeping;
+		from->keeping = t.keeping;
 		return;
 	}
 	p = courier_buf_reserve(to, n);
@@ -624,6 +638,10 @@ buf_lend(struct courier_buf *b, struct courier_lend *lend, bool taken)
 	b->cap = b->len = used;
 	b->off = b->peak = 0;
 	b->lent = true;
+	if (lend->home != NULL && !b->keeping) {
+		blocks_keep(lend->home);
+		b->keeping = true;
+	}
 	courier_value_unref(lend->owner);
 }
 

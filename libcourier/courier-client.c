@@ -1,8 +1,9 @@
 /*
  * courier-client.c: the courier client: its connection, the roles its
- * threads take, reading and writing. Calls and their futures are
- * courier-future.c's, the client on a caller's loop courier-client-loop.c's;
- * courier-client.h is what they share.
+ * threads take, reading and writing. Connecting is
+ * courier-client-connect.c's, calls and their futures courier-future.c's,
+ * the client on a caller's loop courier-client-loop.c's; courier-client.h
+ * is what they share.
  *
  * One client has one connection, shared by every thread that calls through
  * it, with many calls in flight and replies matched by call id.
@@ -207,8 +208,8 @@ courier_cl_wake(courier_client *c)
 }
 
 /* Take the wake-up, once seen. */
-static void
-client_woken(courier_client *c)
+void
+courier_cl_woken(courier_client *c)
 {
 	uint64_t	 n;
 
@@ -366,20 +367,20 @@ courier_cl_run_callbacks(courier_future *done)
 }
 
 /* End every pending call with code and message; mtx held. */
-static void
-fail_all(courier_client *c, bool sent_only, enum courier_code code,
+void
+courier_cl_fail_all(courier_client *c, bool sent_only, enum courier_code code,
     const char *msg, courier_future **done)
 {
 	courier_future	*f;
 
 	while ((f = TAILQ_FIRST(&c->sent)) != NULL)
-		courier_cl_future_complete(f, NULL, courier_error_new(code, "%s", msg),
-		    done);
+		courier_cl_future_complete(f, NULL,
+		    courier_error_new(code, "%s", msg), done);
 	if (sent_only)
 		return;
 	while ((f = TAILQ_FIRST(&c->unsent)) != NULL)
-		courier_cl_future_complete(f, NULL, courier_error_new(code, "%s", msg),
-		    done);
+		courier_cl_future_complete(f, NULL,
+		    courier_error_new(code, "%s", msg), done);
 }
 
 /*
@@ -424,7 +425,7 @@ client_disconnect(courier_client *c, enum courier_code code, const char *why,
 		c->conn_error = NULL;
 	} else
 		xasprintf(&msg, "%s: %s", c->address, why);
-	fail_all(c, true, code, msg, done);
+	courier_cl_fail_all(c, true, code, msg, done);
 	free(msg);
 }
 
@@ -500,198 +501,6 @@ courier_cl_send(courier_client *c, uint64_t gen, struct courier_buf *b)
 out:
 	pthread_mutex_unlock(&c->wmtx);
 	courier_buf_clear(b);
-}
-
-/* Sleep for ms, until cancelled or woken; mtx not held. */
-static void
-backoff_sleep(courier_client *c, int cancel_fd, int ms)
-{
-	struct pollfd	 pfd[2];
-
-	pfd[0].fd = c->wake_fd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = cancel_fd;
-	pfd[1].events = POLLIN;
-	if (poll(pfd, cancel_fd >= 0 ? 2 : 1, ms) > 0 &&
-	    (pfd[0].revents & POLLIN))
-		client_woken(c);
-}
-
-/* Whether the cancel fd is readable. */
-static bool
-cancel_fired(int cancel_fd)
-{
-	struct pollfd	 pfd;
-
-	if (cancel_fd < 0)
-		return (false);
-	pfd.fd = cancel_fd;
-	pfd.events = POLLIN;
-	return (poll(&pfd, 1, 0) == 1);
-}
-
-/* Cancel every call, now and later; mtx held. */
-void
-courier_cl_cancel_all(courier_client *c, const char *why, courier_future **done)
-{
-	if (c->cancelled == NULL)
-		c->cancelled = courier_error_new(COURIER_CANCELLED, "%s", why);
-	fail_all(c, false, COURIER_CANCELLED, why, done);
-}
-
-/*
- * A connection attempt failed with cause (taken); mtx held. Without
- * retry, the calls not sent fail; with it, returns how long to back off
- * before the next try (else 0).
- */
-int
-courier_cl_connect_failed(courier_client *c, char *cause, bool retry,
-    courier_future **done)
-{
-	char	*msg;
-	int	 ms;
-
-	free(c->connect_error);
-	c->connect_error = cause;
-	if (!retry) {
-		xasprintf(&msg, "cannot connect to %s", cause);
-		fail_all(c, false, COURIER_UNAVAILABLE, msg, done);
-		free(msg);
-		return (0);
-	}
-	if (c->backoff_ms == 0)
-		c->backoff_ms = BACKOFF_FIRST_MS;
-	ms = (int)(c->backoff_ms * (80 + rand_r(&c->seed) % 41) / 100);
-	c->backoff_ms *= 2;
-	if (c->backoff_ms > BACKOFF_MAX_MS)
-		c->backoff_ms = BACKOFF_MAX_MS;
-	return (ms);
-}
-
-/*
- * Connected on fd: pack the unsent calls behind a hello and write them;
- * mtx held.
- */
-void
-courier_cl_connected(courier_client *c, int fd, courier_future **done)
-{
-	Courier__Frame	 fr = COURIER__FRAME__INIT;
-	Courier__Hello	 hello = COURIER__HELLO__INIT;
-	courier_future	*f, *next;
-	char		*cause = NULL;
-
-	c->backoff_ms = 0;
-	pthread_mutex_lock(&c->wmtx);
-	c->fd = fd;
-	c->gen++;
-	hello.protocol_version = COURIER_PROTOCOL_VERSION;
-	hello.agent = (char *)"libcourier";
-	fr.body_case = COURIER__FRAME__BODY_HELLO;
-	fr.hello = &hello;
-	courier_frame_pack(&c->out, &fr);
-	TAILQ_FOREACH_SAFE(f, &c->unsent, entry, next) {
-		if (courier_cl_future_pack(c, f, f->args, f->kwargs, &c->out,
-		    &cause) != 0) {
-			courier_cl_future_complete(f, NULL, courier_error_new(
-			    COURIER_RESOURCE_EXHAUSTED, "%s", cause), done);
-			free(cause);
-			cause = NULL;
-			continue;
-		}
-		TAILQ_REMOVE(&c->unsent, f, entry);
-		f->state = FUTURE_SENT;
-		f->gen = c->gen;
-		courier_value_unref(f->args);
-		courier_value_unref(f->kwargs);
-		f->args = f->kwargs = NULL;
-		TAILQ_INSERT_TAIL(&c->sent, f, entry);
-		courier_cl_table_add(c, f);
-	}
-	if (courier_cl_flush_locked(c) != 0)
-		shutdown(c->fd, SHUT_RDWR);
-	pthread_mutex_unlock(&c->wmtx);
-}
-
-/*
- * Try to connect once, waiting at most until limit; mtx held on entry and
- * exit, dropped while connecting. On success the unsent calls are packed
- * and written behind a hello. Returns 0 connected, -1 not (yet).
- */
-int
-courier_cl_connect(courier_client *c, int64_t limit, courier_future **done)
-{
-	struct pollfd	 pfd[3];
-	char		*cause = NULL;
-	socklen_t	 len;
-	int		 fd, r, error, cancel_fd = c->cancel_fd;
-	bool		 retry, cancelled = false;
-
-	c->connecting = true;
-	pthread_mutex_unlock(&c->mtx);
-
-	r = courier_addr_connect(&c->addr, &fd, &cause);
-	if (r == 1) {
-		pfd[0].fd = fd;
-		pfd[0].events = POLLOUT;
-		pfd[1].fd = c->wake_fd;
-		pfd[1].events = POLLIN;
-		pfd[2].fd = cancel_fd;
-		pfd[2].events = POLLIN;
-		error = ETIMEDOUT;
-		if (poll(pfd, cancel_fd >= 0 ? 3 : 2,
-		    courier_poll_timeout(limit)) > 0) {
-			if (cancel_fd >= 0 && (pfd[2].revents & POLLIN))
-				cancelled = true;
-			if (pfd[1].revents & POLLIN) {
-				client_woken(c);
-				error = EINTR;	/* the client is closing */
-			}
-			len = sizeof error;
-			if (pfd[0].revents != 0 && getsockopt(fd, SOL_SOCKET,
-			    SO_ERROR, &error, &len) != 0)
-				error = errno;
-		}
-		if (error != 0 || cancelled) {
-			close(fd);
-			fd = -1;
-			xasprintf(&cause, "%s: %s", c->address,
-			    strerror(error));
-			errno = error;
-		}
-	}
-	retry = fd == -1 && (errno == EAGAIN || c->wait_for_ready);
-
-	pthread_mutex_lock(&c->mtx);
-	c->connecting = false;
-	if (cancelled || cancel_fired(cancel_fd)) {
-		if (fd != -1)
-			close(fd);
-		free(cause);
-		courier_cl_cancel_all(c, "cancelled", done);
-		courier_cl_kick(c);
-		return (-1);
-	}
-	if (fd == -1) {
-		r = courier_cl_connect_failed(c, cause, retry, done);
-		if (!retry) {
-			courier_cl_kick(c);
-			return (-1);
-		}
-		/* Wait a little, then let a thread try again. */
-		c->connecting = true;
-		pthread_mutex_unlock(&c->mtx);
-		if (limit != DEADLINE_NONE && courier_poll_timeout(limit) < r)
-			r = courier_poll_timeout(limit);
-		backoff_sleep(c, cancel_fd, r);
-		pthread_mutex_lock(&c->mtx);
-		c->connecting = false;
-		courier_cl_kick(c);
-		return (-1);
-	}
-	free(cause);
-	courier_cl_connected(c, fd, done);
-	courier_cl_kick(c);
-	return (0);
 }
 
 /* The earliest deadline of a pending call; mtx held. */
@@ -874,7 +683,7 @@ courier_cl_read(courier_client *c, int64_t limit, courier_future **done)
 	rv = poll(pfd, (nfds_t)npfd, courier_poll_timeout(limit));
 	if (rv > 0 && (pfd[1].revents & POLLIN)) {
 		/* New output waits, or the client is closing. */
-		client_woken(c);
+		courier_cl_woken(c);
 		pfd[0].revents |= POLLOUT;
 	}
 	if (rv > 0 && npfd == 3 && (pfd[2].revents & POLLIN))
@@ -1022,7 +831,7 @@ courier_client_free(courier_client *c)
 		return;
 	pthread_mutex_lock(&c->mtx);
 	c->closed = true;
-	fail_all(c, false, COURIER_CANCELLED, "the client was freed", &done);
+	courier_cl_fail_all(c, false, COURIER_CANCELLED, "the client was freed", &done);
 	if (c->base != NULL) {
 		/* On the loop's thread (or with the loop stopped). */
 		pthread_mutex_unlock(&c->mtx);

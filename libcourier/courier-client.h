@@ -1,6 +1,7 @@
 /*
- * courier-client.h: what the client's three files share, and nobody else:
- * courier-client.c (the connection, its roles and I/O), courier-future.c
+ * courier-client.h: what the client's four files share, and nobody else:
+ * courier-client.c (the connection, its roles and I/O),
+ * courier-client-connect.c (connecting and backoff), courier-future.c
  * (calls and their futures) and courier-client-loop.c (the client on a
  * caller's event loop).
  */
@@ -135,6 +136,9 @@ struct courier_client {
 /* courier-client.c */
 void	 courier_cl_unref(courier_client *);
 void	 courier_cl_wake(courier_client *);
+void	 courier_cl_woken(courier_client *);
+void	 courier_cl_fail_all(courier_client *, bool, enum courier_code,
+	    const char *, courier_future **);
 void	 courier_cl_kick(courier_client *);
 void	 courier_cl_table_add(courier_client *, courier_future *);
 void	 courier_cl_future_complete(courier_future *, courier_value *,
@@ -145,15 +149,17 @@ int	 courier_cl_future_pack(courier_client *, courier_future *,
 	    char **);
 int	 courier_cl_flush_locked(courier_client *);
 void	 courier_cl_send(courier_client *, uint64_t, struct courier_buf *);
+int64_t	 courier_cl_earliest_deadline(courier_client *);
+void	 courier_cl_expire_calls(courier_client *, courier_future **);
+void	 courier_cl_read(courier_client *, int64_t, courier_future **);
+
+/* courier-client-connect.c */
 void	 courier_cl_cancel_all(courier_client *, const char *,
 	    courier_future **);
 int	 courier_cl_connect_failed(courier_client *, char *, bool,
 	    courier_future **);
 void	 courier_cl_connected(courier_client *, int, courier_future **);
 int	 courier_cl_connect(courier_client *, int64_t, courier_future **);
-int64_t	 courier_cl_earliest_deadline(courier_client *);
-void	 courier_cl_expire_calls(courier_client *, courier_future **);
-void	 courier_cl_read(courier_client *, int64_t, courier_future **);
 
 /* courier-client-loop.c */
 void	 courier_cl_loop_free_events(courier_client *);

@@ -219,6 +219,16 @@ void	 lpd_run_eventf(struct lpd_run *, struct run_node *, enum lpd_event,
 void	 lpd_run_maybe_finish(struct lpd_run *);
 void	 lpd_run_node_signal(struct run_node *, int);
 
+/* run-setup.c: the start's steps, in the order lpd_run_start takes them. */
+void	 lpd_setup_ids(struct lpd_run *, uid_t, gid_t);
+void	 lpd_setup_share(struct lpd_run *, const struct lpd_run_opts *);
+void	 lpd_setup_env(struct lpd_run *, char *const *);
+void	 lpd_setup_limits(struct lpd_run *, const struct rlimit *);
+int	 lpd_setup_dir(struct lpd_run *, const char *, char **);
+int	 lpd_setup_bind(struct lpd_run *, char **);
+int	 lpd_setup_logs(struct lpd_run *, const char *, char **);
+int	 lpd_setup_give_files(struct lpd_run *, char **);
+
 /* What happens to a node, for its state machine (node.c). */
 enum run_node_event {
 	SN_SPAWNED,		/* its process (or thread) was started */

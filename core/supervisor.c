@@ -3,7 +3,8 @@
  * libevent event_base (lpctl run, lpd and the test harness embed it):
  * the run's start, stop and end. A node's life is node.c's, its process
  * spawn.c's, its readiness probe.c's, its output node-output.c's, and the
- * keeper keeper.c's; run.h is their shared header.
+ * keeper keeper.c's; what the start makes ready is run-setup.c's; run.h is
+ * their shared header.
  *
  * Start. Everything that can fail for reasons of the machine (the runtime
  * folder, every node's listening socket, the log files, the control
@@ -40,10 +41,6 @@
  * bytes plus its output ring and any partial line (at most 4 KiB per
  * stream), and all nodes read through one buffer of the run.
  */
-#include <sys/vfs.h>
-
-#include <linux/magic.h>
-
 #include "run.h"
 
 /* Tell the embedder something. */
@@ -347,272 +344,6 @@ control_stop_program(void *self, courier_request *req, courier_error **err)
 /* Start                                                               */
 /* ------------------------------------------------------------------ */
 
-/* Whether an environment entry sets a variable that we set. */
-static bool
-env_is_ours(const char *e)
-{
-	static const char *const ours[] = {
-		"LP_PROGRAM=", "LP_NODE=", "LP_ADDRESS=", "LP_LISTEN_FD=",
-		"LP_CONFIG=", "LP_CONTROL=", "LP_RUN=", "LP_HANDLES=",
-	};
-	size_t	 i;
-
-	for (i = 0; i < nitems(ours); i++) {
-		if (strncmp(e, ours[i], strlen(ours[i])) == 0)
-			return (true);
-	}
-	return (false);
-}
-
-/* Whether "K=V" a and b set the same K. */
-static bool
-env_same_key(const char *a, const char *b)
-{
-	size_t	 la = strcspn(a, "="), lb = strcspn(b, "=");
-
-	return (la == lb && memcmp(a, b, la) == 0);
-}
-
-/* Copy the base environment, and merge each group's over it. */
-static void
-run_make_env(struct lpd_run *run, char *const *base)
-{
-	struct lpd_group	*g;
-	size_t			 n = 0, i, j, k, m, gn;
-	char			**e;
-
-	if (base == NULL)
-		base = environ;
-	while (base != NULL && base[n] != NULL)
-		n++;
-	run->env = xcalloc(n + 1, sizeof *run->env);
-	for (i = 0, k = 0; i < n; i++) {
-		if (strchr(base[i], '=') != NULL && !env_is_ours(base[i]))
-			run->env[k++] = xstrdup(base[i]);
-	}
-	n = k;
-
-	run->genv = xcalloc(run->p->ngroups, sizeof *run->genv);
-	run->gnenv = xcalloc(run->p->ngroups, sizeof *run->gnenv);
-	for (i = 0; i < run->p->ngroups; i++) {
-		g = &run->p->groups[i];
-		gn = 0;
-		while (g->env != NULL && g->env[gn] != NULL)
-			gn++;
-		e = xcalloc(n + gn + 1, sizeof *e);
-		k = 0;
-		for (j = 0; j < n; j++) {
-			for (m = 0; m < gn; m++) {
-				if (env_same_key(run->env[j], g->env[m]))
-					break;
-			}
-			if (m == gn)
-				e[k++] = run->env[j];
-		}
-		for (j = 0; j < gn; j++) {
-			if (!env_is_ours(g->env[j]))
-				e[k++] = g->env[j];
-		}
-		run->genv[i] = e;
-		run->gnenv[i] = k;
-	}
-}
-
-/* Whether path is a folder on a tmpfs that anyone may make folders in. */
-static bool
-shared_tmpfs(const char *path)
-{
-	struct statfs	 sfs;
-	struct stat	 sb;
-
-	return (statfs(path, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC &&
-	    stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) &&
-	    (sb.st_mode & S_ISVTX) && (sb.st_mode & S_IWOTH));
-}
-
-/*
- * Where runtime folders go: $XDG_RUNTIME_DIR; else /tmp, or /dev/shm where
- * /tmp is on a disk and /dev/shm is memory. Every courier node's socket is
- * an inode there: on a journalled disk its bind took 0.7 ms (a launch of
- * 1000 nodes spent 0.74 s binding), on tmpfs a few microseconds.
- */
-static const char *
-runtime_base(void)
-{
-	const char	*base;
-
-	base = getenv("XDG_RUNTIME_DIR");
-	if (base != NULL && *base == '/')
-		return (base);
-	if (!shared_tmpfs("/tmp") && shared_tmpfs("/dev/shm"))
-		return ("/dev/shm");
-	return ("/tmp");
-}
-
-/*
- * Make the runtime folder (or use the one given), checking first that
- * socket paths inside it fit in sun_path.
- */
-static int
-run_make_dir(struct lpd_run *run, const char *dir, char **cause)
-{
-	const char	*base;
-	char		*path, num[32];
-	size_t		 longest;
-
-	if (dir != NULL)
-		path = xstrdup(dir);
-	else {
-		base = runtime_base();
-		/* Keep it short: socket paths have 107 bytes in all. */
-		xasprintf(&path, "%s/lpd-%.20s-XXXXXX", base, run->p->name);
-	}
-	snprintf(num, sizeof num, "/n%zu", run->nnodes);
-	longest = strlen("/control");
-	if (!run->tcp && strlen(num) > longest)
-		longest = strlen(num);
-	if (strlen(path) + longest >= SUN_PATH_MAX) {
-		xasprintf(cause, "runtime folder %s: too long for Unix socket "
-		    "paths (%zu bytes; at most %zu here); %s", path,
-		    strlen(path), SUN_PATH_MAX - 1 - longest, dir != NULL ?
-		    "give a shorter one" : "set XDG_RUNTIME_DIR to a shorter "
-		    "folder");
-		free(path);
-		return (-1);
-	}
-	if (dir == NULL) {
-		if (mkdtemp(path) == NULL) {
-			xasprintf(cause, "cannot make runtime folder %s: %s",
-			    path, strerror(errno));
-			free(path);
-			return (-1);
-		}
-		run->made_dir = true;
-	} else if (mkdir(path, 0700) == 0)
-		run->made_dir = true;
-	else if (errno != EEXIST) {
-		xasprintf(cause, "cannot make runtime folder %s: %s", path,
-		    strerror(errno));
-		free(path);
-		return (-1);
-	}
-	run->dir = path;
-	return (0);
-}
-
-/* Bind and listen on every courier node's address. */
-static int
-run_bind(struct lpd_run *run, char **cause)
-{
-	struct courier_addr	 a;
-	struct run_node		*sn;
-	char			*addr, *why = NULL;
-	size_t			 i;
-	int			 fd;
-
-	if (run->shared)
-		return (0);	/* the caller bound them */
-	for (i = 0; i < run->nnodes; i++) {
-		sn = &run->nodes[i];
-		if (!lpd_type_serves(run->p->groups[sn->n.group].type))
-			continue;
-		if (run->tcp)
-			addr = xstrdup("tcp:127.0.0.1:0");
-		else {
-			xasprintf(&sn->sock_path, "%s/n%zu", run->dir, i);
-			xasprintf(&addr, "unix:%s", sn->sock_path);
-		}
-		if (courier_addr_parse(addr, &a, &why) != 0 ||
-		    (fd = courier_addr_listen(&a, &why)) == -1) {
-			courier_addr_clear(&a);
-			xasprintf(cause, "%s: cannot listen: %s", sn->n.name,
-			    why);
-			free(why);
-			free(addr);
-			/* Not ours: a server was there before us. */
-			free(sn->sock_path);
-			sn->sock_path = NULL;
-			return (-1);
-		}
-		courier_addr_clear(&a);
-		sn->listen_fd = fd;
-		if (run->tcp) {
-			free(addr);
-			if ((addr = courier_addr_of_fd(fd)) == NULL) {
-				xasprintf(cause, "%s: getsockname: %s",
-				    sn->n.name, strerror(errno));
-				return (-1);
-			}
-		}
-		sn->n.address = addr;
-	}
-	return (0);
-}
-
-/*
- * Take a share of the program (opts->local): the addresses and sockets
- * the caller made, and the nodes that run elsewhere, which are final from
- * the start and never started.
- */
-static void
-run_share(struct lpd_run *run, const struct lpd_run_opts *opts)
-{
-	struct run_node	*sn;
-	size_t		 i;
-
-	run->shared = true;
-	for (i = 0; i < run->nnodes; i++) {
-		sn = &run->nodes[i];
-		if (lpd_type_serves(run->p->groups[sn->n.group].type)) {
-			if (opts->addresses == NULL ||
-			    opts->addresses[i] == NULL)
-				fatalx("%s: %s has no address", __func__,
-				    sn->n.name);
-			sn->n.address = xstrdup(opts->addresses[i]);
-		}
-		if (opts->local[i]) {
-			if (opts->listen_fds != NULL)
-				sn->listen_fd = opts->listen_fds[i];
-			continue;
-		}
-		sn->remote = true;
-		sn->final = true;
-		run->nlive--;
-	}
-}
-
-/* Open every node's log, DIR/GROUP/INDEX.log, emptied. */
-static int
-run_open_logs(struct lpd_run *run, const char *dir, char **cause)
-{
-	struct run_node	*sn;
-	char		*path;
-	size_t		 i;
-
-	for (i = 0; i < run->p->ngroups; i++) {
-		xasprintf(&path, "%s/%s", dir, run->p->groups[i].name);
-		if (lpd_mkdir_p(path, 0755) != 0) {
-			xasprintf(cause, "cannot make log folder %s: %s",
-			    path, strerror(errno));
-			free(path);
-			return (-1);
-		}
-		free(path);
-	}
-	for (i = 0; i < run->nnodes; i++) {
-		sn = &run->nodes[i];
-		xasprintf(&path, "%s/%s/%u.log", dir,
-		    run->p->groups[sn->n.group].name, sn->n.index);
-		/* The last run's log, if any, becomes INDEX.log.1. */
-		sn->log = lpd_log_open(path, run->log_max, run->log_keep,
-		    cause);
-		sn->log_path = path;
-		if (sn->log == NULL)
-			return (-1);
-	}
-	return (0);
-}
-
 /* Start the control server on the caller's loop. */
 static int
 run_control_start(struct lpd_run *run, char **cause)
@@ -637,35 +368,6 @@ run_control_start(struct lpd_run *run, char **cause)
 	}
 	run->control = s;
 	return (0);
-}
-
-/*
- * Raise the soft limit on open files if the program needs more (a node
- * holds up to six fds here); children get the embedder's limit, or the
- * one we found.
- */
-static void
-run_limits(struct lpd_run *run, const struct rlimit *node)
-{
-	struct rlimit	 cur, rl;
-	rlim_t		 need;
-
-	if (getrlimit(RLIMIT_NOFILE, &cur) != 0)
-		return;
-	/* What nodes get: the embedder's original, else what we have. */
-	run->nofile = node != NULL ? *node : cur;
-	need = (rlim_t)run->nnodes * 6 + 64;
-	if (cur.rlim_cur != RLIM_INFINITY && cur.rlim_cur < need) {
-		rl = cur;
-		rl.rlim_cur = need;
-		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
-			rl.rlim_cur = rl.rlim_max;
-		if (rl.rlim_cur > cur.rlim_cur &&
-		    setrlimit(RLIMIT_NOFILE, &rl) == 0)
-			cur = rl;
-	}
-	run->nofile_raised = cur.rlim_cur != run->nofile.rlim_cur ||
-	    cur.rlim_max != run->nofile.rlim_max;
 }
 
 /* Free a node's resources (its process, if any, is reaped already). */
@@ -754,76 +456,6 @@ run_clear(struct lpd_run *run)
 	free(run);
 }
 
-/*
- * Nodes run as another user: note the uid, gid and the user's groups
- * (looked up now: the child may not call getgrouplist after fork).
- */
-static void
-run_set_ids(struct lpd_run *run, uid_t uid, gid_t gid)
-{
-	struct passwd	*pw;
-	int		 n = 64;
-
-	run->set_ids = true;
-	run->uid = uid;
-	run->gid = gid;
-	if ((pw = getpwuid(uid)) != NULL) {
-		for (;;) {
-			run->groups = xreallocarray(run->groups, (size_t)n,
-			    sizeof *run->groups);
-			if (getgrouplist(pw->pw_name, gid, run->groups,
-			    &n) != -1)
-				break;
-		}
-		run->ngroups = (size_t)n;
-	} else {
-		/* No passwd entry: the gid alone. */
-		run->groups = xmalloc(sizeof *run->groups);
-		run->groups[0] = gid;
-		run->ngroups = 1;
-	}
-}
-
-/*
- * The runtime folder and its sockets become the nodes' user's, so that
- * nodes can reach each other and the control socket; the folder stays 0700
- * and the supervisor, root, still reaches everything.
- */
-static int
-run_give_files(struct lpd_run *run, char **cause)
-{
-	struct run_node	*sn;
-	char		*path;
-	size_t		 i;
-
-	if (!run->set_ids)
-		return (0);
-	if (chown(run->dir, run->uid, run->gid) != 0) {
-		xasprintf(cause, "cannot give %s to uid %lu: %s", run->dir,
-		    (unsigned long)run->uid, strerror(errno));
-		return (-1);
-	}
-	xasprintf(&path, "%s/control", run->dir);
-	if (chown(path, run->uid, run->gid) != 0) {
-		xasprintf(cause, "cannot give %s to uid %lu: %s", path,
-		    (unsigned long)run->uid, strerror(errno));
-		free(path);
-		return (-1);
-	}
-	free(path);
-	for (i = 0; i < run->nnodes; i++) {
-		sn = &run->nodes[i];
-		if (sn->sock_path != NULL &&
-		    chown(sn->sock_path, run->uid, run->gid) != 0) {
-			xasprintf(cause, "cannot give %s to uid %lu: %s",
-			    sn->sock_path, (unsigned long)run->uid,
-			    strerror(errno));
-			return (-1);
-		}
-	}
-	return (0);
-}
-
 /* Start a program; see lpd.h. */
 struct lpd_run *
 lpd_run_start(struct event_base *base, struct lpd_program *p,
@@ -862,7 +494,7 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	run->tcp = opts->tcp;
 	run->keep_open = opts->keep_open;
 	if (opts->set_ids)
-		run_set_ids(run, opts->uid, opts->gid);
+		lpd_setup_ids(run, opts->uid, opts->gid);
 	run->devnull = -1;
 	run->keeper_fd = -1;
 	for (i = 0; i < SPAWN_SLOTS; i++)
@@ -902,10 +534,10 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 		}
 	}
 	if (opts->local != NULL)
-		run_share(run, opts);
-	run_make_env(run, opts->env);
+		lpd_setup_share(run, opts);
+	lpd_setup_env(run, opts->env);
 	xasprintf(&run->lp_program, "LP_PROGRAM=%s", p->name);
-	run_limits(run, opts->node_nofile);
+	lpd_setup_limits(run, opts->node_nofile);
 
 	if ((run->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
 		xasprintf(cause, "cannot open /dev/null: %s", strerror(errno));
@@ -914,15 +546,15 @@ lpd_run_start(struct event_base *base, struct lpd_program *p,
 	/* The spawn slots first, while the free fds are the low ones. */
 	if (!run->has_ops)
 		lpd_spawn_setup(run);
-	if (run_make_dir(run, opts->runtime_dir, cause) != 0 ||
-	    run_bind(run, cause) != 0)
+	if (lpd_setup_dir(run, opts->runtime_dir, cause) != 0 ||
+	    lpd_setup_bind(run, cause) != 0)
 		goto fail;
 	if (opts->log_dir != NULL &&
-	    run_open_logs(run, opts->log_dir, cause) != 0)
+	    lpd_setup_logs(run, opts->log_dir, cause) != 0)
 		goto fail;
 	/* Nodes that are not processes need no keeper. */
 	if (run_control_start(run, cause) != 0 ||
-	    run_give_files(run, cause) != 0 ||
+	    lpd_setup_give_files(run, cause) != 0 ||
 	    (!run->has_ops && lpd_keeper_start(run, cause) != 0))
 		goto fail;
 

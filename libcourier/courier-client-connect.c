@@ -4,6 +4,8 @@
  * the hello and the calls that waited for it, and backoff and cancelling
  * between attempts with wait_for_ready.
  */
+#include <fcntl.h>
+
 #include "courier-client.h"
 
 /* Sleep for ms, until cancelled or woken; mtx not held. */
@@ -73,6 +75,24 @@ courier_cl_connect_failed(courier_client *c, char *cause, bool retry,
 }
 
 /*
+ * Make a connected socket blocking, with reads that give up after a tick
+ * (RECV_TICK_MS): every other read and write says MSG_DONTWAIT. False,
+ * and the socket left as it was, if that fails.
+ */
+static bool
+fd_set_blocking(int fd)
+{
+	struct timeval	 tv = { 0, RECV_TICK_MS * 1000 };
+	int		 flags;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+	    (flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1)
+		return (false);
+	return (true);
+}
+
+/*
  * Connected on fd: pack the unsent calls behind a hello and write them;
  * mtx held.
  */
@@ -85,6 +105,7 @@ courier_cl_connected(courier_client *c, int fd, courier_future **done)
 	char		*cause = NULL;
 
 	c->backoff_ms = 0;
+	c->fd_blocks = c->base == NULL && fd_set_blocking(fd);
 	pthread_mutex_lock(&c->wmtx);
 	c->fd = fd;
 	c->gen++;

@@ -235,7 +235,7 @@ base_read_cb(evutil_socket_t fd, short what, void *arg)
 	c->loop_thread = pthread_self();
 	c->loop_seen = true;
 	/* A limit of now: the poll inside does not wait. */
-	courier_cl_read(c, mono_ns(), &done);
+	courier_cl_read(c, mono_ns(), NULL, &done);
 	if (c->fd == -1 && !TAILQ_EMPTY(&c->unsent))
 		event_active(c->kick_ev, EV_TIMEOUT, 0);
 	base_arm_timer(c);

@@ -15,9 +15,11 @@
  * Reading. There is no I/O thread in the way of a call. The reader role is
  * a token: a thread that waits for a call's result takes it if it is free,
  * polls the socket itself and reads whatever replies come, completing other
- * threads' calls on the way and waking them. A synchronous call therefore
- * costs one write and one read, like a plain ping-pong. When the reader is
- * done it passes the role to another waiting thread.
+ * threads' calls on the way and waking them. Where nothing else can need
+ * it meanwhile, it blocks in recv rather than poll (RECV_TICK_MS in
+ * courier-client.h). A synchronous call therefore costs one write and one
+ * read, like a plain ping-pong. When the reader is done it passes the role
+ * to another waiting thread.
  *
  * Calls that somebody watches but nobody waits for (a future with a
  * callback, or one polled with courier_future_done) are read by a helper
@@ -645,9 +647,16 @@ wire_reply(struct courier_frame *fr, struct reply *r, char **cause)
  * Hold the reader role for one poll: read what comes until limit, match
  * replies to calls, flush what waits to be written, and end overdue calls.
  * mtx held on entry (with c->reading set by the caller) and on exit.
+ *
+ * A thread that waits for a call passes may_block (true at the start of
+ * its wait): then, if no output waits, no cancel fd is watched and no
+ * deadline falls within a tick, it blocks in recv instead of poll
+ * (RECV_TICK_MS says why), and *may_block goes false once a tick passes
+ * with nothing read.
  */
 void
-courier_cl_read(courier_client *c, int64_t limit, courier_future **done)
+courier_cl_read(courier_client *c, int64_t limit, bool *may_block,
+    courier_future **done)
 {
 	struct pollfd	 pfd[3];
 	struct reply	 stack[64], *replies = stack, *r;
@@ -659,16 +668,28 @@ courier_cl_read(courier_client *c, int64_t limit, courier_future **done)
 	ssize_t		 got;
 	int		 fd = c->fd, cancel_fd = c->cancel_fd, rv, npfd;
 	int64_t		 d;
-	bool		 lost = false, cancelled = false, backlog;
+	bool		 lost = false, cancelled = false, backlog, block;
+	bool		 readable;
 	enum courier_code code = COURIER_UNAVAILABLE;
 
 	if ((d = courier_cl_earliest_deadline(c)) < limit)
 		limit = d;
+	block = may_block != NULL && *may_block && c->fd_blocks &&
+	    cancel_fd < 0 && !c->closed && (limit == DEADLINE_NONE ||
+	    limit - mono_ns() > (int64_t)RECV_TICK_MS * 1000000);
+	c->in_recv = block;		/* courier_client_free interrupts it */
 	pthread_mutex_unlock(&c->mtx);
 
 	pthread_mutex_lock(&c->wmtx);
 	backlog = courier_buf_used(&c->out) != 0;
 	pthread_mutex_unlock(&c->wmtx);
+	if (backlog)
+		block = false;
+	if (block) {
+		rv = 1;
+		readable = true;
+		goto read;
+	}
 
 	pfd[0].fd = fd;
 	pfd[0].events = POLLIN | (backlog ? POLLOUT : 0);
@@ -698,11 +719,19 @@ courier_cl_read(courier_client *c, int64_t limit, courier_future **done)
 	 * After a failed write, read all the same: a server that refused us
 	 * (a limit, a bad frame) said why before it closed.
 	 */
-	if (rv > 0 && (wcause != NULL ||
-	    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))) {
+	readable = rv > 0 && (wcause != NULL ||
+	    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)));
+read:
+	if (readable) {
 		used = courier_buf_used(&c->in);
-		got = courier_buf_read(&c->in, fd, c->need > used ?
-		    c->need - used : 0);
+		if (block) {
+			got = courier_buf_read(&c->in, fd, c->need > used ?
+			    c->need - used : 0);
+			if (got < 0 && errno == EAGAIN)
+				*may_block = false;	/* a tick passed */
+		} else
+			got = courier_buf_read_now(&c->in, fd, c->need > used ?
+			    c->need - used : 0);
 		if (got == 0) {
 			lost = true;
 			cause = xstrdup("the server closed the connection");
@@ -752,6 +781,7 @@ courier_cl_read(courier_client *c, int64_t limit, courier_future **done)
 		free(wcause);
 
 	pthread_mutex_lock(&c->mtx);
+	c->in_recv = false;
 	for (i = 0; i < n; i++) {
 		r = &replies[i];
 		f = table_find(c, r->id);
@@ -806,7 +836,7 @@ helper_main(void *arg)
 			courier_cl_connect(c, courier_cl_earliest_deadline(c), &done);
 		else {
 			c->reading = true;
-			courier_cl_read(c, DEADLINE_NONE, &done);
+			courier_cl_read(c, DEADLINE_NONE, NULL, &done);
 			c->reading = false;
 			courier_cl_kick(c);
 		}
@@ -832,6 +862,9 @@ courier_client_free(courier_client *c)
 	pthread_mutex_lock(&c->mtx);
 	c->closed = true;
 	courier_cl_fail_all(c, false, COURIER_CANCELLED, "the client was freed", &done);
+	/* Only a shutdown ends a recv that blocks; the socket goes anyway. */
+	if (c->in_recv && c->fd != -1)
+		shutdown(c->fd, SHUT_RDWR);
 	if (c->base != NULL) {
 		/* On the loop's thread (or with the loop stopped). */
 		pthread_mutex_unlock(&c->mtx);

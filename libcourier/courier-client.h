@@ -25,6 +25,16 @@
 
 #include "courier-internal.h"
 
+/*
+ * A thread that waits for its call reads with a blocking recv instead of
+ * poll and a read when nothing else can need it meanwhile: one system
+ * call instead of two, and a wake-up straight from the socket. Such a
+ * recv returns after at most RECV_TICK_MS (SO_RCVTIMEO), and that wait
+ * polls from then on, so a new write backlog or a cancel is seen within
+ * a tick, and a long call costs one spurious wake-up.
+ */
+#define RECV_TICK_MS		10
+
 /* Connection retry backoff with wait_for_ready. */
 #define BACKOFF_FIRST_MS	5
 #define BACKOFF_MAX_MS		1000
@@ -90,6 +100,8 @@ struct courier_client {
 	uint64_t		 next_id;
 	bool			 reading;
 	bool			 connecting;
+	bool			 fd_blocks;	/* fd is blocking: see below */
+	bool			 in_recv;	/* a reader blocks in recv */
 	bool			 closed;	/* freed by the user */
 	courier_error		*cancelled;	/* sticky: everything fails */
 	courier_error		*conn_error;	/* the server's goodbye */
@@ -151,7 +163,8 @@ int	 courier_cl_flush_locked(courier_client *);
 void	 courier_cl_send(courier_client *, uint64_t, struct courier_buf *);
 int64_t	 courier_cl_earliest_deadline(courier_client *);
 void	 courier_cl_expire_calls(courier_client *, courier_future **);
-void	 courier_cl_read(courier_client *, int64_t, courier_future **);
+void	 courier_cl_read(courier_client *, int64_t, bool *,
+	    courier_future **);
 
 /* courier-client-connect.c */
 void	 courier_cl_cancel_all(courier_client *, const char *,

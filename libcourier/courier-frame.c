@@ -392,9 +392,9 @@ courier_buf_move(struct courier_buf *to, struct courier_buf *from)
 	from->off = from->len = 0;
 }
 
-/* Read what fd has, with room for at least want bytes; read(2)'s result. */
-ssize_t
-courier_buf_read(struct courier_buf *b, int fd, size_t want)
+/* Read what fd has, with room for at least want bytes; recv(2)'s result. */
+static ssize_t
+buf_recv(struct courier_buf *b, int fd, size_t want, int flags)
 {
 	ssize_t	 n;
 
@@ -407,10 +407,24 @@ courier_buf_read(struct courier_buf *b, int fd, size_t want)
 	else
 		buf_reserve(b, want < BUF_READ_MIN ? BUF_READ_MIN : want,
 		    false);
-	n = read(fd, b->data + b->len, b->cap - b->len);
+	n = recv(fd, b->data + b->len, b->cap - b->len, flags);
 	if (n > 0)
 		b->len += (size_t)n;
 	return (n);
+}
+
+/* See courier-internal.h. */
+ssize_t
+courier_buf_read(struct courier_buf *b, int fd, size_t want)
+{
+	return (buf_recv(b, fd, want, 0));
+}
+
+/* See courier-internal.h. */
+ssize_t
+courier_buf_read_now(struct courier_buf *b, int fd, size_t want)
+{
+	return (buf_recv(b, fd, want, MSG_DONTWAIT));
 }
 
 /* Count n bytes sent from b's data and segments, in their order. */

@@ -26,7 +26,7 @@ future_wait_locked(courier_future *f, int64_t limit, courier_future **done)
 	courier_client	*c = f->client;
 	struct waiter	 w;
 	int64_t		 until;
-	bool		 cv_ready = false;
+	bool		 cv_ready = false, may_block = true;
 
 	if (f->nwaiters++ == 0 && f->state != FUTURE_DONE && f->watched)
 		c->nunwaited--;
@@ -50,7 +50,7 @@ future_wait_locked(courier_future *f, int64_t limit, courier_future **done)
 		if (c->base == NULL && !c->reading && !c->connecting &&
 		    c->fd != -1) {
 			c->reading = true;
-			courier_cl_read(c, until, done);
+			courier_cl_read(c, until, &may_block, done);
 			c->reading = false;
 			continue;
 		}

@@ -241,8 +241,12 @@ int	 courier_frame_take(struct courier_buf *, size_t,
  */
 #define FRAME_LEND_MIN		(64 * 1024)
 #define COURIER_BORROW_MIN	(16 * 1024)
-/* Read what the socket has into b (room for at least want bytes). */
+/*
+ * Read from socket fd into b (room for at least want bytes): read(2)'s
+ * result, and it blocks if fd does; _now never blocks.
+ */
 ssize_t	 courier_buf_read(struct courier_buf *, int, size_t);
+ssize_t	 courier_buf_read_now(struct courier_buf *, int, size_t);
 /* Write from b; advances off. Returns bytes written or -1 (errno). */
 ssize_t	 courier_buf_write(struct courier_buf *, int);
 /* Write all of b: 0 done, 1 the socket is full, -1 error (errno). */

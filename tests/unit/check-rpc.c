@@ -889,6 +889,85 @@ START_TEST(test_rpc_gathered_not_held)
 }
 END_TEST
 
+/* A call on a thread of its own, for tests that need one blocked. */
+struct caller {
+	courier_client	*c;
+	const char	*method;
+	courier_value	*v;
+	courier_error	*err;
+};
+
+static void *
+caller_thread(void *arg)
+{
+	struct caller	*cl = arg;
+
+	cl->v = courier_call(cl->c, cl->method, courier_list_new(), &cl->err);
+	return (NULL);
+}
+
+/*
+ * A thread that waits for its call reads in a recv that blocks. A second
+ * thread's call too big for the socket must still go out (the reader
+ * turns to poll for the rest within a tick), and be answered while the
+ * first call still blocks: the gate opens only after.
+ */
+START_TEST(test_rpc_reader_flushes)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	struct caller	 cl = { .c = c, .method = "block" };
+	courier_value	*sent, *v;
+	courier_error	*err = NULL;
+	pthread_t	 t;
+	char		*p;
+
+	p = calloc(1, 4 << 20);
+	ck_assert_ptr_nonnull(p);
+	p[12345] = 7;
+	sent = courier_bytes(p, 4 << 20);
+	free(p);
+	gate_close(&gate);
+	ck_assert_int_eq(pthread_create(&t, NULL, caller_thread, &cl), 0);
+	gate_wait_entered(&gate, 1);
+	v = courier_call(c, "echo", courier_args(courier_value_ref(sent)),
+	    &err);
+	ck_assert_msg(v != NULL, "%s", err ? courier_error_message(err) : "");
+	ck_assert(courier_value_equal(v, sent));
+	courier_value_unref(v);
+	gate_open(&gate);
+	pthread_join(t, NULL);
+	ck_assert_str_eq(courier_value_string(cl.v, NULL), "unblocked");
+	courier_value_unref(cl.v);
+	courier_value_unref(sent);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
+/*
+ * courier_client_cancel ends a call whose thread blocks in recv: the
+ * call returns CANCELLED while its handler still blocks.
+ */
+START_TEST(test_rpc_cancel_blocked_reader)
+{
+	courier_server	*s = server_new(address, 2);
+	courier_client	*c = client_new(address);
+	struct caller	 cl = { .c = c, .method = "block" };
+	pthread_t	 t;
+
+	gate_close(&gate);
+	ck_assert_int_eq(pthread_create(&t, NULL, caller_thread, &cl), 0);
+	gate_wait_entered(&gate, 1);
+	courier_client_cancel(c, "test over");
+	pthread_join(t, NULL);
+	expect_error(cl.v, cl.err, COURIER_CANCELLED, "test over");
+	gate_open(&gate);
+	courier_client_free(c);
+	courier_server_free(s);
+}
+END_TEST
+
 struct stopper {
 	courier_server	*s;
 	int		 timeout;
@@ -1638,6 +1717,8 @@ rpc_suite(void)
 	ADD("nested_call", test_rpc_nested_call);
 	ADD("handler_keeps_thread", test_rpc_handler_keeps_thread);
 	ADD("gathered_not_held", test_rpc_gathered_not_held);
+	ADD("reader_flushes", test_rpc_reader_flushes);
+	ADD("cancel_blocked_reader", test_rpc_cancel_blocked_reader);
 	ADD("graceful_stop", test_rpc_graceful_stop);
 	ADD_PAIR("stop_deadline", test_rpc_stop_deadline);
 	ADD("listen_fd", test_rpc_listen_fd);

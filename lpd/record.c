@@ -61,8 +61,9 @@ write_all(int fd, const char *buf, size_t len)
 }
 
 /*
- * Write the record: tmp, fsync, rename. 0, or -1 with *cause and errno
- * set; the record on disk is then the one before, whole. The program's
+ * Write the record: tmp, fsync, rename, fsync the folder. 0, or -1 with
+ * *cause and errno set; the record on disk is then the one before, whole
+ * (or the new one, if only the folder's sync failed). The program's
  * folder is made if it is missing (a launch on a full disk could not).
  */
 int
@@ -112,6 +113,20 @@ lpd_record_write(const char *dir, const courier_value *v, char **cause)
 		    strerror(saved));
 		goto fail;
 	}
+	/*
+	 * The rename is durable once the folder is synced (a file system
+	 * that cannot sync folders says EINVAL: nothing more to do there).
+	 */
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (fsync(fd) != 0 && errno != EINVAL)) {
+		saved = errno;
+		if (fd != -1)
+			close(fd);
+		xasprintf(cause, "cannot sync folder %s after writing %s: %s",
+		    dir, RECORD_FILE, strerror(saved));
+		goto fail;
+	}
+	close(fd);
 	free(json);
 	free(tmp);
 	free(path);

@@ -18,8 +18,8 @@ extern char **environ;
 
 #define FILE_MAX	(16 * 1024 * 1024)
 #define LAUNCH_MS	60000
-/* launch --ready: how often lpd is asked. */
-#define READY_POLL_MS	200
+/* launch --ready: the longest wait between two lines of progress. */
+#define READY_SHOW_MS	500
 /* How many of the nodes not ready a timeout names. */
 #define READY_NAMED	5
 
@@ -89,32 +89,67 @@ print_not_ready(const courier_value *v)
 }
 
 /*
+ * One long poll for readiness: lpd answers once every node is ready, the
+ * program is no longer running, or wait_ms passed. *state gets the
+ * program's state (len bytes). 0 when lpd answered, else an exit status
+ * after a message.
+ */
+static int
+ready_wait(struct lpctl_client *cl, const char *prog, int wait_ms,
+    size_t *ready, size_t *total, char *state, size_t len)
+{
+	courier_value	*kw, *v, *st;
+	int		 exitcode = LPCTL_EXIT_OK;
+
+	kw = courier_dict_new();
+	courier_dict_set(kw, LPD_CTL_K_PROGRAM, courier_string(prog));
+	courier_dict_set(kw, LPD_CTL_K_WAIT_MS, courier_int(wait_ms));
+	courier_dict_set(kw, LPD_CTL_K_READY, courier_bool(true));
+	v = lpctl_request(cl, LPD_CTL_WAIT, kw, wait_ms + 10000, &exitcode);
+	if (v == NULL)
+		return (exitcode);
+	snprintf(state, len, "%s", lpctl_get_string(v, "state", "?"));
+	if (courier_dict_get(v, "ready") != NULL) {
+		*ready = (size_t)lpctl_get_number(v, "ready", 0);
+		*total = (size_t)lpctl_get_number(v, "nodes", 0);
+	} else {
+		/* An lpd that does not count: count from its status. */
+		if ((exitcode = ready_count(cl, prog, &st, ready,
+		    total)) == LPCTL_EXIT_OK)
+			courier_value_unref(st);
+	}
+	courier_value_unref(v);
+	return (exitcode);
+}
+
+/*
  * launch --ready: wait until every node is ready (a courier node once it
  * answers, another once it runs, or done with status 0), showing how many
  * are; on a terminal as one line redrawn, else a line at most a second.
- * The program ending first gives its status; running out of time names
- * the nodes not ready and exits 1, leaving the program running.
+ * lpd answers the moment the last node is ready (a long poll, no
+ * polling). The program ending first gives its status; running out of
+ * time names the nodes not ready and exits 1, leaving the program running.
  */
 int
 lpctl_wait_ready(struct lpctl_client *cl, const char *prog, double timeout)
 {
 	courier_value	*v = NULL;
-	const char	*state;
+	char		 state[64];
 	bool		 tty = isatty(STDERR_FILENO);
-	double		 start = mono_ns() / 1e9, now, shown = -1;
+	double		 start = mono_ns() / 1e9, now, shown = -1, left;
 	size_t		 ready = 0, total = 0, last = SIZE_MAX;
-	int		 exitcode;
+	int		 exitcode, wait_ms;
 
-	for (;;) {
-		if ((exitcode = ready_count(cl, prog, &v, &ready,
-		    &total)) != LPCTL_EXIT_OK)
+	for (now = start;;) {
+		left = timeout - (now - start);
+		wait_ms = left * 1000 < READY_SHOW_MS ? (int)(left * 1000) + 1 :
+		    READY_SHOW_MS;
+		if ((exitcode = ready_wait(cl, prog, wait_ms, &ready, &total,
+		    state, sizeof state)) != LPCTL_EXIT_OK)
 			break;
 		now = mono_ns() / 1e9;
-		state = lpctl_get_string(courier_list_get(courier_dict_get(v,
-		    "programs"), 0), "state", "?");
 		if (strcmp(state, "running") != 0) {
 			/* Ended, or being stopped, before all were ready. */
-			courier_value_unref(v);
 			if (tty && shown >= 0)
 				fprintf(stderr, "\r\033[K");
 			return (lpctl_wait_end(cl, prog, false));
@@ -125,10 +160,13 @@ lpctl_wait_ready(struct lpctl_client *cl, const char *prog, double timeout)
 			fprintf(stderr, "lpctl: \"%s\" ready: %zu node%s in "
 			    "%.1f s\n", prog, total, total == 1 ? "" : "s",
 			    now - start);
-			courier_value_unref(v);
 			break;
 		}
 		if (now - start >= timeout) {
+			/* The status, for the names of the nodes not ready. */
+			if ((exitcode = ready_count(cl, prog, &v, &ready,
+			    &total)) != LPCTL_EXIT_OK)
+				break;
 			if (tty && shown >= 0)
 				fprintf(stderr, "\r\033[K");
 			fprintf(stderr, "lpctl: \"%s\" not ready after %g s: "
@@ -149,8 +187,6 @@ lpctl_wait_ready(struct lpctl_client *cl, const char *prog, double timeout)
 			shown = now;
 			last = ready;
 		}
-		courier_value_unref(v);
-		usleep(READY_POLL_MS * 1000);
 	}
 	return (exitcode);
 }

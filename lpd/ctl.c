@@ -41,7 +41,7 @@
 #define CALLS_MAX		1024
 
 static void	 node_clients_free(struct lpd_prog *);
-static void	 ctl_prog_changed(struct lpd_prog *, bool);
+static void	 ctl_prog_changed(struct lpd_prog *, enum lpd_change);
 static void	 ctl_prog_gone(struct lpd_prog *);
 
 /* Keyword argument name if it is a string, else NULL. */
@@ -477,6 +477,9 @@ wait_value(struct lpd_prog *prog)
 	    courier_int(prog->status) : courier_null());
 	courier_dict_set(v, "cause", prog->cause != NULL ?
 	    courier_string(prog->cause) : courier_null());
+	courier_dict_set(v, "ready", courier_int((int64_t)lpd_prog_nready(
+	    prog)));
+	courier_dict_set(v, "nodes", courier_int((int64_t)prog->nnodes));
 	return (v);
 }
 
@@ -568,7 +571,7 @@ waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
 /* Defer req until prog changes or wait_ms pass. */
 static void
 waiter_add(struct lpd_prog *prog, courier_request *req, bool logs,
-    double wait_ms)
+    bool ready, double wait_ms)
 {
 	struct lpd_waiter	*w;
 	struct timeval		 tv;
@@ -584,6 +587,7 @@ waiter_add(struct lpd_prog *prog, courier_request *req, bool logs,
 	w->prog = prog;
 	w->req = req;
 	w->logs = logs;
+	w->ready = ready;
 	if (logs)
 		w->args = courier_value_ref(courier_request_kwargs(req));
 	if ((w->timer = evtimer_new(prog->d->base, waiter_timeout_cb,
@@ -596,14 +600,22 @@ waiter_add(struct lpd_prog *prog, courier_request *req, bool logs,
 	TAILQ_INSERT_TAIL(&prog->waiters, w, entry);
 }
 
-/* Something happened: answer the log followers, and all if it ended. */
+/*
+ * Something happened: answer the log followers of output, those waiting
+ * for readiness once every node is ready, and all if it ended.
+ */
 static void
-ctl_prog_changed(struct lpd_prog *prog, bool ended)
+ctl_prog_changed(struct lpd_prog *prog, enum lpd_change what)
 {
 	struct lpd_waiter	*w, *next;
+	int			 all_ready = -1;	/* not counted yet */
 
 	TAILQ_FOREACH_SAFE(w, &prog->waiters, entry, next) {
-		if (ended || w->logs)
+		if (what == LPD_CHANGE_NODE && w->ready && all_ready == -1)
+			all_ready = lpd_prog_nready(prog) == prog->nnodes;
+		if (what == LPD_CHANGE_END ||
+		    (what == LPD_CHANGE_OUTPUT && w->logs) ||
+		    (what == LPD_CHANGE_NODE && w->ready && all_ready == 1))
 			waiter_answer(w);
 	}
 }
@@ -626,18 +638,26 @@ ctl_prog_gone(struct lpd_prog *prog)
 	}
 }
 
-/* wait {program, wait_ms}: a long poll for the program's end. */
+/*
+ * wait {program, wait_ms, ready}: a long poll for the program's end, and
+ * with ready also for the moment every node is ready.
+ */
 static courier_value *
 ctl_wait(void *self, courier_request *req, courier_error **err)
 {
 	struct lpd_daemon	*d = self;
 	struct lpd_prog		*prog;
+	bool			 ready;
 
 	if ((prog = access_prog(d, req, err)) == NULL)
 		return (NULL);
-	if (lpd_prog_ended(prog))
+	ready = courier_value_bool(courier_request_kwarg(req,
+	    LPD_CTL_K_READY));
+	if (lpd_prog_ended(prog) ||
+	    (ready && lpd_prog_nready(prog) == prog->nnodes))
 		return (wait_value(prog));
-	waiter_add(prog, req, false, kw_number(req, LPD_CTL_K_WAIT_MS, 0));
+	waiter_add(prog, req, false, ready, kw_number(req, LPD_CTL_K_WAIT_MS,
+	    0));
 	return (NULL);
 }
 
@@ -661,7 +681,8 @@ ctl_logs(void *self, courier_request *req, courier_error **err)
 	    kw_number(req, LPD_CTL_K_WAIT_MS, 0) <= 0)
 		return (v);
 	courier_value_unref(v);
-	waiter_add(prog, req, true, kw_number(req, LPD_CTL_K_WAIT_MS, 0));
+	waiter_add(prog, req, true, false, kw_number(req, LPD_CTL_K_WAIT_MS,
+	    0));
 	return (NULL);
 }
 

@@ -148,12 +148,43 @@ when_string(double t, char *buf, size_t len)
 		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-/* Tell the control API that a program changed, or ended. */
+/* Tell the control API what changed in a program. */
 static void
-prog_notify(struct lpd_prog *prog, bool ended)
+prog_notify(struct lpd_prog *prog, enum lpd_change what)
 {
 	if (prog->d->prog_changed != NULL)
-		prog->d->prog_changed(prog, ended);
+		prog->d->prog_changed(prog, what);
+}
+
+/*
+ * How many of the program's nodes are ready: running (a courier node
+ * serves), or exited 0. Read from the run while there is one, so that
+ * nothing is copied; O(nodes), asked only by a wait for readiness.
+ */
+size_t
+lpd_prog_nready(struct lpd_prog *prog)
+{
+	const struct lpd_node	*n;
+	struct lpd_run		*run = prog->run;
+	size_t			 i, k = 0;
+
+	if (prog->slurm != NULL)
+		run = lpd_slurm_run(prog->slurm);
+	if (run == NULL) {
+		for (i = 0; i < prog->nnodes; i++) {
+			if (strcmp(prog->nodes[i].state, "running") == 0 ||
+			    strcmp(prog->nodes[i].state, "exited") == 0)
+				k++;
+		}
+		return (k);
+	}
+	for (i = 0; i < prog->nnodes; i++) {
+		if ((n = lpd_run_node(run, i)) == NULL)
+			break;
+		if (n->state == LPD_NODE_RUNNING || n->state == LPD_NODE_EXITED)
+			k++;
+	}
+	return (k);
 }
 
 /*
@@ -270,7 +301,7 @@ prog_output_cb(void *arg, struct lpd_node *n, bool err, const char *line,
 		}
 	}
 	if (!TAILQ_EMPTY(&prog->waiters))
-		prog_notify(prog, false);
+		prog_notify(prog, LPD_CHANGE_OUTPUT);
 }
 
 /* What the Slurm backend says of the job, to lpd's log. */
@@ -316,6 +347,8 @@ prog_event_cb(void *arg, struct lpd_node *n, enum lpd_event ev,
 	}
 	if (prog->launching && n != NULL)
 		pnode_sync(&prog->nodes[n->slot], n);
+	if (!TAILQ_EMPTY(&prog->waiters))
+		prog_notify(prog, LPD_CHANGE_NODE);
 	if (prog->launching && !prog->launch_recorded) {
 		/*
 		 * The first node is forked: should lpd die from here on, the
@@ -370,7 +403,7 @@ prog_done_cb(void *arg, struct lpd_run *run, int status)
 	prog->slurm = NULL;
 	prog->run = NULL;
 	prog_record_now(prog);
-	prog_notify(prog, true);
+	prog_notify(prog, LPD_CHANGE_END);
 	if (prog->d->exiting && lpd_daemon_idle(prog->d))
 		event_base_loopexit(prog->d->base, NULL);
 }

@@ -61,12 +61,20 @@ struct lpd_prog_node {
 						   loop; made at first use */
 };
 
+/* What changed in a program, for its long polls. */
+enum lpd_change {
+	LPD_CHANGE_OUTPUT,	/* a node printed */
+	LPD_CHANGE_NODE,	/* a node's state */
+	LPD_CHANGE_END,		/* the program ended */
+};
+
 /* A long poll on a program: wait, or logs -f. */
 struct lpd_waiter {
 	struct lpd_prog		*prog;
 	courier_request		*req;
 	struct event		*timer;
 	bool			 logs;
+	bool			 ready;		/* wait: also once all are */
 	courier_value		*args;		/* logs: the request's kwargs */
 	TAILQ_ENTRY(lpd_waiter)	 entry;
 };
@@ -130,7 +138,8 @@ struct lpd_daemon {
 	char			*runtime_dir;	/* for node sockets, or NULL */
 
 	/* The control API's, told that a program changed or went. */
-	void			(*prog_changed)(struct lpd_prog *, bool ended);
+	void			(*prog_changed)(struct lpd_prog *,
+				    enum lpd_change);
 	void			(*prog_gone)(struct lpd_prog *);
 };
 
@@ -161,6 +170,7 @@ void		 lpd_prog_sync(struct lpd_prog *);
 courier_value	*lpd_prog_value(struct lpd_prog *, bool);
 const char	*lpd_prog_state_name(enum lpd_prog_state);
 void		 lpd_prog_changed(struct lpd_prog *);
+size_t		 lpd_prog_nready(struct lpd_prog *);
 void		 lpd_daemon_stop_all(struct lpd_daemon *);
 bool		 lpd_daemon_idle(struct lpd_daemon *);
 void		 lpd_daemon_flush(struct lpd_daemon *);

@@ -218,6 +218,8 @@ pl_errors_shown(struct loader *l)
 }
 
 /* Record an error line as it is. */
+static void	verror_line(struct loader *, const char *, const char *,
+		    va_list) COURIER_PRINTF(3, 0);
 static void
 verror_line(struct loader *l, const char *place, const char *fmt, va_list ap)
 {

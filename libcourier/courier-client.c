@@ -685,43 +685,42 @@ courier_cl_read(courier_client *c, int64_t limit, bool *may_block,
 	pthread_mutex_unlock(&c->wmtx);
 	if (backlog)
 		block = false;
-	if (block) {
-		rv = 1;
-		readable = true;
-		goto read;
-	}
 
-	pfd[0].fd = fd;
-	pfd[0].events = POLLIN | (backlog ? POLLOUT : 0);
-	pfd[0].revents = 0;
-	pfd[1].fd = c->wake_fd;
-	pfd[1].events = POLLIN;
-	pfd[1].revents = 0;
-	pfd[2].fd = cancel_fd;
-	pfd[2].events = POLLIN;
-	pfd[2].revents = 0;
-	npfd = cancel_fd >= 0 ? 3 : 2;
-	rv = poll(pfd, (nfds_t)npfd, courier_poll_timeout(limit));
-	if (rv > 0 && (pfd[1].revents & POLLIN)) {
-		/* New output waits, or the client is closing. */
-		courier_cl_woken(c);
-		pfd[0].revents |= POLLOUT;
+	if (block)
+		readable = true;	/* the recv below waits */
+	else {
+		pfd[0].fd = fd;
+		pfd[0].events = POLLIN | (backlog ? POLLOUT : 0);
+		pfd[0].revents = 0;
+		pfd[1].fd = c->wake_fd;
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
+		pfd[2].fd = cancel_fd;
+		pfd[2].events = POLLIN;
+		pfd[2].revents = 0;
+		npfd = cancel_fd >= 0 ? 3 : 2;
+		rv = poll(pfd, (nfds_t)npfd, courier_poll_timeout(limit));
+		if (rv > 0 && (pfd[1].revents & POLLIN)) {
+			/* New output waits, or the client is closing. */
+			courier_cl_woken(c);
+			pfd[0].revents |= POLLOUT;
+		}
+		if (rv > 0 && npfd == 3 && (pfd[2].revents & POLLIN))
+			cancelled = true;
+		if (rv > 0 && (pfd[0].revents & POLLOUT)) {
+			pthread_mutex_lock(&c->wmtx);
+			if (courier_cl_flush_locked(c) != 0)
+				wcause = xstrdup(strerror(errno));
+			pthread_mutex_unlock(&c->wmtx);
+		}
+		/*
+		 * After a failed write, read all the same: a server that
+		 * refused us (a limit, a bad frame) said why before it
+		 * closed.
+		 */
+		readable = rv > 0 && (wcause != NULL ||
+		    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)));
 	}
-	if (rv > 0 && npfd == 3 && (pfd[2].revents & POLLIN))
-		cancelled = true;
-	if (rv > 0 && (pfd[0].revents & POLLOUT)) {
-		pthread_mutex_lock(&c->wmtx);
-		if (courier_cl_flush_locked(c) != 0)
-			wcause = xstrdup(strerror(errno));
-		pthread_mutex_unlock(&c->wmtx);
-	}
-	/*
-	 * After a failed write, read all the same: a server that refused us
-	 * (a limit, a bad frame) said why before it closed.
-	 */
-	readable = rv > 0 && (wcause != NULL ||
-	    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)));
-read:
 	if (readable) {
 		used = courier_buf_used(&c->in);
 		if (block) {

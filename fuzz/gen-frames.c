@@ -38,6 +38,16 @@ static const struct seed seeds[] = {
 	    "{\"$tensor\": {\"dtype\": \"int64\", \"shape\": [1], "
 	    "\"data\": \"KgAAAAAAAAA=\"}}", NULL },
 	{ "result-bigint", 0, NULL, "[18446744073709551616, 1e-320]", NULL },
+	/* Payloads most of their frame: they borrow when lent. */
+	{ "result-bytes", 0, NULL, "{\"$bytes\": \""
+	    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygp"
+	    "KissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==" "\"}", NULL },
+	{ "call-tensor", 0, "put", "[{\"$tensor\": {\"dtype\": \"float64\", "
+	    "\"shape\": [4, 4], \"data\": \""
+	    "AAAAAAAAAAAAAAAAAADgPwAAAAAAAPA/AAAAAAAA+D8AAAAAAAAAQAAA"
+	    "AAAAAARAAAAAAAAACEAAAAAAAAAMQAAAAAAAABBAAAAAAAAAEkAAAAAA"
+	    "AAAUQAAAAAAAABZAAAAAAAAAGEAAAAAAAAAaQAAAAAAAABxAAAAAAAAA"
+	    "HkA=" "\"}}]", NULL },
 };
 
 /* Write b, after the piece size byte, to dir/name; exit on error. */

@@ -687,6 +687,7 @@ courier_frame_take(struct courier_buf *b, size_t max_frame,
 	    b->cap / 2 <= FRAME_HEADER + size) {
 		lend.base = b->data;
 		lend.cap = b->cap;
+		lend.min = COURIER_BORROW_MIN;
 		if (b->keep_big && b->home == NULL)
 			b->home = blocks_new();
 		if (b->keep_big)

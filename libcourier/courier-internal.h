@@ -285,6 +285,7 @@ void	 courier_wire_pack_result(struct courier_buf *, uint64_t,
 struct courier_lend {
 	void			*base;
 	size_t			 cap;
+	size_t			 min;	/* the least that borrows: BORROW_MIN */
 	struct courier_blocks	*home;	/* for courier_owner_new */
 	courier_value		*owner;
 };

@@ -31,7 +31,7 @@ rd_lender(struct rd *r, const uint8_t *p, size_t len, size_t align)
 {
 	struct courier_lend	*lend = r->lend;
 
-	if (lend == NULL || len < COURIER_BORROW_MIN || len < lend->cap / 4 ||
+	if (lend == NULL || len < lend->min || len < lend->cap / 4 ||
 	    (uintptr_t)p % align != 0)
 		return (NULL);
 	if (lend->owner == NULL)

@@ -277,8 +277,9 @@ void	 courier_wire_pack_result(struct courier_buf *, uint64_t,
 	    const courier_value *, const struct courier_wire_size *);
 /*
  * Decoding may lend: with base not NULL (the start of the malloc'd block
- * of cap bytes that holds the frame), a payload of at least a quarter of
- * the block borrows from it; the first to do so makes owner, which the
+ * of cap bytes that holds the frame), a payload of at least min bytes
+ * (the reader says COURIER_BORROW_MIN) and a quarter of the block
+ * borrows from it; the first to do so makes owner, which the
  * caller then holds a reference to. So at most four values share a
  * block, and none keeps more than four times its size alive.
  */

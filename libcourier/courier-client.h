@@ -53,7 +53,7 @@ struct courier_future {
 	int64_t			 deadline;
 	enum future_state	 state;
 	bool			 list_methods;
-	char			*method;
+	char			*method;	/* after the struct */
 	courier_value		*args;		/* kept until packed */
 	courier_value		*kwargs;
 	unsigned		 nwaiters;

@@ -94,12 +94,17 @@ future_new(courier_client *c, const char *method, courier_value *args,
     courier_value *kwargs, int timeout_ms)
 {
 	courier_future	*f;
+	size_t		 mlen = method != NULL ? strlen(method) + 1 : 0;
 
-	f = xcalloc(1, sizeof *f);
+	/* The method's name lives after the future: one allocation. */
+	f = xcalloc(1, sizeof *f + mlen);
 	f->client = c;
 	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 	atomic_init(&f->refs, 2);		/* the user's, the pending */
-	f->method = method != NULL ? xstrdup(method) : NULL;
+	if (method != NULL) {
+		f->method = (char *)(f + 1);
+		memcpy(f->method, method, mlen);
+	}
 	f->args = args;
 	f->kwargs = kwargs;
 	f->deadline = courier_deadline(timeout_ms);
@@ -408,7 +413,6 @@ courier_cl_future_unref(courier_future *f)
 
 	if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	free(f->method);
 	courier_value_unref(f->args);
 	courier_value_unref(f->kwargs);
 	courier_value_unref(f->result);

@@ -569,7 +569,9 @@ courier_value	*courier_list_methods(courier_client *c, int timeout_ms,
 		    courier_error **err);
 /**
  * End every call of the client, pending and future, with CANCELLED and
- * why (as the cancel fd does, with a reason of the caller's).
+ * why (as the cancel fd does, with a reason of the caller's). A thread
+ * that waits for one of them returns within 10 ms: it may be in a
+ * blocking read of the connection, which wakes to check every 10 ms.
  */
 void		 courier_client_cancel(courier_client *c, const char *why);
 /** Like courier_list_methods(), through a future. */

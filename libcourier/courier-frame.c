@@ -57,7 +57,11 @@ buf_drop_segs(struct courier_buf *b)
 struct courier_blocks {
 	pthread_mutex_t	 mtx;
 	atomic_size_t	 refs;
-	bool		 keep;		/* lent blocks that come back stay */
+	/*
+	 * Lent blocks that come back stay. Written under mtx, by the thread
+	 * that owns the buffer only, which thus reads it without the lock.
+	 */
+	atomic_bool	 keep;
 	size_t		 n;
 	size_t		 bytes;		/* kept */
 	struct {
@@ -74,6 +78,7 @@ blocks_new(void)
 	h = xcalloc(1, sizeof *h);
 	pthread_mutex_init(&h->mtx, NULL);
 	atomic_init(&h->refs, 1);
+	atomic_init(&h->keep, false);
 	return (h);
 }
 
@@ -98,12 +103,21 @@ blocks_unref(struct courier_blocks *h)
 	free(h);
 }
 
+/* Whether blocks that come back stay; the buffer's thread only. */
+static bool
+blocks_keeping(struct courier_blocks *h)
+{
+	return (atomic_load_explicit(&h->keep, memory_order_relaxed));
+}
+
 /* Keep the blocks that come back from now on. */
 static void
 blocks_keep(struct courier_blocks *h)
 {
+	if (blocks_keeping(h))
+		return;
 	pthread_mutex_lock(&h->mtx);
-	h->keep = true;
+	atomic_store_explicit(&h->keep, true, memory_order_relaxed);
 	pthread_mutex_unlock(&h->mtx);
 }
 
@@ -114,12 +128,14 @@ blocks_drain(struct courier_blocks *h)
 	void	*mem[BLOCKS_KEEP];
 	size_t	 n, i;
 
+	if (!blocks_keeping(h))
+		return;		/* nothing kept, nor will be */
 	pthread_mutex_lock(&h->mtx);
 	n = h->n;
 	for (i = 0; i < n; i++)
 		mem[i] = h->kept[i].mem;
 	h->n = h->bytes = 0;
-	h->keep = false;
+	atomic_store_explicit(&h->keep, false, memory_order_relaxed);
 	pthread_mutex_unlock(&h->mtx);
 	for (i = 0; i < n; i++)
 		free(mem[i]);
@@ -131,7 +147,8 @@ courier_blocks_put(struct courier_blocks *h, void *mem, size_t cap)
 {
 	if (mem != NULL) {
 		pthread_mutex_lock(&h->mtx);
-		if (h->keep && h->n < BLOCKS_KEEP &&
+		if (atomic_load_explicit(&h->keep, memory_order_relaxed) &&
+		    h->n < BLOCKS_KEEP &&
 		    cap <= BUF_RETAIN_MAX - h->bytes) {
 			h->kept[h->n].mem = mem;
 			h->kept[h->n++].cap = cap;
@@ -174,7 +191,6 @@ buf_release(struct courier_buf *b)
 {
 	struct courier_blocks	*home = b->home;
 	bool			 keep_big = b->keep_big, lent = b->lent;
-	bool			 keeping = b->keeping;
 
 	if (b->segs != NULL) {
 		buf_drop_segs(b);
@@ -186,7 +202,6 @@ buf_release(struct courier_buf *b)
 	b->keep_big = keep_big;
 	b->home = home;
 	b->lent = lent;
-	b->keeping = keeping;
 }
 
 /* Free a buffer's memory and let its lent blocks go when they come back. */
@@ -197,6 +212,7 @@ courier_buf_free(struct courier_buf *b)
 
 	buf_release(b);
 	b->home = NULL;
+	b->lent = false;
 	if (home != NULL) {
 		blocks_drain(home);
 		blocks_unref(home);
@@ -269,10 +285,8 @@ courier_buf_compact(struct courier_buf *b)
 	 * taken only when that changes, not every round.
 	 */
 	if (b->home != NULL && used == 0 && b->nsegs == 0) {
-		if (b->keeping && (!b->keep_big || !b->lent)) {
+		if (!b->keep_big || !b->lent)
 			blocks_drain(b->home);
-			b->keeping = false;
-		}
 		b->lent = false;
 	}
 	if (b->off == 0)
@@ -371,8 +385,6 @@ courier_buf_move(struct courier_buf *to, struct courier_buf *from)
 		from->home = t.home;
 		to->lent = from->lent;
 		from->lent = t.lent;
-		to->keeping = from->keeping;
-		from->keeping = t.keeping;
 		return;
 	}
 	p = courier_buf_reserve(to, n);
@@ -652,10 +664,8 @@ buf_lend(struct courier_buf *b, struct courier_lend *lend, bool taken)
 	b->cap = b->len = used;
 	b->off = b->peak = 0;
 	b->lent = true;
-	if (lend->home != NULL && !b->keeping) {
+	if (lend->home != NULL)
 		blocks_keep(lend->home);
-		b->keeping = true;
-	}
 	courier_value_unref(lend->owner);
 }
 

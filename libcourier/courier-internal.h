@@ -167,7 +167,6 @@ struct courier_buf {
 	bool		 keep_big;	/* keep a big buffer that is used */
 	struct courier_blocks *home;	/* lent blocks come back here */
 	bool		 lent;		/* since the last compact when empty */
-	bool		 keeping;	/* home keeps what comes back */
 
 	struct courier_seg *segs;	/* output only */
 	size_t		 nsegs;

@@ -644,6 +644,50 @@ wire_reply(struct courier_frame *fr, struct reply *r, char **cause)
 }
 
 /*
+ * The reader's poll, mtx not held: until fd is readable or limit passes,
+ * flushing what waits to be written whenever the socket takes it. Sets
+ * *cancelled if cancel_fd fired, *wcause if a write failed. True if fd is
+ * to be read, after a failed write too: a server that refused us (a
+ * limit, a bad frame) said why before it closed.
+ */
+static bool
+reader_poll(courier_client *c, int fd, int cancel_fd, bool backlog,
+    int64_t limit, bool *cancelled, char **wcause)
+{
+	struct pollfd	 pfd[3];
+	int		 npfd, rv;
+
+	pfd[0].fd = fd;
+	pfd[0].events = POLLIN | (backlog ? POLLOUT : 0);
+	pfd[0].revents = 0;
+	pfd[1].fd = c->wake_fd;
+	pfd[1].events = POLLIN;
+	pfd[1].revents = 0;
+	pfd[2].fd = cancel_fd;
+	pfd[2].events = POLLIN;
+	pfd[2].revents = 0;
+	npfd = cancel_fd >= 0 ? 3 : 2;
+	rv = poll(pfd, (nfds_t)npfd, courier_poll_timeout(limit));
+	if (rv <= 0)
+		return (false);
+	if (pfd[1].revents & POLLIN) {
+		/* New output waits, or the client is closing. */
+		courier_cl_woken(c);
+		pfd[0].revents |= POLLOUT;
+	}
+	if (npfd == 3 && (pfd[2].revents & POLLIN))
+		*cancelled = true;
+	if (pfd[0].revents & POLLOUT) {
+		pthread_mutex_lock(&c->wmtx);
+		if (courier_cl_flush_locked(c) != 0)
+			*wcause = xstrdup(strerror(errno));
+		pthread_mutex_unlock(&c->wmtx);
+	}
+	return (*wcause != NULL ||
+	    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)));
+}
+
+/*
  * Hold the reader role for one poll: read what comes until limit, match
  * replies to calls, flush what waits to be written, and end overdue calls.
  * mtx held on entry (with c->reading set by the caller) and on exit.
@@ -658,79 +702,38 @@ void
 courier_cl_read(courier_client *c, int64_t limit, bool *may_block,
     courier_future **done)
 {
-	struct pollfd	 pfd[3];
 	struct reply	 stack[64], *replies = stack, *r;
 	struct courier_frame	 fr;
 	courier_future	*f;
-	size_t		 n = 0, cap = nitems(stack), i, used;
+	size_t		 n = 0, cap = nitems(stack), i, used, want;
 	size_t		 max_frame = c->max_frame;
 	char		*cause = NULL, *wcause = NULL;
 	ssize_t		 got;
-	int		 fd = c->fd, cancel_fd = c->cancel_fd, rv, npfd;
+	int		 fd = c->fd, cancel_fd = c->cancel_fd, rv;
 	int64_t		 d;
 	bool		 lost = false, cancelled = false, backlog, block;
-	bool		 readable;
 	enum courier_code code = COURIER_UNAVAILABLE;
 
 	if ((d = courier_cl_earliest_deadline(c)) < limit)
 		limit = d;
-	block = may_block != NULL && *may_block && c->fd_blocks &&
+	pthread_mutex_lock(&c->wmtx);
+	backlog = courier_buf_used(&c->out) != 0;
+	pthread_mutex_unlock(&c->wmtx);
+	block = may_block != NULL && *may_block && c->fd_blocks && !backlog &&
 	    cancel_fd < 0 && !c->closed && (limit == DEADLINE_NONE ||
 	    limit - mono_ns() > (int64_t)RECV_TICK_MS * 1000000);
 	c->in_recv = block;		/* courier_client_free interrupts it */
 	pthread_mutex_unlock(&c->mtx);
 
-	pthread_mutex_lock(&c->wmtx);
-	backlog = courier_buf_used(&c->out) != 0;
-	pthread_mutex_unlock(&c->wmtx);
-	if (backlog)
-		block = false;
-
-	if (block)
-		readable = true;	/* the recv below waits */
-	else {
-		pfd[0].fd = fd;
-		pfd[0].events = POLLIN | (backlog ? POLLOUT : 0);
-		pfd[0].revents = 0;
-		pfd[1].fd = c->wake_fd;
-		pfd[1].events = POLLIN;
-		pfd[1].revents = 0;
-		pfd[2].fd = cancel_fd;
-		pfd[2].events = POLLIN;
-		pfd[2].revents = 0;
-		npfd = cancel_fd >= 0 ? 3 : 2;
-		rv = poll(pfd, (nfds_t)npfd, courier_poll_timeout(limit));
-		if (rv > 0 && (pfd[1].revents & POLLIN)) {
-			/* New output waits, or the client is closing. */
-			courier_cl_woken(c);
-			pfd[0].revents |= POLLOUT;
-		}
-		if (rv > 0 && npfd == 3 && (pfd[2].revents & POLLIN))
-			cancelled = true;
-		if (rv > 0 && (pfd[0].revents & POLLOUT)) {
-			pthread_mutex_lock(&c->wmtx);
-			if (courier_cl_flush_locked(c) != 0)
-				wcause = xstrdup(strerror(errno));
-			pthread_mutex_unlock(&c->wmtx);
-		}
-		/*
-		 * After a failed write, read all the same: a server that
-		 * refused us (a limit, a bad frame) said why before it
-		 * closed.
-		 */
-		readable = rv > 0 && (wcause != NULL ||
-		    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)));
-	}
-	if (readable) {
+	/* A blocking recv waits itself; else poll first. */
+	if (block || reader_poll(c, fd, cancel_fd, backlog, limit, &cancelled,
+	    &wcause)) {
 		used = courier_buf_used(&c->in);
-		if (block) {
-			got = courier_buf_read(&c->in, fd, c->need > used ?
-			    c->need - used : 0);
-			if (got < 0 && errno == EAGAIN)
-				*may_block = false;	/* a tick passed */
-		} else
-			got = courier_buf_read_now(&c->in, fd, c->need > used ?
-			    c->need - used : 0);
+		want = c->need > used ? c->need - used : 0;
+		got = block ? courier_buf_read(&c->in, fd, want) :
+		    courier_buf_read_now(&c->in, fd, want);
+		if (block && got < 0 && errno == EAGAIN)
+			*may_block = false;	/* a tick passed */
 		if (got == 0) {
 			lost = true;
 			cause = xstrdup("the server closed the connection");

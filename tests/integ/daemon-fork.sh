@@ -71,9 +71,6 @@ wait_for "$statedir/flappy/w/0.log" "${T}up\$" 10
 lpctl_d 0 l-later2 launch --wait "$tmp/later.json"
 ok "once fork works, the node runs again and launches work"
 
-kill -TERM "$lpd_pid"
-status=0
-wait "$lpd_pid" || status=$?
-[ "$status" -eq 0 ] || fail "lpd exited $status after SIGTERM"
+stop_lpd
 no_pids_left "$tmp/lpd.err"
 ok "lpd stops cleanly, no node left"

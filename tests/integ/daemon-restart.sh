@@ -102,10 +102,7 @@ wait_json '[n["state"] for q in j["programs"] if q["name"] in ("crash", "stubbor
 pids=$(json '" ".join(str(n["pid"]) for q in j["programs"] if q["name"] in ("crash", "stubborn") for n in q["nodes"])' "$tmp/st4.json")
 "$LPCTL" --socket "$sock" wait crash >"$tmp/w2.out" 2>"$tmp/w2.err" &
 w2=$!
-kill -TERM "$lpd_pid"
-status=0
-wait "$lpd_pid" || status=$?
-[ "$status" -eq 0 ] || fail "lpd exited $status after SIGTERM"
+stop_lpd
 for p in $pids; do
 	gone "$p" 5 || fail "node pid $p outlived lpd's SIGTERM"
 done

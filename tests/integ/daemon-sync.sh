@@ -30,9 +30,6 @@ expect_not "$tmp/st2.out" 'warning: record'
 ok "once the sync works, the record is written again"
 
 lpctl_d 0 stop stop p
-kill -TERM "$lpd_pid"
-status=0
-wait "$lpd_pid" || status=$?
-[ "$status" -eq 0 ] || fail "lpd exited $status after SIGTERM"
+stop_lpd
 no_pids_left "$tmp/lpd.err"
 ok "lpd stops cleanly"

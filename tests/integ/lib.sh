@@ -132,6 +132,14 @@ start_lpd() {
 	done
 }
 
+# stop_lpd: SIGTERM to the lpd start_lpd started; it must exit 0.
+stop_lpd() {
+	kill -TERM "$lpd_pid"
+	status=0
+	wait "$lpd_pid" || status=$?
+	[ "$status" -eq 0 ] || fail "lpd exited $status after SIGTERM"
+}
+
 # json EXPR FILE: print a Python expression of j, FILE's parsed JSON.
 json() {
 	python3 -c 'import json, sys

@@ -34,7 +34,8 @@
 #define LPD_CTL_K_GRACE		"grace"
 #define LPD_CTL_K_KILL		"kill"
 #define LPD_CTL_K_WAIT_MS	"wait_ms"
-#define LPD_CTL_K_READY		"ready"	/* wait: answer once all nodes are too */
+/* wait: answer also once every node is ready */
+#define LPD_CTL_K_READY		"ready"
 #define LPD_CTL_K_LINES		"lines"
 #define LPD_CTL_K_CURSORS	"cursors"
 #define LPD_CTL_K_METHOD	"method"

@@ -863,7 +863,8 @@ courier_client_free(courier_client *c)
 		return;
 	pthread_mutex_lock(&c->mtx);
 	c->closed = true;
-	courier_cl_fail_all(c, false, COURIER_CANCELLED, "the client was freed", &done);
+	courier_cl_fail_all(c, false, COURIER_CANCELLED, "the client was freed",
+	    &done);
 	/* Only a shutdown ends a recv that blocks; the socket goes anyway. */
 	if (c->in_recv && c->fd != -1)
 		shutdown(c->fd, SHUT_RDWR);

@@ -322,7 +322,8 @@ node_ready(lp_node *node)
 }
 
 /* Record the first failure; print each. */
-static void	node_failv(lp_node *, const char *, va_list) COURIER_PRINTF(2, 0);
+static void	node_failv(lp_node *, const char *, va_list)
+		    COURIER_PRINTF(2, 0);
 static void
 node_failv(lp_node *node, const char *fmt, va_list ap)
 {

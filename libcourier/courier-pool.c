@@ -5,9 +5,10 @@
  * queues. courier-server.c starts and stops them.
  *
  * With its own threads a server uses leader/followers: of its pool of up
- * to workers + 1 threads, one (the leader) runs the event loop; when the loop hands it requests, it runs
- * them itself and writes their replies on the socket itself. A call thus
- * costs no thread hand-off on the server's critical path.
+ * to workers + 1 threads, one (the leader) runs the event loop; when the
+ * loop hands it requests, it runs them itself and writes their replies on
+ * the socket itself. A call thus costs no thread hand-off on the server's
+ * critical path.
  *
  * The hand-over is lazy. Waking a follower to lead for every call costs
  * about as much as the call, so while the leader runs handlers an idle
@@ -362,12 +363,12 @@ courier_srv_lend(courier_server *s, const int *fds, int nfds)
 	}
 	pthread_mutex_lock(&s->mtx);
 	worker_loop(w);
-	/* What is still in flight needs a thread to lead in this one's place. */
+	/* What is in flight needs a thread to lead in this one's place. */
 	if (s->ninflight > 0 && !s->exiting)
 		wake = courier_srv_wake_one(s);
 	pthread_mutex_unlock(&s->mtx);
 	if (wake)
 		pthread_cond_signal(&s->cv);
 	for (i = 0; i < nfds; i++)
-		event_free(ev[i]);	/* event_del first, waiting for a callback */
+		event_free(ev[i]);	/* waits for a running callback */
 }

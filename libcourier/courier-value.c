@@ -499,7 +499,8 @@ value_free(courier_value *v)
 		if (v->u.s.owner != NULL)
 			courier_value_unref(v->u.s.owner);
 		else if (v->u.s.home != NULL)
-			courier_blocks_put(v->u.s.home, v->u.s.data, v->u.s.cap);
+			courier_blocks_put(v->u.s.home, v->u.s.data,
+			    v->u.s.cap);
 		else if (v->u.s.data != (char *)(v + 1))
 			free(v->u.s.data);
 		break;

@@ -5,7 +5,12 @@
  */
 #include "courier-server.h"
 
-/* Drop a reference to a request; the last frees it and what it holds. */
+/*
+ * Drop a reference to a request; the last frees it and what it holds. The
+ * connection goes before the request stops counting as in flight: a
+ * server stopping waits only for that count, and may free its base (which
+ * the connection's events need) and itself as soon as it reaches zero.
+ */
 void
 courier_req_unref(struct courier_request *req)
 {
@@ -15,12 +20,12 @@ courier_req_unref(struct courier_request *req)
 		return;
 	courier_value_unref(req->args);
 	courier_value_unref(req->kwargs);
+	courier_conn_unref(req->conn);
+	free(req);
 	pthread_mutex_lock(&s->mtx);
 	if (--s->ninflight == 0)
 		pthread_cond_broadcast(&s->drained);
 	pthread_mutex_unlock(&s->mtx);
-	courier_conn_unref(req->conn);
-	free(req);
 }
 
 /*
@@ -224,11 +229,16 @@ request_answer_deferred(courier_request *req, courier_value *v,
 
 	pthread_mutex_lock(&s->mtx);
 	TAILQ_REMOVE(&s->deferred, req, entry);
+	s->nanswering++;	/* courier_server_free waits for it */
 	pthread_mutex_unlock(&s->mtx);
 	courier_arena_init(&a);
 	courier_req_answer(req, v, err, &b, &a, false);
 	courier_buf_free(&b);
 	courier_arena_free(&a);
+	pthread_mutex_lock(&s->mtx);
+	if (--s->nanswering == 0)
+		pthread_cond_broadcast(&s->drained);
+	pthread_mutex_unlock(&s->mtx);
 }
 
 /* Answer a deferred request with a result. */

@@ -717,6 +717,14 @@ courier_server_free(courier_server *s)
 	}
 
 	pthread_mutex_lock(&s->mtx);
+	/*
+	 * A deferred request that another thread is answering uses the
+	 * server (its connection, the base) until the answer is sent, which
+	 * does not block: wait for it. Our caller may free us as soon as
+	 * its client has the reply, before that thread has returned.
+	 */
+	while (s->nanswering != 0)
+		pthread_cond_wait(&s->drained, &s->mtx);
 	s->handed_over = s->own_base;
 	destroy = s->nabandoned == 0;
 	pthread_mutex_unlock(&s->mtx);

@@ -148,7 +148,7 @@ struct worker {
 struct courier_server {
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cv;		/* idle pool threads */
-	pthread_cond_t		 drained;	/* ninflight reached 0 */
+	pthread_cond_t		 drained;	/* a count of requests hit 0 */
 
 	struct event_base	*base;
 	bool			 own_base;
@@ -201,6 +201,7 @@ struct courier_server {
 	bool			 lend;		/* set before start */
 	bool			 lent_leave;	/* its fds are readable */
 	unsigned		 ninflight;	/* requests not yet answered */
+	unsigned		 nanswering;	/* deferred ones being answered */
 
 	/* courier_server_free's wait for handlers, and what it left. */
 	int			 handler_wait_ms;
